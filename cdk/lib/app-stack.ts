@@ -1,0 +1,157 @@
+import { Duration, RemovalPolicy, Stack, StackProps, Tags } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { NagSuppressions } from 'cdk-nag';
+import { Construct } from 'constructs';
+import { DrainTarget, SchemaMigrations } from './schema-migrations';
+
+/** Properties of {@link AppStack}. */
+export interface AppStackProps extends StackProps {
+  /** The VPC from the NetworkStack. */
+  readonly vpc: ec2.IVpc;
+  /** The migrations from the DataStack; both groups are gated on their `schemaVersion`. */
+  readonly migrations: SchemaMigrations;
+  /** The tag both groups carry, so that the migrations can drain them before a breaking change. */
+  readonly drain: DrainTarget;
+}
+
+/**
+ * The application: a web Auto Scaling group behind an internet-facing ALB,
+ * and a worker Auto Scaling group. Both run Amazon Linux 2023 on arm64, are
+ * gated on the schema version, and carry the drain tag.
+ */
+export class AppStack extends Stack {
+  public readonly web: autoscaling.AutoScalingGroup;
+  public readonly worker: autoscaling.AutoScalingGroup;
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+
+  constructor(scope: Construct, id: string, props: AppStackProps) {
+    super(scope, id, props);
+
+    const logs = new s3.Bucket(this, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    NagSuppressions.addResourceSuppressions(logs, [
+      {
+        id: 'AwsSolutions-S1',
+        reason: 'This bucket is the destination of the load balancer access logs; logging its own access would loop.',
+      },
+    ]);
+
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
+      vpc: props.vpc,
+      internetFacing: true,
+      dropInvalidHeaderFields: true,
+    });
+    this.loadBalancer.logAccessLogs(logs, 'alb');
+    NagSuppressions.addResourceSuppressions(
+      this.loadBalancer,
+      [
+        {
+          id: 'AwsSolutions-EC23',
+          reason: 'The public web front end: the load balancer must accept HTTP from the internet.',
+        },
+      ],
+      true,
+    );
+    const listener = this.loadBalancer.addListener('Http', { port: 80, open: true });
+
+    this.web = this.appGroup('Web', props, 2, 4, [
+      'cat > /etc/systemd/system/app-web.service <<UNIT',
+      '[Unit]',
+      'Description=example web app',
+      '[Service]',
+      'EnvironmentFile=/etc/schemagate/schema.env',
+      'ExecStartPre=/usr/bin/mkdir -p /srv/www',
+      'ExecStartPre=/bin/sh -c "echo ok schema $SCHEMAGATE_SCHEMA_VERSION > /srv/www/health"',
+      'ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/www',
+      'Restart=always',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      'UNIT',
+      'systemctl daemon-reload',
+      'systemctl enable --now app-web.service',
+      'for i in $(seq 1 30); do curl -fs http://127.0.0.1/health && break; sleep 2; done',
+    ]);
+    this.web.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(80), 'HTTP from the load balancer');
+    listener.addTargets('Web', {
+      port: 80,
+      targets: [this.web],
+      healthCheck: { path: '/health', healthyHttpCodes: '200' },
+      deregistrationDelay: Duration.seconds(30),
+    });
+
+    this.worker = this.appGroup('Worker', props, 1, 2, [
+      'cat > /etc/systemd/system/app-worker.service <<UNIT',
+      '[Unit]',
+      'Description=example background worker',
+      '[Service]',
+      'EnvironmentFile=/etc/schemagate/schema.env',
+      'ExecStart=/bin/sh -c "while true; do echo worker on schema $SCHEMAGATE_SCHEMA_VERSION; sleep 60; done"',
+      'Restart=always',
+      '[Install]',
+      'WantedBy=multi-user.target',
+      'UNIT',
+      'systemctl daemon-reload',
+      'systemctl enable --now app-worker.service',
+    ]);
+  }
+
+  /**
+   * One Auto Scaling group of the app: launch template (AL2023 arm64, IMDSv2,
+   * encrypted root volume), gated on the schema, tagged as a drain target.
+   * The gate comes before the commands that start the service, so its env
+   * file exists when the service starts.
+   */
+  private appGroup(
+    id: string,
+    props: AppStackProps,
+    minCapacity: number,
+    maxCapacity: number,
+    startCommands: string[],
+  ): autoscaling.AutoScalingGroup {
+    const role = new iam.Role(this, `${id}Role`, {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `example ${id.toLowerCase()} instances`,
+    });
+    const securityGroup = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
+      vpc: props.vpc,
+      description: `example ${id.toLowerCase()} instances`,
+      allowAllOutbound: true,
+    });
+    const userData = ec2.UserData.forLinux();
+    const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
+      role,
+      securityGroup,
+      userData,
+      requireImdsv2: true,
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(20, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        },
+      ],
+    });
+    const group = new autoscaling.AutoScalingGroup(this, id, {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate,
+      minCapacity,
+      maxCapacity,
+    });
+    Tags.of(group).add(props.drain.tagKey, props.drain.tagValue, { applyToLaunchedInstances: true });
+
+    props.migrations.gate(group);
+    userData.addCommands(...startCommands);
+    return group;
+  }
+}

@@ -1,0 +1,66 @@
+import { Duration, Stack, StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import { Construct } from 'constructs';
+import { DrainTarget, SchemaMigrations } from './schema-migrations';
+
+/** Properties of {@link DataStack}. */
+export interface DataStackProps extends StackProps {
+  /** The VPC from the NetworkStack. */
+  readonly vpc: ec2.IVpc;
+  /** The folder of migration files shipped in the Lambda. */
+  readonly migrationsDir: string;
+  /** The tag carried by the app's Auto Scaling groups, emptied before a breaking migration. */
+  readonly drain: DrainTarget;
+  /**
+   * Folder holding the Lambda's `bootstrap`.
+   *
+   * @default - see {@link SchemaMigrationsProps.lambdaBinaryDir}
+   */
+  readonly lambdaBinaryDir?: string;
+}
+
+/**
+ * MariaDB 10.11 on RDS with a generated secret, and the schema migrations
+ * that run against it on every deploy.
+ */
+export class DataStack extends Stack {
+  public readonly database: rds.DatabaseInstance;
+  public readonly migrations: SchemaMigrations;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+
+    const engine = rds.DatabaseInstanceEngine.mariaDb({ version: rds.MariaDbEngineVersion.VER_10_11 });
+    const parameterGroup = new rds.ParameterGroup(this, 'Parameters', {
+      engine,
+      description: 'TLS only',
+      parameters: { require_secure_transport: 'ON' },
+    });
+
+    this.database = new rds.DatabaseInstance(this, 'Database', {
+      engine,
+      parameterGroup,
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+      credentials: rds.Credentials.fromGeneratedSecret('app_admin'),
+      databaseName: 'app',
+      port: 3406,
+      storageEncrypted: true,
+      multiAz: true,
+      deletionProtection: true,
+      backupRetention: Duration.days(7),
+      cloudwatchLogsExports: ['error', 'slowquery'],
+    });
+    this.database.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
+
+    this.migrations = new SchemaMigrations(this, 'Migrations', {
+      database: this.database,
+      migrationsDir: props.migrationsDir,
+      lambdaBinaryDir: props.lambdaBinaryDir,
+      drain: props.drain,
+      lockTimeout: Duration.seconds(10),
+    });
+  }
+}

@@ -1,0 +1,727 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as rds from 'aws-cdk-lib/aws-rds';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import { Construct, IConstruct } from 'constructs';
+import { compareVersions, MigrationsSource, readMigrationsSource, stageLambdaAsset } from './migrations-source';
+
+/** What the custom resource does when CloudFormation rolls back to an older `TargetVersion`. */
+export type OnRollback = 'revert' | 'keep';
+
+/** Whether the construct creates the VPC endpoints the Lambda needs. */
+export type EndpointsMode = 'create' | 'existing';
+
+/** The Auto Scaling groups to empty before a breaking migration, chosen by tag. */
+export interface DrainTarget {
+  /** Tag key carried by the Auto Scaling groups that run the old software. */
+  readonly tagKey: string;
+  /** Tag value carried by those Auto Scaling groups. */
+  readonly tagValue: string;
+}
+
+/** The resource type CloudFormation shows for the migrations custom resource. */
+export const SCHEMA_MIGRATIONS_RESOURCE_TYPE = 'Custom::SchemaMigrations';
+
+/** Context key that points at the folder holding the `bootstrap` built by cargo lambda. */
+export const LAMBDA_DIR_CONTEXT_KEY = 'schemagateLambdaDir';
+
+/** Environment variable that points at the folder holding the `bootstrap` built by cargo lambda. */
+export const LAMBDA_DIR_ENV_VAR = 'SCHEMAGATE_LAMBDA_DIR';
+
+/** Root of the schemagate repository (this file lives in `cdk/lib`). */
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+/** Where `make build` (`cargo lambda build --release --arm64 --bin schemagate-lambda`) puts the binary. */
+export const DEFAULT_LAMBDA_DIR = path.join(REPO_ROOT, 'target', 'lambda', 'schemagate-lambda');
+
+/** Properties of {@link SchemaMigrations}. */
+export interface SchemaMigrationsProps {
+  /**
+   * The database to migrate. Its generated secret is what the Lambda reads,
+   * its security group is what the Lambda may connect to, and the custom
+   * resource waits for it to exist.
+   *
+   * @default - none: give either `database`, or `secret` and `connections`
+   */
+  readonly database?: rds.DatabaseInstance | rds.DatabaseCluster;
+
+  /**
+   * The RDS-format secret (`engine`, `host`, `port`, `username`, `password`,
+   * `dbname`) to connect with, when the database is not given as `database`.
+   *
+   * @default - the secret of `database`
+   */
+  readonly secret?: secretsmanager.ISecret;
+
+  /**
+   * The database's security groups, with its port as the default port, when
+   * the database is not given as `database`.
+   *
+   * @default - the connections of `database`
+   */
+  readonly connections?: ec2.IConnectable;
+
+  /**
+   * Folder of sqlx-named migration files: `<version>_<description>.up.sql` +
+   * `<version>_<description>.down.sql`, or `<version>_<description>.sql`
+   * (irreversible). The files ship inside the Lambda package.
+   */
+  readonly migrationsDir: string;
+
+  /**
+   * The version to migrate to. CloudFormation rollbacks send the previous
+   * value, which is how a failed deploy reverts the schema.
+   *
+   * @default - the highest version found in `migrationsDir` at synth time
+   */
+  readonly targetVersion?: number;
+
+  /**
+   * Statements run on each session before migrating, e.g.
+   * `SET FOREIGN_KEY_CHECKS=0`.
+   *
+   * @default - none
+   */
+  readonly initSql?: string[];
+
+  /**
+   * Adopt an existing database: versions up to and including this one are
+   * recorded as applied without being run.
+   *
+   * @default - no baseline: every pending migration runs
+   */
+  readonly baselineVersion?: number;
+
+  /**
+   * What to do when CloudFormation rolls back to a lower `TargetVersion`:
+   * `revert` runs the down scripts, `keep` leaves the schema as it is and
+   * succeeds.
+   *
+   * @default 'revert'
+   */
+  readonly onRollback?: OnRollback;
+
+  /**
+   * The VPC to run the Lambda in.
+   *
+   * @default - the VPC of `database`
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /**
+   * Where in the VPC to put the Lambda.
+   *
+   * @default - the private subnets with egress, or the isolated subnets if the VPC has none
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Whether to create the VPC endpoints the Lambda needs (Secrets Manager
+   * interface endpoint, S3 gateway endpoint for the ResponseURL, and the Auto
+   * Scaling interface endpoint when `drain` is set), once per VPC. Say
+   * `existing` when the VPC already has them (a second Secrets Manager
+   * endpoint with private DNS, or a second S3 gateway endpoint on the same
+   * route tables, fails to deploy) or reaches the AWS APIs through NAT.
+   *
+   * @default 'create'
+   */
+  readonly endpoints?: EndpointsMode;
+
+  /**
+   * The Lambda's timeout: how long one migration run may take. At most 15
+   * minutes; the custom resource's `ServiceTimeout` is one minute more.
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly timeout?: Duration;
+
+  /**
+   * How long each DDL statement waits for a metadata lock before the engine
+   * retries (the session's `lock_wait_timeout`), so that a long transaction
+   * in the app delays the deploy rather than freezing the app.
+   *
+   * @default - the engine's default
+   */
+  readonly lockTimeout?: Duration;
+
+  /**
+   * The Auto Scaling groups to scale to zero before the first breaking
+   * migration (and to give their capacity back if it fails). Grants the
+   * Lambda the Auto Scaling permissions, limited to groups with this tag.
+   *
+   * @default - no draining: a breaking migration is refused unless `allowBreaking` is set
+   */
+  readonly drain?: DrainTarget;
+
+  /**
+   * Let breaking migrations run with the old software still serving. Only
+   * for deploys where nothing runs the old code.
+   *
+   * @default - unset: the engine refuses breaking migrations that have no drain target
+   */
+  readonly allowBreaking?: boolean;
+
+  /**
+   * The database (schema) to migrate.
+   *
+   * @default - the secret's `dbname`
+   */
+  readonly databaseName?: string;
+
+  /**
+   * Folder holding the `bootstrap` binary built by
+   * `cargo lambda build --release --arm64 --bin schemagate-lambda`.
+   *
+   * @default - the context key `schemagateLambdaDir`, else the environment
+   * variable `SCHEMAGATE_LAMBDA_DIR`, else `<repo>/target/lambda/schemagate-lambda`
+   */
+  readonly lambdaBinaryDir?: string;
+
+  /**
+   * Name of the SSM parameter that carries `SchemaVersion` to Auto Scaling
+   * groups gated from another stack (see {@link SchemaMigrations.gate}).
+   *
+   * @default `/schemagate/<stack name>/<construct path>/schema-version`
+   */
+  readonly schemaVersionParameterName?: string;
+}
+
+/** Options for {@link SchemaMigrations.gate}. */
+export interface GateOptions {
+  /**
+   * How long CloudFormation waits for the new instances to signal success
+   * (used when the group has no creation policy yet).
+   *
+   * @default Duration.minutes(15)
+   */
+  readonly signalTimeout?: Duration;
+
+  /**
+   * File the user data writes `SCHEMAGATE_SCHEMA_VERSION=<version>` to, for
+   * the application to read.
+   *
+   * @default '/etc/schemagate/schema.env'
+   */
+  readonly envFile?: string;
+}
+
+const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
+
+/**
+ * Runs schema migrations as a CloudFormation custom resource.
+ *
+ * A Rust Lambda (`provided.al2023`, arm64) carries the migrations folder in
+ * its package; the `Custom::SchemaMigrations` resource's `TargetVersion` and
+ * `MigrationsHash` make any change of a migration file an Update. The
+ * applied version is {@link schemaVersion}; {@link gate} makes Auto Scaling
+ * groups replace their instances only after, and only when, it changed.
+ */
+export class SchemaMigrations extends Construct {
+  /** The schema version the database is at after the deploy (the `SchemaVersion` attribute). */
+  public readonly schemaVersion: string;
+  /** The version the custom resource migrates to (canonical decimal string). */
+  public readonly targetVersion: string;
+  /** sha256 of the bundled migration files. */
+  public readonly migrationsHash: string;
+  /** The Lambda that runs the migrations. */
+  public readonly function: lambda.Function;
+  /** The `Custom::SchemaMigrations` resource. */
+  public readonly resource: CustomResource;
+  /** The Lambda's security group. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The secret the Lambda reads. */
+  public readonly secret: secretsmanager.ISecret;
+
+  private readonly parameterName?: string;
+  private schemaVersionParameter?: ssm.StringParameter;
+
+  constructor(scope: Construct, id: string, props: SchemaMigrationsProps) {
+    super(scope, id);
+
+    const { secret, connections, vpc } = resolveDatabase(this, props);
+    this.secret = secret;
+    const source = readMigrationsSource(props.migrationsDir);
+    this.targetVersion = resolveTarget(source, props.targetVersion);
+    this.migrationsHash = source.hash;
+    validateOptions(props, this.targetVersion);
+    this.parameterName = props.schemaVersionParameterName;
+
+    const timeout = props.timeout ?? Duration.minutes(10);
+    const bootstrap = resolveBootstrap(this, props.lambdaBinaryDir);
+    const vpcSubnets = props.vpcSubnets ?? defaultSubnets(vpc);
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc,
+      allowAllOutbound: false,
+      description: 'schemagate migrations Lambda: the database port and HTTPS only',
+    });
+    this.securityGroup.addEgressRule(
+      ec2.Peer.anyIpv4(),
+      ec2.Port.tcp(443),
+      'HTTPS to Secrets Manager, Auto Scaling and the S3 presigned ResponseURL',
+    );
+
+    const logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logs.RetentionDays.THREE_MONTHS });
+    const role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'schemagate migrations Lambda',
+    });
+    this.grantLeastPrivilege(role, secret, logGroup, props.drain);
+
+    this.function = new lambda.Function(this, 'Function', {
+      description: `schemagate: applies the bundled schema migrations (target ${this.targetVersion})`,
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(stageLambdaAsset(bootstrap, source)),
+      role,
+      logGroup,
+      timeout,
+      memorySize: 256,
+      vpc,
+      vpcSubnets,
+      securityGroups: [this.securityGroup],
+      environment: {
+        SCHEMAGATE_SSL_MODE: 'required',
+        RUST_LOG: 'info',
+      },
+    });
+    connections.connections.allowDefaultPortFrom(this.function, 'schemagate migrations Lambda');
+
+    this.resource = new CustomResource(this, 'Resource', {
+      resourceType: SCHEMA_MIGRATIONS_RESOURCE_TYPE,
+      serviceToken: this.function.functionArn,
+      serviceTimeout: Duration.seconds(Math.max(60, timeout.toSeconds() + 60)),
+      properties: customResourceProperties(props, secret, this.targetVersion, source),
+    });
+    // Run only once the database, its secret attachment and the Lambda's
+    // network path exist; on stack deletion, Delete runs before they go.
+    if (props.database) {
+      this.resource.node.addDependency(props.database);
+    }
+    this.resource.node.addDependency(this.function);
+    if ((props.endpoints ?? 'create') === 'create') {
+      this.resource.node.addDependency(ensureEndpoints(this, vpc, vpcSubnets, !!props.drain));
+    }
+
+    this.schemaVersion = this.resource.getAttString('SchemaVersion');
+  }
+
+  /**
+   * Gates an Auto Scaling group on the schema: its user data carries
+   * {@link schemaVersion} (a comment line and an env file), so its launch
+   * template changes, and its instances are replaced, only after the
+   * migration succeeded and only when the version changed. Sets
+   * `UpdatePolicy.replacingUpdate()` unless the group already has a rolling
+   * or replacing update policy, and a creation policy that waits for every
+   * instance's `cfn-signal` (sent when the user data ends) unless it already
+   * waits for signals.
+   *
+   * Call it before adding the user data that starts the application, so the
+   * env file is there when it starts. The group's user data must be Linux.
+   *
+   * Across stacks the version travels through an SSM parameter, not an
+   * export: CloudFormation refuses to change an exported value while another
+   * stack imports it, so an export would fail the second schema change.
+   */
+  public gate(asg: autoscaling.AutoScalingGroup, options: GateOptions = {}): void {
+    const version = this.schemaVersionFor(asg);
+    const envFile = options.envFile ?? '/etc/schemagate/schema.env';
+    asg.userData.addCommands(
+      `# schemagate schema version: ${version}`,
+      `mkdir -p ${path.posix.dirname(envFile)}`,
+      `echo 'SCHEMAGATE_SCHEMA_VERSION=${version}' > ${envFile}`,
+    );
+    asg.node.addDependency(this.resource);
+
+    const cfnAsg = asg.node.defaultChild as autoscaling.CfnAutoScalingGroup;
+    const updatePolicy = cfnAsg.cfnOptions.updatePolicy ?? {};
+    if (!updatePolicy.autoScalingReplacingUpdate && !updatePolicy.autoScalingRollingUpdate) {
+      cfnAsg.cfnOptions.updatePolicy = { ...updatePolicy, autoScalingReplacingUpdate: { willReplace: true } };
+    }
+    if (!cfnAsg.cfnOptions.creationPolicy?.resourceSignal) {
+      const count = signalCount(asg, cfnAsg);
+      if (count > 0) {
+        cfnAsg.cfnOptions.creationPolicy = {
+          ...cfnAsg.cfnOptions.creationPolicy,
+          resourceSignal: { count, timeout: (options.signalTimeout ?? Duration.minutes(15)).toIsoString() },
+          autoScalingCreationPolicy: { minSuccessfulInstancesPercent: 100 },
+        };
+        asg.userData.addSignalOnExitCommand(asg);
+        asg.grantPrincipal.addToPrincipalPolicy(
+          new iam.PolicyStatement({
+            actions: ['cloudformation:SignalResource'],
+            resources: [Stack.of(asg).stackId],
+          }),
+        );
+      }
+    }
+  }
+
+  /**
+   * `SchemaVersion` as a value usable in `scope`'s stack: the attribute itself
+   * in the same stack (or nested stacks of the same parent, where CDK passes
+   * it as a parameter), else an SSM-parameter-typed stack parameter, which
+   * CloudFormation resolves again on every update of the consuming stack.
+   */
+  public schemaVersionFor(scope: IConstruct): string {
+    const producer = Stack.of(this);
+    const consumer = Stack.of(scope);
+    if (rootStack(producer) === rootStack(consumer)) {
+      return this.schemaVersion;
+    }
+    const parameter = this.ensureSchemaVersionParameter();
+    consumer.addDependency(producer, 'schemagate: the schema migrations run before the gated instances change');
+    return ssm.StringParameter.valueForStringParameter(consumer, parameter.parameterName);
+  }
+
+  private ensureSchemaVersionParameter(): ssm.StringParameter {
+    if (!this.schemaVersionParameter) {
+      const stack = Stack.of(this);
+      if (!this.parameterName && Token.isUnresolved(stack.stackName)) {
+        throw new Error(
+          'schemagate: the stack name is a token, so no SSM parameter name can be derived for `schemaVersion`; ' +
+            'set `schemaVersionParameterName`.',
+        );
+      }
+      const inStack = this.node.scopes.slice(this.node.scopes.indexOf(stack) + 1).map((c) => c.node.id);
+      const parameterName =
+        this.parameterName ??
+        `/schemagate/${stack.stackName}/${inStack.join('/')}/schema-version`.replace(/[^a-zA-Z0-9_.\-/]/g, '-');
+      this.schemaVersionParameter = new ssm.StringParameter(this, 'SchemaVersionParameter', {
+        parameterName,
+        stringValue: this.schemaVersion,
+        description: 'schemagate: the schema version the last deploy migrated to',
+      });
+    }
+    return this.schemaVersionParameter;
+  }
+
+  private grantLeastPrivilege(
+    role: iam.Role,
+    secret: secretsmanager.ISecret,
+    logGroup: logs.LogGroup,
+    drain: DrainTarget | undefined,
+  ): void {
+    const stack = Stack.of(this);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadDatabaseSecret',
+        actions: ['secretsmanager:GetSecretValue'],
+        resources: [secret.secretFullArn ?? `${secret.secretArn}-??????`],
+      }),
+    );
+    if (secret.encryptionKey) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DecryptDatabaseSecret',
+          actions: ['kms:Decrypt'],
+          resources: [secret.encryptionKey.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'AttachToVpc',
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DescribeSubnets',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
+        resources: ['*'],
+      }),
+    );
+    // Acknowledged for cdk-nag (AwsSolutions-IAM5): wildcards that cannot be narrowed.
+    let anyResourceReason =
+      'Lambda attaches the function to the VPC with these EC2 network-interface actions (the same as ' +
+      'AWSLambdaVPCAccessExecutionRole, inline); Describe* supports no resource-level permissions, and Lambda ' +
+      'creates the interfaces before their ARNs exist.';
+    if (drain) {
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'FindDrainTargets',
+          actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeTags'],
+          resources: ['*'],
+        }),
+      );
+      const groups = stack.formatArn({
+        service: 'autoscaling',
+        resource: 'autoScalingGroup',
+        resourceName: '*:autoScalingGroupName/*',
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          sid: 'DrainTaggedGroups',
+          actions: ['autoscaling:UpdateAutoScalingGroup', 'autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
+          resources: [groups],
+          conditions: { StringEquals: { [`aws:ResourceTag/${drain.tagKey}`]: drain.tagValue } },
+        }),
+      );
+      anyResourceReason +=
+        ' Finding the drain targets by tag uses Auto Scaling Describe* actions, which support no resource-level ' +
+        'permissions either.';
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
+        reason:
+          'Draining changes Auto Scaling groups found by tag at deploy time, so their names are not known here; ' +
+          `the statement only applies to groups tagged ${drain.tagKey}=${drain.tagValue} (aws:ResourceTag condition).`,
+      });
+    }
+    Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: anyResourceReason });
+  }
+}
+
+function resolveDatabase(
+  scope: Construct,
+  props: SchemaMigrationsProps,
+): { secret: secretsmanager.ISecret; connections: ec2.IConnectable; vpc: ec2.IVpc } {
+  if (props.database) {
+    if (props.secret || props.connections) {
+      throw new Error(
+        `schemagate: ${scope.node.path}: give either \`database\`, or \`secret\` and \`connections\`, not both.`,
+      );
+    }
+    const secret = props.secret ?? props.database.secret;
+    if (!secret) {
+      throw new Error(
+        `schemagate: ${scope.node.path}: the database has no secret. Create it with ` +
+          "`credentials: rds.Credentials.fromGeneratedSecret('admin')`, or pass `secret` and `connections`.",
+      );
+    }
+    return { secret, connections: props.database, vpc: props.vpc ?? props.database.vpc };
+  }
+  if (!props.secret || !props.connections) {
+    throw new Error(
+      `schemagate: ${scope.node.path}: no database given. Pass \`database\` (an rds.DatabaseInstance or ` +
+        'rds.DatabaseCluster), or both `secret` (its RDS-format secret) and `connections` (its security groups).',
+    );
+  }
+  if (!props.connections.connections.defaultPort) {
+    throw new Error(
+      `schemagate: ${scope.node.path}: \`connections\` has no default port, so the Lambda cannot be allowed in. ` +
+        'Pass `new ec2.Connections({ securityGroups, defaultPort: ec2.Port.tcp(3306) })`.',
+    );
+  }
+  if (!props.vpc) {
+    throw new Error(
+      `schemagate: ${scope.node.path}: \`vpc\` is required with \`secret\` and \`connections\`: the VPC the ` +
+        'database is reachable from.',
+    );
+  }
+  return { secret: props.secret, connections: props.connections, vpc: props.vpc };
+}
+
+function resolveTarget(source: MigrationsSource, targetVersion: number | undefined): string {
+  if (targetVersion === undefined) {
+    return source.latestVersion;
+  }
+  if (!Number.isSafeInteger(targetVersion) || targetVersion < 0) {
+    throw new Error(
+      `schemagate: targetVersion \`${targetVersion}\` is not a migration version; use the number before the ` +
+        'first `_` of a file name in migrationsDir, or leave it unset for the latest.',
+    );
+  }
+  const target = String(targetVersion);
+  if (!source.versions.some((v) => v.version === target)) {
+    const known = source.versions.map((v) => v.version).join(', ');
+    throw new Error(
+      `schemagate: targetVersion \`${target}\` is not a migration in \`${source.dir}\` (versions there: ${known}); ` +
+        'pick one of them, or leave targetVersion unset for the latest.',
+    );
+  }
+  return target;
+}
+
+function validateOptions(props: SchemaMigrationsProps, target: string): void {
+  if (props.baselineVersion !== undefined) {
+    if (!Number.isSafeInteger(props.baselineVersion) || props.baselineVersion < 0) {
+      throw new Error(
+        `schemagate: baselineVersion \`${props.baselineVersion}\` must be a non-negative whole number: the last ` +
+          'version the existing database already has.',
+      );
+    }
+    if (compareVersions(String(props.baselineVersion), target) > 0) {
+      throw new Error(
+        `schemagate: baselineVersion \`${props.baselineVersion}\` is above targetVersion \`${target}\`; the ` +
+          'baseline marks versions the database already has, so it cannot pass the target.',
+      );
+    }
+  }
+  if (props.onRollback !== undefined && props.onRollback !== 'revert' && props.onRollback !== 'keep') {
+    throw new Error(`schemagate: onRollback \`${props.onRollback}\` must be 'revert' or 'keep'.`);
+  }
+  if (props.endpoints !== undefined && props.endpoints !== 'create' && props.endpoints !== 'existing') {
+    throw new Error(`schemagate: endpoints \`${props.endpoints}\` must be 'create' or 'existing'.`);
+  }
+  const timeout = props.timeout ?? Duration.minutes(10);
+  if (timeout.toSeconds() < 30 || timeout.toSeconds() > MAX_LAMBDA_TIMEOUT.toSeconds()) {
+    throw new Error(
+      `schemagate: timeout \`${timeout.toHumanString()}\` must be between 30 seconds and 15 minutes (the Lambda ` +
+        'limit). For longer migrations, run them with the schemagate CLI before the deploy.',
+    );
+  }
+  if (props.lockTimeout !== undefined) {
+    const s = props.lockTimeout.toSeconds();
+    if (s < 1 || s >= timeout.toSeconds()) {
+      throw new Error(
+        `schemagate: lockTimeout \`${props.lockTimeout.toHumanString()}\` must be at least 1 second and shorter ` +
+          `than timeout \`${timeout.toHumanString()}\`, or the Lambda times out waiting for one lock.`,
+      );
+    }
+  }
+  if (props.initSql !== undefined) {
+    props.initSql.forEach((stmt, i) => {
+      if (typeof stmt !== 'string' || stmt.trim() === '') {
+        throw new Error(`schemagate: initSql[${i}] is empty; remove it or give the statement to run.`);
+      }
+    });
+  }
+  if (props.drain !== undefined) {
+    if (!props.drain.tagKey || !props.drain.tagValue) {
+      throw new Error(
+        'schemagate: drain needs both `tagKey` and `tagValue`: the tag carried by the Auto Scaling groups to ' +
+          'empty before a breaking migration.',
+      );
+    }
+    if (props.drain.tagKey.startsWith('aws:')) {
+      throw new Error(`schemagate: drain tag key \`${props.drain.tagKey}\` is reserved by AWS; use your own key.`);
+    }
+  }
+  if (props.databaseName !== undefined && props.databaseName.trim() === '') {
+    throw new Error("schemagate: databaseName is empty; leave it unset to use the secret's `dbname`.");
+  }
+}
+
+function resolveBootstrap(scope: Construct, fromProps: string | undefined): string {
+  const fromContext = scope.node.tryGetContext(LAMBDA_DIR_CONTEXT_KEY) as string | undefined;
+  const fromEnv = process.env[LAMBDA_DIR_ENV_VAR] || undefined;
+  const dir = path.resolve(fromProps ?? fromContext ?? fromEnv ?? DEFAULT_LAMBDA_DIR);
+  const bootstrap = path.join(dir, 'bootstrap');
+  if (!fs.existsSync(bootstrap) || !fs.statSync(bootstrap).isFile()) {
+    throw new Error(
+      `schemagate: no Lambda binary at \`${bootstrap}\`. Run \`make build\` at the repository root ` +
+        '(`cargo lambda build --release --arm64 --bin schemagate-lambda`), or point `lambdaBinaryDir`, ' +
+        `the context key \`${LAMBDA_DIR_CONTEXT_KEY}\` (-c ${LAMBDA_DIR_CONTEXT_KEY}=DIR) or the environment ` +
+        `variable ${LAMBDA_DIR_ENV_VAR} at the folder that holds \`bootstrap\`.`,
+    );
+  }
+  return bootstrap;
+}
+
+function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {
+  if (vpc.privateSubnets.length > 0) {
+    return { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+  }
+  if (vpc.isolatedSubnets.length > 0) {
+    return { subnetType: ec2.SubnetType.PRIVATE_ISOLATED };
+  }
+  throw new Error(
+    'schemagate: the VPC has no private or isolated subnets for the Lambda; add some, or pass `vpcSubnets`.',
+  );
+}
+
+function customResourceProperties(
+  props: SchemaMigrationsProps,
+  secret: secretsmanager.ISecret,
+  targetVersion: string,
+  source: MigrationsSource,
+): Record<string, string | string[]> {
+  const p: Record<string, string | string[]> = {
+    SecretArn: secret.secretArn,
+    TargetVersion: targetVersion,
+    MigrationsHash: source.hash,
+  };
+  if (props.databaseName !== undefined) p.DatabaseName = props.databaseName;
+  if (props.initSql !== undefined && props.initSql.length > 0) p.InitSql = [...props.initSql];
+  if (props.baselineVersion !== undefined) p.BaselineVersion = String(props.baselineVersion);
+  if (props.onRollback !== undefined) p.OnRollback = props.onRollback;
+  if (props.lockTimeout !== undefined) p.LockTimeoutSeconds = String(props.lockTimeout.toSeconds());
+  if (props.drain !== undefined) {
+    p.DrainTagKey = props.drain.tagKey;
+    p.DrainTagValue = props.drain.tagValue;
+  }
+  if (props.allowBreaking !== undefined) p.AllowBreaking = String(props.allowBreaking);
+  return p;
+}
+
+/**
+ * The VPC endpoints the Lambda needs, created once per VPC in the stack
+ * (several SchemaMigrations in one VPC share them). The interface endpoints
+ * admit HTTPS from the VPC's CIDR (`open`): with private DNS on, every
+ * Secrets Manager or Auto Scaling client in the VPC resolves to them, and
+ * must not be cut off.
+ */
+function ensureEndpoints(
+  scope: Construct,
+  vpc: ec2.IVpc,
+  subnets: ec2.SubnetSelection,
+  autoscalingEndpoint: boolean,
+): Construct {
+  const stack = Stack.of(scope);
+  const id = `SchemaGateEndpoints${vpc.node.addr}`;
+  const holder = (stack.node.tryFindChild(id) as Construct | undefined) ?? new Construct(stack, id);
+  if (!holder.node.tryFindChild('SecretsManager')) {
+    new ec2.InterfaceVpcEndpoint(holder, 'SecretsManager', {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+      subnets,
+      privateDnsEnabled: true,
+      open: true,
+    });
+    new ec2.GatewayVpcEndpoint(holder, 'S3', {
+      vpc,
+      service: ec2.GatewayVpcEndpointAwsService.S3,
+      subnets: [subnets],
+    });
+  }
+  if (autoscalingEndpoint && !holder.node.tryFindChild('AutoScaling')) {
+    new ec2.InterfaceVpcEndpoint(holder, 'AutoScaling', {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.AUTOSCALING,
+      subnets,
+      privateDnsEnabled: true,
+      open: true,
+    });
+  }
+  return holder;
+}
+
+function signalCount(asg: autoscaling.AutoScalingGroup, cfnAsg: autoscaling.CfnAutoScalingGroup): number {
+  const raw = cfnAsg.desiredCapacity ?? cfnAsg.minSize;
+  const n = Number(raw);
+  if (Token.isUnresolved(raw) || !Number.isInteger(n)) {
+    throw new Error(
+      `schemagate: ${asg.node.path} has a capacity that is not a literal number, so gate() cannot count the ` +
+        'instances to wait for; create the group with `signals: autoscaling.Signals.waitForMinCapacity()`.',
+    );
+  }
+  return n;
+}
+
+function rootStack(stack: Stack): Stack {
+  let s = stack;
+  while (s.nestedStackParent) {
+    s = s.nestedStackParent;
+  }
+  return s;
+}
+

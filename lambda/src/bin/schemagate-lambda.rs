@@ -1,0 +1,31 @@
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use schemagate::handler::{deadline_from_epoch_ms, Config, Handler};
+use schemagate::secrets::SecretsManager;
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_current_span(false)
+        .without_time()
+        .init();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_from_env().await;
+    let handler = Arc::new(Handler::new(config, Arc::new(SecretsManager::new(&aws))));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let handler = handler.clone();
+        async move {
+            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            handler
+                .handle(event.payload, deadline)
+                .await
+                .map(|r| serde_json::json!({"Status": format!("{:?}", r.status)}))
+                .map_err(|e| lambda_runtime::Error::from(e.to_string()))
+        }
+    }))
+    .await
+}

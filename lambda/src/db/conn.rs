@@ -1,0 +1,226 @@
+//! One connection for the whole run: the lock is tied to it, and the
+//! migrations ride on it without reconnects.
+
+use std::time::{Duration, Instant};
+
+use backon::{ExponentialBuilder, Retryable};
+use futures_util::TryStreamExt;
+use sqlx::mysql::{MySqlConnection, MySqlDatabaseError};
+use sqlx::postgres::{PgConnection, PgDatabaseError};
+use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection, Either};
+
+use super::options::{ConnectOptions, Kind};
+use crate::error::DbError;
+use crate::migrate::history::{Applied, TABLE};
+
+enum Inner {
+    My(MySqlConnection),
+    Pg(PgConnection),
+}
+
+pub struct Conn {
+    inner: Inner,
+    target: String,
+    database: String,
+}
+
+/// A batch stopped at a statement: `completed` statements before it succeeded.
+#[derive(Debug)]
+pub struct BatchError {
+    pub completed: usize,
+    pub source: sqlx::Error,
+}
+
+impl Conn {
+    /// Connect, waiting up to `wait` for a server that refuses or drops
+    /// connections (an RDS instance still starting). Wrong credentials and
+    /// unknown databases fail at once: waiting would not fix them.
+    pub async fn connect(opts: &ConnectOptions, wait: Duration) -> Result<Conn, DbError> {
+        let target = opts.to_string();
+        let started = Instant::now();
+        let attempt = || async {
+            match opts {
+                ConnectOptions::MariaDb(o) => o.connect().await.map(Inner::My),
+                ConnectOptions::Postgres(o) => o.connect().await.map(Inner::Pg),
+            }
+        };
+        let inner = attempt
+            .retry(
+                ExponentialBuilder::default()
+                    .with_min_delay(Duration::from_millis(250))
+                    .with_max_delay(Duration::from_secs(5))
+                    .with_factor(2.0)
+                    .with_max_times(usize::MAX)
+                    .with_jitter(),
+            )
+            .when(|e: &sqlx::Error| is_transient(e) && started.elapsed() < wait)
+            .notify(|e, d| {
+                tracing::warn!(target = %target, error = %e, retry_in_ms = d.as_millis() as u64, "database not reachable yet; waiting")
+            })
+            .await
+            .map_err(|e| classify_connect_error(&target, e, started.elapsed()))?;
+        Ok(Conn { inner, target, database: opts.database().to_string() })
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self.inner {
+            Inner::My(_) => Kind::MariaDb,
+            Inner::Pg(_) => Kind::Postgres,
+        }
+    }
+
+    /// `mariadb://host:port/db`, without credentials.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The database name the connection was opened on.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// Run statements whose results do not matter.
+    pub async fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        let q = sqlx::raw_sql(AssertSqlSafe(sql.to_string()));
+        let r = match &mut self.inner {
+            Inner::My(c) => q.execute(c).await.map(|_| ()),
+            Inner::Pg(c) => q.execute(c).await.map(|_| ()),
+        };
+        r.map_err(|e| DbError::query(format!("`{}`", first_line(sql)), e))
+    }
+
+    /// One nullable integer.
+    pub async fn scalar_opt_i64(&mut self, sql: &str) -> Result<Option<i64>, DbError> {
+        let q = sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string()));
+        let r = match &mut self.inner {
+            Inner::My(c) => {
+                sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string())).fetch_one(c).await
+            }
+            Inner::Pg(c) => q.fetch_one(c).await,
+        };
+        r.map_err(|e| DbError::query(format!("`{sql}`"), e))
+    }
+
+    /// Send several statements in one round trip; on failure, say how many
+    /// statements completed before the failing one.
+    pub async fn batch(&mut self, sql: String) -> Result<usize, BatchError> {
+        let q = sqlx::raw_sql(AssertSqlSafe(sql));
+        let mut completed = 0usize;
+        let result: Result<(), sqlx::Error> = match &mut self.inner {
+            Inner::My(c) => {
+                let mut s = q.fetch_many(c);
+                loop {
+                    match s.try_next().await {
+                        Ok(Some(Either::Left(_))) => completed += 1,
+                        Ok(Some(Either::Right(_))) => {}
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+            Inner::Pg(c) => {
+                let mut s = q.fetch_many(c);
+                loop {
+                    match s.try_next().await {
+                        Ok(Some(Either::Left(_))) => completed += 1,
+                        Ok(Some(Either::Right(_))) => {}
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                }
+            }
+        };
+        result.map(|_| completed).map_err(|source| BatchError { completed, source })
+    }
+
+    /// The history, or `None` when the table does not exist yet.
+    pub async fn history(&mut self) -> Result<Option<Vec<Applied>>, DbError> {
+        let sql = format!(
+            "SELECT version, description, success, checksum, execution_time FROM {TABLE} ORDER BY version"
+        );
+        let rows: Result<Vec<(i64, String, bool, Vec<u8>, i64)>, sqlx::Error> = match &mut self.inner {
+            Inner::My(c) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await,
+            Inner::Pg(c) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await,
+        };
+        match rows {
+            Ok(rows) => Ok(Some(
+                rows.into_iter()
+                    .map(|(version, description, success, checksum, execution_time_ns)| Applied {
+                        version,
+                        description,
+                        success,
+                        checksum,
+                        execution_time_ns,
+                    })
+                    .collect(),
+            )),
+            Err(e) if is_missing_table(&e) => Ok(None),
+            Err(e) => Err(DbError::query(format!("reading `{TABLE}`"), e)),
+        }
+    }
+
+    pub async fn close(self) {
+        let _ = match self.inner {
+            Inner::My(c) => c.close().await,
+            Inner::Pg(c) => c.close().await,
+        };
+    }
+}
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or("")
+}
+
+/// The server's error number (MariaDB) or SQLSTATE (PostgreSQL).
+pub fn error_code(e: &sqlx::Error) -> Option<String> {
+    let db = e.as_database_error()?;
+    if let Some(my) = db.try_downcast_ref::<MySqlDatabaseError>() {
+        return Some(my.number().to_string());
+    }
+    if let Some(pg) = db.try_downcast_ref::<PgDatabaseError>() {
+        return Some(pg.code().to_string());
+    }
+    db.code().map(|c| c.into_owned())
+}
+
+/// Lock wait timeouts: the statement never started, so retrying is safe.
+pub fn is_lock_timeout(e: &sqlx::Error) -> bool {
+    matches!(error_code(e).as_deref(), Some("1205") | Some("55P03"))
+}
+
+fn is_missing_table(e: &sqlx::Error) -> bool {
+    matches!(error_code(e).as_deref(), Some("1146") | Some("42P01"))
+}
+
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
+        // "too many connections", server shutting down / starting up
+        sqlx::Error::Database(_) => matches!(
+            error_code(e).as_deref(),
+            Some("1040") | Some("1053") | Some("57P03") | Some("53300")
+        ),
+        _ => false,
+    }
+}
+
+fn classify_connect_error(target: &str, e: sqlx::Error, waited: Duration) -> DbError {
+    let code = error_code(&e);
+    match code.as_deref() {
+        Some("1045") | Some("28P01") | Some("28000") => {
+            DbError::Auth { target: target.to_string(), message: e.to_string() }
+        }
+        Some("1049") | Some("3D000") => DbError::Connect {
+            target: target.to_string(),
+            message: format!("{e}; create the database first or fix `dbname`/`DatabaseName`"),
+        },
+        _ if is_transient(&e) => DbError::Connect {
+            target: target.to_string(),
+            message: format!(
+                "{e} (still failing after waiting {:.0} s); check the host, port, security group and that the database is running",
+                waited.as_secs_f64()
+            ),
+        },
+        _ => DbError::Connect { target: target.to_string(), message: e.to_string() },
+    }
+}

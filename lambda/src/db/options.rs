@@ -1,0 +1,268 @@
+//! Connection options for MariaDB/MySQL and PostgreSQL, built from a URL
+//! (CLI) or from an RDS-format secret (Lambda). The password lives only in
+//! sqlx's options, never in a string that could be logged.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+
+use crate::error::DbError;
+
+/// Which SQL dialect and protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// MariaDB or MySQL.
+    MariaDb,
+    Postgres,
+}
+
+impl Kind {
+    /// From an RDS secret's `engine` field (`mariadb`, `mysql`, `aurora-mysql`,
+    /// `postgres`, `aurora-postgresql`).
+    pub fn from_engine(engine: &str) -> Option<Kind> {
+        let e = engine.to_ascii_lowercase();
+        if e.contains("maria") || e.contains("mysql") {
+            Some(Kind::MariaDb)
+        } else if e.contains("postgres") {
+            Some(Kind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// TLS use. `preferred` encrypts when the server offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SslMode {
+    Disabled,
+    #[default]
+    Preferred,
+    Required,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl FromStr for SslMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
+            "disabled" | "disable" => SslMode::Disabled,
+            "preferred" | "prefer" => SslMode::Preferred,
+            "required" | "require" => SslMode::Required,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" | "verify-identity" => SslMode::VerifyFull,
+            other => {
+                return Err(format!(
+                    "unknown ssl mode `{other}`; use disabled, preferred, required, verify-ca or verify-full"
+                ))
+            }
+        })
+    }
+}
+
+/// Where to connect, with credentials.
+#[derive(Clone)]
+pub enum ConnectOptions {
+    MariaDb(MySqlConnectOptions),
+    Postgres(PgConnectOptions),
+}
+
+impl fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the password.
+        write!(f, "ConnectOptions({self})")
+    }
+}
+
+impl fmt::Display for ConnectOptions {
+    /// `mariadb://host:port/db` — no user, no password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectOptions::MariaDb(o) => write!(
+                f,
+                "mariadb://{}:{}/{}",
+                o.get_host(),
+                o.get_port(),
+                o.get_database().unwrap_or("")
+            ),
+            ConnectOptions::Postgres(o) => write!(
+                f,
+                "postgres://{}:{}/{}",
+                o.get_host(),
+                o.get_port(),
+                o.get_database().unwrap_or("")
+            ),
+        }
+    }
+}
+
+/// The parts of an RDS secret (or of a URL) that make a connection.
+pub struct Parts<'a> {
+    pub kind: Kind,
+    pub host: &'a str,
+    pub port: u16,
+    pub username: &'a str,
+    pub password: &'a str,
+    pub database: &'a str,
+}
+
+impl ConnectOptions {
+    /// From `mysql://`, `mariadb://` or `postgres://` URLs.
+    pub fn from_url(url: &str) -> Result<Self, DbError> {
+        let scheme = url.split("://").next().unwrap_or("");
+        let redacted = || redact_url(url);
+        match scheme {
+            "mysql" | "mariadb" => {
+                let url = if scheme == "mariadb" { url.replacen("mariadb", "mysql", 1) } else { url.to_string() };
+                MySqlConnectOptions::from_str(&url)
+                    .map(ConnectOptions::MariaDb)
+                    .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted())))
+            }
+            "postgres" | "postgresql" => PgConnectOptions::from_str(url)
+                .map(ConnectOptions::Postgres)
+                .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted()))),
+            _ => Err(DbError::Url(format!(
+                "`{}`: use mysql://, mariadb:// or postgres://",
+                redacted()
+            ))),
+        }
+    }
+
+    pub fn from_parts(p: &Parts<'_>) -> Self {
+        match p.kind {
+            Kind::MariaDb => ConnectOptions::MariaDb(
+                MySqlConnectOptions::new()
+                    .host(p.host)
+                    .port(p.port)
+                    .username(p.username)
+                    .password(p.password)
+                    .database(p.database),
+            ),
+            Kind::Postgres => ConnectOptions::Postgres(
+                PgConnectOptions::new_without_pgpass()
+                    .host(p.host)
+                    .port(p.port)
+                    .username(p.username)
+                    .password(p.password)
+                    .database(p.database),
+            ),
+        }
+    }
+
+    pub fn kind(&self) -> Kind {
+        match self {
+            ConnectOptions::MariaDb(_) => Kind::MariaDb,
+            ConnectOptions::Postgres(_) => Kind::Postgres,
+        }
+    }
+
+    pub fn database(&self) -> &str {
+        match self {
+            ConnectOptions::MariaDb(o) => o.get_database().unwrap_or(""),
+            ConnectOptions::Postgres(o) => o.get_database().unwrap_or(""),
+        }
+    }
+
+    pub fn host(&self) -> &str {
+        match self {
+            ConnectOptions::MariaDb(o) => o.get_host(),
+            ConnectOptions::Postgres(o) => o.get_host(),
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        match self {
+            ConnectOptions::MariaDb(o) => o.get_port(),
+            ConnectOptions::Postgres(o) => o.get_port(),
+        }
+    }
+
+    /// Use another database on the same server.
+    pub fn with_database(self, database: &str) -> Self {
+        match self {
+            ConnectOptions::MariaDb(o) => ConnectOptions::MariaDb(o.database(database)),
+            ConnectOptions::Postgres(o) => ConnectOptions::Postgres(o.database(database)),
+        }
+    }
+
+    pub fn with_ssl(self, mode: SslMode, ca: Option<PathBuf>) -> Self {
+        match self {
+            ConnectOptions::MariaDb(o) => {
+                let o = o.ssl_mode(match mode {
+                    SslMode::Disabled => MySqlSslMode::Disabled,
+                    SslMode::Preferred => MySqlSslMode::Preferred,
+                    SslMode::Required => MySqlSslMode::Required,
+                    SslMode::VerifyCa => MySqlSslMode::VerifyCa,
+                    SslMode::VerifyFull => MySqlSslMode::VerifyIdentity,
+                });
+                ConnectOptions::MariaDb(match ca {
+                    Some(ca) => o.ssl_ca(ca),
+                    None => o,
+                })
+            }
+            ConnectOptions::Postgres(o) => {
+                let o = o.ssl_mode(match mode {
+                    SslMode::Disabled => PgSslMode::Disable,
+                    SslMode::Preferred => PgSslMode::Prefer,
+                    SslMode::Required => PgSslMode::Require,
+                    SslMode::VerifyCa => PgSslMode::VerifyCa,
+                    SslMode::VerifyFull => PgSslMode::VerifyFull,
+                });
+                ConnectOptions::Postgres(match ca {
+                    Some(ca) => o.ssl_root_cert(ca),
+                    None => o,
+                })
+            }
+        }
+    }
+}
+
+/// A URL with its password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.rsplit_once('@') {
+            let user = userinfo.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_and_debug_never_show_the_password() {
+        let o = ConnectOptions::from_url("mysql://app:s3cr3t@db.example:3307/shop").unwrap();
+        assert_eq!(o.to_string(), "mariadb://db.example:3307/shop");
+        assert!(!format!("{o:?}").contains("s3cr3t"));
+        assert_eq!(o.kind(), Kind::MariaDb);
+        assert_eq!(o.database(), "shop");
+    }
+
+    #[test]
+    fn url_errors_redact_the_password() {
+        let err = ConnectOptions::from_url("oracle://u:hunter2@h/db").unwrap_err().to_string();
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(err.contains("u:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn engines_from_rds_secrets() {
+        assert_eq!(Kind::from_engine("mariadb"), Some(Kind::MariaDb));
+        assert_eq!(Kind::from_engine("aurora-mysql"), Some(Kind::MariaDb));
+        assert_eq!(Kind::from_engine("aurora-postgresql"), Some(Kind::Postgres));
+        assert_eq!(Kind::from_engine("oracle-ee"), None);
+    }
+
+    #[test]
+    fn ssl_modes_parse() {
+        assert_eq!("required".parse::<SslMode>().unwrap(), SslMode::Required);
+        assert_eq!("verify_full".parse::<SslMode>().unwrap(), SslMode::VerifyFull);
+        assert!("maybe".parse::<SslMode>().is_err());
+    }
+}

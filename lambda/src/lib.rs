@@ -1,0 +1,17 @@
+//! schemagate: schema migrations as a CloudFormation custom resource.
+//!
+//! The engine ([`migrate`]) is shared by the CLI ([`cli`]) and the Lambda
+//! ([`handler`]); [`cfn`] speaks the custom resource protocol, [`props`]
+//! validates its properties, [`secrets`] reads RDS-format secrets and [`db`]
+//! holds the per-engine connection and SQL.
+
+pub mod cfn;
+pub mod cli;
+pub mod db;
+pub mod error;
+pub mod handler;
+pub mod migrate;
+pub mod props;
+pub mod secrets;
+
+pub use error::{DbError, Error};

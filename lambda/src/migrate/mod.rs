@@ -1,0 +1,15 @@
+//! The migration engine: read the files ([`source`]), decide what to run
+//! ([`plan`], pure), and run it ([`apply`]) under a lock ([`lock`]) with the
+//! history kept in sqlx's `_sqlx_migrations` table ([`history`]).
+
+pub mod apply;
+pub mod history;
+pub mod lock;
+pub mod plan;
+pub mod script;
+pub mod source;
+
+pub use apply::{run, ApplyError, Options, Progress, Report, StepOutcome};
+pub use history::Applied;
+pub use plan::{plan, Direction, Plan, PlanError, Step, Target};
+pub use source::{MigrationFile, MigrationSet, Script, SourceError};

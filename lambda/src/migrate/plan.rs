@@ -1,0 +1,339 @@
+//! Deciding what to run: applied history + files + target → plan.
+//!
+//! Pure: no I/O, so every rule here has a unit test. Applying a plan is a
+//! small loop in [`super::apply`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use super::history::Applied;
+use super::source::MigrationSet;
+
+/// The version to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The highest version in the folder.
+    Latest,
+    /// A version from the folder, or 0 for "nothing applied".
+    Version(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Run the up script and record the version.
+    Up,
+    /// Run the down script and delete the record.
+    Down,
+    /// Record the version as applied without running it (`BaselineVersion`).
+    Baseline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub version: i64,
+    /// `0043_drop_legacy_email`
+    pub name: String,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// Highest applied version before the run; `None` for an empty history.
+    pub current: Option<i64>,
+    /// Version after the run; 0 when nothing will be applied.
+    pub target: i64,
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+    pub fn count(&self, direction: Direction) -> usize {
+        self.steps.iter().filter(|s| s.direction == direction).count()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("migration `{name}` is recorded as failed: it was partly applied and nothing will run until it is resolved. Compare the database with `{}`, finish or undo its statements by hand, then delete its history row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) and run again", file.display())]
+    Dirty { version: i64, name: String, file: PathBuf },
+    #[error("version {version} failed earlier and its file is gone from the migrations folder; restore the file or delete its row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) after checking the database")]
+    DirtyMissing { version: i64 },
+    #[error("applied migration `{}` was edited after it ran (checksum differs from the history); restore the file as it was applied and put the change in a new migration", file.display())]
+    ChecksumMismatch { version: i64, file: PathBuf },
+    #[error("version {version} (`{description}`) is applied but its file is missing from the migrations folder; restore it (the folder must hold the whole history, including the down scripts a rollback needs)")]
+    MissingFile { version: i64, description: String },
+    #[error("{} not applied but older than the applied version {current}: {}; give {} a version above {current}", if pending.len() == 1 { "a migration is" } else { "migrations are" }, pending.join(", "), if pending.len() == 1 { "it" } else { "them" })]
+    OutOfOrder { current: i64, pending: Vec<String> },
+    #[error("target version {target} is not in the migrations folder (latest there: {latest}); use one of its versions, or 0 to revert everything")]
+    UnknownTarget { target: i64, latest: String },
+    #[error("cannot go down to version {target}: `{name}` is irreversible (no `.down.sql`); the lowest reachable version is {reachable}")]
+    Irreversible { target: i64, name: String, reachable: i64 },
+    #[error("baseline version {baseline} is not in the migrations folder; use the version of the last migration the database already has")]
+    UnknownBaseline { baseline: i64 },
+}
+
+/// What to do to bring `applied` to `target` with the files in `set`.
+///
+/// `baseline` only acts on an empty history: versions up to it are recorded
+/// as applied without running (adopting a database made by other tools).
+pub fn plan(
+    set: &MigrationSet,
+    applied: &[Applied],
+    target: Target,
+    baseline: Option<i64>,
+) -> Result<Plan, PlanError> {
+    if let Some(dirty) = applied.iter().find(|a| !a.success) {
+        return Err(match set.get(dirty.version) {
+            Some(f) => PlanError::Dirty { version: dirty.version, name: f.name(), file: f.up.path.clone() },
+            None => PlanError::DirtyMissing { version: dirty.version },
+        });
+    }
+
+    let mut steps = Vec::new();
+    let mut done: BTreeMap<i64, ()> = BTreeMap::new();
+    for a in applied {
+        let file = set.get(a.version).ok_or_else(|| PlanError::MissingFile {
+            version: a.version,
+            description: a.description.clone(),
+        })?;
+        if file.up.checksum != a.checksum {
+            return Err(PlanError::ChecksumMismatch { version: a.version, file: file.up.path.clone() });
+        }
+        done.insert(a.version, ());
+    }
+    let current = done.keys().next_back().copied();
+
+    if let (true, Some(b)) = (applied.is_empty(), baseline) {
+        if b != 0 && set.get(b).is_none() {
+            return Err(PlanError::UnknownBaseline { baseline: b });
+        }
+        for f in set.files.iter().filter(|f| f.version <= b) {
+            steps.push(Step { version: f.version, name: f.name(), direction: Direction::Baseline });
+            done.insert(f.version, ());
+        }
+    }
+    let reached = done.keys().next_back().copied();
+
+    if let Some(cur) = reached {
+        let late: Vec<String> = set
+            .files
+            .iter()
+            .filter(|f| f.version < cur && !done.contains_key(&f.version))
+            .map(|f| f.name())
+            .collect();
+        if !late.is_empty() {
+            return Err(PlanError::OutOfOrder { current: cur, pending: late });
+        }
+    }
+
+    let target = match target {
+        Target::Latest => set.latest().unwrap_or(0).max(reached.unwrap_or(0)),
+        Target::Version(0) => 0,
+        Target::Version(v) if set.get(v).is_some() => v,
+        Target::Version(v) => {
+            return Err(PlanError::UnknownTarget {
+                target: v,
+                latest: set.latest().map_or("none".into(), |l| l.to_string()),
+            })
+        }
+    };
+
+    if target >= reached.unwrap_or(0) {
+        for f in set.files.iter().filter(|f| f.version <= target && !done.contains_key(&f.version)) {
+            steps.push(Step { version: f.version, name: f.name(), direction: Direction::Up });
+        }
+    } else {
+        for (&v, _) in done.range(target + 1..).rev() {
+            let f = set.get(v).expect("applied versions were checked against the folder");
+            if !f.reversible() {
+                return Err(PlanError::Irreversible { target, name: f.name(), reachable: v });
+            }
+            steps.push(Step { version: v, name: f.name(), direction: Direction::Down });
+        }
+    }
+    Ok(Plan { current, target, steps })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::source::{MigrationFile, Script};
+
+    fn script(name: &str, sql: &str) -> Script {
+        Script {
+            path: PathBuf::from(format!("migrations/{name}")),
+            sql: sql.into(),
+            checksum: sqlx::migrate::Migration::new(
+                0,
+                "".into(),
+                sqlx::migrate::MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.to_string())),
+                false,
+            )
+            .checksum
+            .to_vec(),
+            no_tx: false,
+        }
+    }
+
+    /// Versions; a negative number is an irreversible migration.
+    fn set(versions: &[i64]) -> MigrationSet {
+        MigrationSet {
+            dir: PathBuf::from("migrations"),
+            files: versions
+                .iter()
+                .map(|&v| {
+                    let n = v.abs();
+                    let (up, down) = if v < 0 {
+                        (script(&format!("{n:04}_m.sql"), &format!("-- {n}")), None)
+                    } else {
+                        (
+                            script(&format!("{n:04}_m.up.sql"), &format!("-- {n}")),
+                            Some(script(&format!("{n:04}_m.down.sql"), "")),
+                        )
+                    };
+                    MigrationFile { version: n, description: "m".into(), up, down }
+                })
+                .collect(),
+        }
+    }
+
+    fn applied(set: &MigrationSet, versions: &[i64]) -> Vec<Applied> {
+        versions
+            .iter()
+            .map(|&v| Applied {
+                version: v,
+                description: "m".into(),
+                success: true,
+                checksum: set.get(v).unwrap().up.checksum.clone(),
+                execution_time_ns: 1,
+            })
+            .collect()
+    }
+
+    fn versions(p: &Plan, d: Direction) -> Vec<i64> {
+        p.steps.iter().filter(|s| s.direction == d).map(|s| s.version).collect()
+    }
+
+    #[test]
+    fn empty_history_applies_everything_in_order() {
+        let s = set(&[1, 2, 3]);
+        let p = plan(&s, &[], Target::Latest, None).unwrap();
+        assert_eq!(versions(&p, Direction::Up), vec![1, 2, 3]);
+        assert_eq!((p.current, p.target), (None, 3));
+        assert_eq!(p.steps[0].name, "0001_m");
+    }
+
+    #[test]
+    fn at_head_is_an_empty_plan() {
+        let s = set(&[1, 2]);
+        let p = plan(&s, &applied(&s, &[1, 2]), Target::Latest, None).unwrap();
+        assert!(p.is_empty());
+        assert_eq!((p.current, p.target), (Some(2), 2));
+    }
+
+    #[test]
+    fn up_to_a_target_stops_there() {
+        let s = set(&[1, 2, 3, 4]);
+        let p = plan(&s, &applied(&s, &[1]), Target::Version(3), None).unwrap();
+        assert_eq!(versions(&p, Direction::Up), vec![2, 3]);
+    }
+
+    #[test]
+    fn down_reverts_newest_first() {
+        let s = set(&[1, 2, 3, 4]);
+        let p = plan(&s, &applied(&s, &[1, 2, 3, 4]), Target::Version(2), None).unwrap();
+        assert_eq!(versions(&p, Direction::Down), vec![4, 3]);
+        assert_eq!(p.target, 2);
+    }
+
+    #[test]
+    fn down_to_zero_reverts_all() {
+        let s = set(&[1, 2]);
+        let p = plan(&s, &applied(&s, &[1, 2]), Target::Version(0), None).unwrap();
+        assert_eq!(versions(&p, Direction::Down), vec![2, 1]);
+    }
+
+    #[test]
+    fn down_past_an_irreversible_migration_is_refused_naming_it() {
+        let s = set(&[1, -2, 3]);
+        let err = plan(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None).unwrap_err();
+        assert_eq!(err, PlanError::Irreversible { target: 1, name: "0002_m".into(), reachable: 2 });
+        assert!(err.to_string().contains("`0002_m` is irreversible"));
+    }
+
+    #[test]
+    fn a_failed_migration_blocks_everything_with_a_recovery_hint() {
+        let s = set(&[1, 2]);
+        let mut h = applied(&s, &[1, 2]);
+        h[1].success = false;
+        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
+        assert!(matches!(err, PlanError::Dirty { version: 2, .. }));
+        assert!(err.to_string().contains("DELETE FROM _sqlx_migrations WHERE version = 2"));
+    }
+
+    #[test]
+    fn an_edited_applied_file_is_named() {
+        let s = set(&[1, 2]);
+        let mut h = applied(&s, &[1, 2]);
+        h[0].checksum = vec![0; 48];
+        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
+        assert!(err.to_string().contains("migrations/0001_m.up.sql"), "{err}");
+        assert!(err.to_string().contains("edited after it ran"), "{err}");
+    }
+
+    #[test]
+    fn an_applied_version_without_its_file_is_reported() {
+        let s = set(&[1, 2]);
+        let mut h = applied(&s, &[1, 2]);
+        h.push(Applied { version: 7, description: "gone".into(), success: true, checksum: vec![], execution_time_ns: 0 });
+        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
+        assert!(matches!(err, PlanError::MissingFile { version: 7, .. }));
+    }
+
+    #[test]
+    fn a_file_older_than_the_applied_head_is_out_of_order_not_applied() {
+        let s = set(&[1, 2, 3, 4]);
+        let err = plan(&s, &applied(&s, &[1, 3]), Target::Latest, None).unwrap_err();
+        assert_eq!(err, PlanError::OutOfOrder { current: 3, pending: vec!["0002_m".into()] });
+        assert!(err.to_string().contains("0002_m"));
+    }
+
+    #[test]
+    fn gaps_in_numbering_are_fine_when_in_order() {
+        let s = set(&[1, 5, 10]);
+        let p = plan(&s, &applied(&s, &[1, 5]), Target::Latest, None).unwrap();
+        assert_eq!(versions(&p, Direction::Up), vec![10]);
+    }
+
+    #[test]
+    fn unknown_target_is_refused() {
+        let s = set(&[1, 2]);
+        let err = plan(&s, &[], Target::Version(9), None).unwrap_err();
+        assert!(err.to_string().contains("target version 9"), "{err}");
+    }
+
+    #[test]
+    fn baseline_records_old_versions_on_an_empty_history_then_applies_the_rest() {
+        let s = set(&[1, 2, 3, 4]);
+        let p = plan(&s, &[], Target::Latest, Some(2)).unwrap();
+        assert_eq!(versions(&p, Direction::Baseline), vec![1, 2]);
+        assert_eq!(versions(&p, Direction::Up), vec![3, 4]);
+    }
+
+    #[test]
+    fn baseline_is_ignored_once_a_history_exists() {
+        let s = set(&[1, 2, 3]);
+        let p = plan(&s, &applied(&s, &[1]), Target::Latest, Some(2)).unwrap();
+        assert_eq!(versions(&p, Direction::Baseline), Vec::<i64>::new());
+        assert_eq!(versions(&p, Direction::Up), vec![2, 3]);
+    }
+
+    #[test]
+    fn unknown_baseline_is_refused() {
+        let s = set(&[1, 2]);
+        assert_eq!(plan(&s, &[], Target::Latest, Some(5)), Err(PlanError::UnknownBaseline { baseline: 5 }));
+    }
+}
