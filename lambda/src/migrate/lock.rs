@@ -51,7 +51,7 @@ pub async fn acquire(conn: &mut Conn, database: &str, timeout: Duration) -> Resu
             let start = Instant::now();
             loop {
                 let got = conn
-                    .scalar_opt_i64(&format!("SELECT pg_try_advisory_lock({})::int", key(database)))
+                    .scalar_opt_i64(&format!("SELECT pg_try_advisory_lock({})::int::bigint", key(database)))
                     .await?;
                 if got == Some(1) {
                     return Ok(());
@@ -69,7 +69,7 @@ pub async fn acquire(conn: &mut Conn, database: &str, timeout: Duration) -> Resu
 pub async fn release(conn: &mut Conn, database: &str) -> Result<(), Error> {
     let sql = match conn.kind() {
         Kind::MariaDb => format!("SELECT RELEASE_LOCK('{}')", name(database)),
-        Kind::Postgres => format!("SELECT pg_advisory_unlock({})::int", key(database)),
+        Kind::Postgres => format!("SELECT pg_advisory_unlock({})::int::bigint", key(database)),
     };
     conn.scalar_opt_i64(&sql).await?;
     Ok(())

@@ -1,0 +1,65 @@
+# schemagate — the README's two commands: `make demo` and `make test`.
+# Everything the project needs is installed here, by package name.
+
+SHELL := /bin/bash
+VENV  := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
+export CARGO_TERM_COLOR ?= never
+
+PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3
+
+.PHONY: help setup services python-tools node-tools test test-rust test-cdk lint demo bench build clean
+
+help:
+	@echo "make demo   rehearse a whole deploy on this machine (no AWS account)"
+	@echo "make test   all tests: Rust (real MariaDB/PostgreSQL, moto, Lambda emulator) and CDK"
+	@echo "make bench  400-migration benchmark against the mariadb client"
+	@echo "make build  the Lambda zip (cargo lambda build --release --arm64)"
+
+# --- set-up ------------------------------------------------------------------
+services:
+	@bash scripts/services.sh
+
+$(VENV)/.installed: Makefile
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q $(PY_PACKAGES)
+	touch $@
+
+python-tools: $(VENV)/.installed
+
+cdk/node_modules/.installed: cdk/package-lock.json
+	cd cdk && npm ci --no-audit --no-fund
+	touch $@
+
+node-tools: cdk/node_modules/.installed
+
+setup: services python-tools
+
+# --- tests -------------------------------------------------------------------
+test: setup
+	cargo nextest run --workspace --no-fail-fast
+	$(MAKE) test-cdk
+
+test-rust: setup
+	cargo nextest run --workspace --no-fail-fast
+
+test-cdk: node-tools python-tools
+	cd cdk && npm test
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+# --- the Lambda package ------------------------------------------------------
+build: python-tools
+	cargo lambda build --release --arm64 --bin schemagate-lambda
+	@ls -l target/lambda/schemagate-lambda/
+
+# --- benchmark (not part of `make test`) ---------------------------------------
+bench: setup
+	cargo build --release --bin schemagate
+	bash scripts/bench.sh
+
+clean:
+	rm -rf target cdk/cdk.out $(VENV)

@@ -1,0 +1,214 @@
+//! Shared by the integration tests: a fresh database per test on the real
+//! servers (MariaDB 127.0.0.1:3306, PostgreSQL 127.0.0.1:5432). A server
+//! that cannot be reached fails the test, with the command that starts it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use schemagate::db::{Conn, ConnectOptions, Kind};
+use sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection, PgConnection, Row};
+
+pub const MARIADB_URL: &str = "mysql://root@127.0.0.1:3306";
+pub const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database of its own, dropped again at the end of the test.
+pub struct TestDb {
+    pub kind: Kind,
+    pub name: String,
+}
+
+impl TestDb {
+    pub async fn mariadb(tag: &str) -> TestDb {
+        Self::create(Kind::MariaDb, tag).await
+    }
+
+    pub async fn postgres(tag: &str) -> TestDb {
+        Self::create(Kind::Postgres, tag).await
+    }
+
+    async fn create(kind: Kind, tag: &str) -> TestDb {
+        let name = format!(
+            "sg_{}_{}_{}",
+            tag,
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let stmt = match kind {
+            Kind::MariaDb => format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}"),
+            Kind::Postgres => format!("DROP DATABASE IF EXISTS {name}"),
+        };
+        match kind {
+            Kind::MariaDb => {
+                let mut c = server_mariadb().await;
+                c.execute(sqlx::raw_sql(AssertSqlSafe(stmt))).await.unwrap();
+            }
+            Kind::Postgres => {
+                let mut c = server_postgres().await;
+                c.execute(sqlx::raw_sql(AssertSqlSafe(stmt))).await.unwrap();
+                c.execute(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))).await.unwrap();
+            }
+        }
+        TestDb { kind, name }
+    }
+
+    pub fn url(&self) -> String {
+        match self.kind {
+            Kind::MariaDb => format!("{MARIADB_URL}/{}", self.name),
+            Kind::Postgres => format!("{POSTGRES_URL}/{}", self.name),
+        }
+    }
+
+    pub fn options(&self) -> ConnectOptions {
+        ConnectOptions::from_url(&self.url()).unwrap()
+    }
+
+    pub async fn conn(&self) -> Conn {
+        Conn::connect(&self.options(), std::time::Duration::ZERO).await.unwrap()
+    }
+
+    pub async fn my(&self) -> MySqlConnection {
+        MySqlConnection::connect(&self.url()).await.unwrap()
+    }
+
+    pub async fn pg(&self) -> PgConnection {
+        PgConnection::connect(&self.url()).await.unwrap()
+    }
+
+    /// Table names, sorted, without the history table.
+    pub async fn tables(&self) -> Vec<String> {
+        let mut t: Vec<String> = match self.kind {
+            Kind::MariaDb => {
+                let mut c = self.my().await;
+                sqlx::query("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")
+                    .bind(&self.name)
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect()
+            }
+            Kind::Postgres => {
+                let mut c = self.pg().await;
+                sqlx::query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get::<String, _>(0))
+                    .collect()
+            }
+        };
+        t.retain(|n| n != "_sqlx_migrations");
+        t.sort();
+        t
+    }
+
+    /// `(version, success)` rows of the history, in version order.
+    pub async fn history(&self) -> Vec<(i64, bool)> {
+        let sql = "SELECT version, success FROM _sqlx_migrations ORDER BY version";
+        match self.kind {
+            Kind::MariaDb => sqlx::query_as(sql).fetch_all(&mut self.my().await).await.unwrap_or_default(),
+            Kind::Postgres => sqlx::query_as(sql).fetch_all(&mut self.pg().await).await.unwrap_or_default(),
+        }
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        match self.kind {
+            Kind::MariaDb => {
+                self.my().await.execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string()))).await.unwrap();
+            }
+            Kind::Postgres => {
+                self.pg().await.execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string()))).await.unwrap();
+            }
+        }
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::MariaDb => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut self.my().await).await.unwrap(),
+            Kind::Postgres => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut self.pg().await).await.unwrap(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (kind, name) = (self.kind, self.name.clone());
+        // Best effort: a fresh runtime, since Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                match kind {
+                    Kind::MariaDb => {
+                        if let Ok(mut c) = MySqlConnection::connect(MARIADB_URL).await {
+                            let _ = c.execute(sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))).await;
+                        }
+                    }
+                    Kind::Postgres => {
+                        if let Ok(mut c) = PgConnection::connect(&format!("{POSTGRES_URL}/postgres")).await {
+                            let _ = c
+                                .execute(sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))))
+                                .await;
+                        }
+                    }
+                }
+            })
+        })
+        .join();
+    }
+}
+
+async fn server_mariadb() -> MySqlConnection {
+    MySqlConnection::connect(MARIADB_URL).await.unwrap_or_else(|e| {
+        panic!("MariaDB is not reachable at 127.0.0.1:3306 ({e}); run `make services` (scripts/services.sh) to install/start it")
+    })
+}
+
+async fn server_postgres() -> PgConnection {
+    PgConnection::connect(&format!("{POSTGRES_URL}/postgres")).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL is not reachable at 127.0.0.1:5432 ({e}); run `make services` (scripts/services.sh) to install/start it")
+    })
+}
+
+/// A migrations folder of its own: a copy of the repository's `migrations/`
+/// (`with_example`) or empty, plus files written by the test.
+pub struct Folder {
+    pub dir: tempfile::TempDir,
+}
+
+impl Folder {
+    pub fn empty() -> Folder {
+        Folder { dir: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn with_example() -> Folder {
+        let f = Folder::empty();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+        for e in std::fs::read_dir(src).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), f.path().join(e.file_name())).unwrap();
+        }
+        f
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub fn write(&self, name: &str, sql: &str) -> &Self {
+        std::fs::write(self.dir.path().join(name), sql).unwrap();
+        self
+    }
+
+    pub fn remove(&self, name: &str) {
+        std::fs::remove_file(self.dir.path().join(name)).unwrap();
+    }
+
+    pub fn set(&self) -> schemagate::migrate::MigrationSet {
+        schemagate::migrate::MigrationSet::load(self.dir.path()).unwrap()
+    }
+}
