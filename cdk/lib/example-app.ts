@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { App, Aspects, Environment } from 'aws-cdk-lib';
+import { App, Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AppStack } from './app-stack';
 import { DataStack } from './data-stack';
@@ -80,7 +80,7 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
     drain,
     lambdaBinaryDir: options.lambdaBinaryDir,
   });
-  data.addDependency(network);
+  data.addStackDependency(network, 'the database and the Lambda live in its VPC');
   const appStack = new AppStack(app, `${envName}-app`, {
     env,
     description: `schemagate example (${envName}): web and worker Auto Scaling groups`,
@@ -88,8 +88,10 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
     migrations: data.migrations,
     drain,
   });
-  appStack.addDependency(data);
+  appStack.addStackDependency(data, 'the app instances change only after the schema migrations succeeded');
 
-  Aspects.of(app).add(new AwsSolutionsChecks({ verbose: true }));
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
+  );
   return { network, data, app: appStack };
 }
