@@ -132,23 +132,17 @@ impl ConnectOptions {
     }
 
     pub fn from_parts(p: &Parts<'_>) -> Self {
+        // An empty password means none: sqlx would otherwise scramble "" and
+        // the server would see a (wrong) password.
         match p.kind {
-            Kind::MariaDb => ConnectOptions::MariaDb(
-                MySqlConnectOptions::new()
-                    .host(p.host)
-                    .port(p.port)
-                    .username(p.username)
-                    .password(p.password)
-                    .database(p.database),
-            ),
-            Kind::Postgres => ConnectOptions::Postgres(
-                PgConnectOptions::new_without_pgpass()
-                    .host(p.host)
-                    .port(p.port)
-                    .username(p.username)
-                    .password(p.password)
-                    .database(p.database),
-            ),
+            Kind::MariaDb => {
+                let o = MySqlConnectOptions::new().host(p.host).port(p.port).username(p.username).database(p.database);
+                ConnectOptions::MariaDb(if p.password.is_empty() { o } else { o.password(p.password) })
+            }
+            Kind::Postgres => {
+                let o = PgConnectOptions::new_without_pgpass().host(p.host).port(p.port).username(p.username).database(p.database);
+                ConnectOptions::Postgres(if p.password.is_empty() { o } else { o.password(p.password) })
+            }
         }
     }
 
