@@ -76,14 +76,14 @@ export class AppStack extends Stack {
       });
       this.loadBalancer.logAccessLogs(logs, 'alb');
     } else {
-      Validations.of(this.loadBalancer).acknowledge({
+      Validations.of(this.loadBalancer.node.defaultChild!).acknowledge({
         id: 'AwsSolutions-ELB2',
         reason:
           'Environment-agnostic synth (no region): the access-log bucket policy names the regional ELB ' +
           'account, so access logs are turned on only when the stack has an env with a region.',
       });
     }
-    Validations.of(this.loadBalancer).acknowledge({
+    Validations.of(this.loadBalancer.connections.securityGroups[0].node.defaultChild!).acknowledge({
       id: 'AwsSolutions-EC23',
       reason: 'The public web front end: the load balancer must accept HTTP from the internet.',
     });

@@ -481,14 +481,17 @@ export class SchemaMigrations extends Construct {
       anyResourceReason +=
         ' Finding the drain targets by tag uses Auto Scaling Describe* actions, which support no resource-level ' +
         'permissions either.';
-      Validations.of(role).acknowledge({
+      Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
         reason:
           'Draining changes Auto Scaling groups found by tag at deploy time, so their names are not known here; ' +
           `the statement only applies to groups tagged ${drain.tagKey}=${drain.tagValue} (aws:ResourceTag condition).`,
       });
     }
-    Validations.of(role).acknowledge({ id: 'AwsSolutions-IAM5[Resource::*]', reason: anyResourceReason });
+    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: anyResourceReason,
+    });
   }
 }
 
@@ -704,12 +707,17 @@ function ensureEndpoints(
       open: true,
     });
   }
-  Validations.of(holder).acknowledge({
-    id: 'AwsSolutions-EC23',
-    reason:
-      "The endpoints' security groups admit HTTPS from the VPC's own CIDR, not from anywhere; cdk-nag cannot " +
-      'read the CIDR because it is a CloudFormation reference.',
-  });
+  for (const name of ['SecretsManager', 'AutoScaling']) {
+    const endpoint = holder.node.tryFindChild(name) as ec2.InterfaceVpcEndpoint | undefined;
+    for (const sg of endpoint?.connections.securityGroups ?? []) {
+      Validations.of(sg.node.defaultChild!).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason:
+          "The endpoint's security group admits HTTPS from the VPC's own CIDR, not from anywhere; cdk-nag cannot " +
+          'read the CIDR because it is a CloudFormation reference.',
+      });
+    }
+  }
   return holder;
 }
 
