@@ -105,6 +105,8 @@ export class AppStack extends Stack {
       'systemctl daemon-reload',
       'systemctl enable --now app-web.service',
       'for i in $(seq 1 30); do curl -fs http://127.0.0.1/health && break; sleep 2; done',
+      // the last command's status is what cfn-signal reports
+      'curl -fsS -o /dev/null http://127.0.0.1/health',
     ]);
     this.web.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(80), 'HTTP from the load balancer');
     listener.addTargets('Web', {
@@ -127,6 +129,7 @@ export class AppStack extends Stack {
       'UNIT',
       'systemctl daemon-reload',
       'systemctl enable --now app-worker.service',
+      'systemctl is-active app-worker.service',
     ]);
   }
 
@@ -153,6 +156,8 @@ export class AppStack extends Stack {
       allowAllOutbound: true,
     });
     const userData = ec2.UserData.forLinux();
+    // cfn-signal (sent by the gate when the user data ends) ships with Amazon Linux; make sure.
+    userData.addCommands('[ -x /opt/aws/bin/cfn-signal ] || dnf install -y aws-cfn-bootstrap');
     const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
       machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
       instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),

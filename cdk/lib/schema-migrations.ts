@@ -26,6 +26,13 @@ export interface DrainTarget {
   readonly tagValue: string;
 }
 
+/** The databases the construct can take whole: they carry a secret, a VPC and their security groups. */
+export type MigratableDatabase =
+  | rds.DatabaseInstance
+  | rds.DatabaseInstanceFromSnapshot
+  | rds.DatabaseCluster
+  | rds.DatabaseClusterFromSnapshot;
+
 /** The resource type CloudFormation shows for the migrations custom resource. */
 export const SCHEMA_MIGRATIONS_RESOURCE_TYPE = 'Custom::SchemaMigrations';
 
@@ -50,7 +57,7 @@ export interface SchemaMigrationsProps {
    *
    * @default - none: give either `database`, or `secret` and `connections`
    */
-  readonly database?: rds.DatabaseInstance | rds.DatabaseCluster;
+  readonly database?: MigratableDatabase;
 
   /**
    * The RDS-format secret (`engine`, `host`, `port`, `username`, `password`,
@@ -239,7 +246,8 @@ export class SchemaMigrations extends Construct {
   /** The secret the Lambda reads. */
   public readonly secret: secretsmanager.ISecret;
 
-  private readonly parameterName?: string;
+  private readonly parameterNameOverride?: string;
+  private readonly gated = new Set<string>();
   private schemaVersionParameter?: ssm.StringParameter;
   private schemaVersionParameterName?: string;
 
@@ -252,7 +260,7 @@ export class SchemaMigrations extends Construct {
     this.targetVersion = resolveTarget(source, props.targetVersion);
     this.migrationsHash = source.hash;
     validateOptions(props, this.targetVersion);
-    this.parameterName = props.schemaVersionParameterName;
+    this.parameterNameOverride = props.schemaVersionParameterName;
 
     const timeout = props.timeout ?? Duration.minutes(10);
     const bootstrap = resolveBootstrap(this, props.lambdaBinaryDir);
@@ -326,12 +334,17 @@ export class SchemaMigrations extends Construct {
    *
    * Call it before adding the user data that starts the application, so the
    * env file is there when it starts. The group's user data must be Linux.
+   * Gating the same group twice changes nothing.
    *
    * Across stacks the version travels through an SSM parameter, not an
    * export: CloudFormation refuses to change an exported value while another
    * stack imports it, so an export would fail the second schema change.
    */
   public gate(asg: autoscaling.AutoScalingGroup, options: GateOptions = {}): void {
+    if (this.gated.has(asg.node.path)) {
+      return;
+    }
+    this.gated.add(asg.node.path);
     const version = this.schemaVersionFor(asg);
     const envFile = options.envFile ?? '/etc/schemagate/schema.env';
     asg.userData.addCommands(
@@ -386,7 +399,7 @@ export class SchemaMigrations extends Construct {
   private ensureSchemaVersionParameter(): string {
     if (!this.schemaVersionParameter) {
       const stack = Stack.of(this);
-      if (!this.parameterName && Token.isUnresolved(stack.stackName)) {
+      if (!this.parameterNameOverride && Token.isUnresolved(stack.stackName)) {
         throw new Error(
           'schemagate: the stack name is a token, so no SSM parameter name can be derived for `schemaVersion`; ' +
             'set `schemaVersionParameterName`.',
@@ -394,7 +407,7 @@ export class SchemaMigrations extends Construct {
       }
       const inStack = this.node.scopes.slice(this.node.scopes.indexOf(stack) + 1).map((c) => c.node.id);
       const parameterName =
-        this.parameterName ??
+        this.parameterNameOverride ??
         `/schemagate/${stack.stackName}/${inStack.join('/')}/schema-version`.replace(/[^a-zA-Z0-9_.\-/]/g, '-');
       this.schemaVersionParameter = new ssm.StringParameter(this, 'SchemaVersionParameter', {
         parameterName,
@@ -517,7 +530,7 @@ function resolveDatabase(
   if (!props.secret || !props.connections) {
     throw new Error(
       `schemagate: ${scope.node.path}: no database given. Pass \`database\` (an rds.DatabaseInstance or ` +
-        'rds.DatabaseCluster), or both `secret` (its RDS-format secret) and `connections` (its security groups).',
+        'rds.DatabaseCluster), or `secret` (its RDS-format secret), `connections` (its security groups) and `vpc`.',
     );
   }
   if (!props.connections.connections.defaultPort) {

@@ -153,6 +153,29 @@ describe('the custom resource', () => {
     expect(migrations.targetVersion).toBe('11');
   });
 
+  test('on an Aurora cluster: reads its secret and waits for the cluster and its writer', () => {
+    // GIVEN
+    const app = newApp();
+    const stack = new Stack(app, 'Aurora');
+    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    const cluster = new rds.DatabaseCluster(stack, 'Cluster', {
+      engine: rds.DatabaseClusterEngine.auroraMysql({ version: rds.AuroraMysqlEngineVersion.VER_3_08_0 }),
+      writer: rds.ClusterInstance.serverlessV2('Writer'),
+      vpc,
+    });
+
+    // WHEN
+    new SchemaMigrations(stack, 'M', { database: cluster, migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: LAMBDA_DIR });
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const [, resource] = only(template, 'Custom::SchemaMigrations');
+    const [clusterId] = only(template, 'AWS::RDS::DBCluster');
+    const [writerId] = only(template, 'AWS::RDS::DBInstance');
+    expect(resource.Properties.SecretArn).toEqual({ Ref: logicalId(stack, cluster.secret!) });
+    expect(resource.DependsOn).toEqual(expect.arrayContaining([clusterId, writerId]));
+  });
+
   test('exposes schemaVersion as the SchemaVersion attribute', () => {
     const { stack, migrations } = migrationsOnDatabase();
     expect(stack.resolve(migrations.schemaVersion)).toEqual({
@@ -424,7 +447,7 @@ describe('validation', () => {
   test('refuses no database, and a database given twice', () => {
     const { stack, db, vpc } = databaseStack();
     const base = { migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: LAMBDA_DIR };
-    expect(() => new SchemaMigrations(stack, 'A', base)).toThrow(/no database given\. Pass `database`.*or both `secret`.*and `connections`/);
+    expect(() => new SchemaMigrations(stack, 'A', base)).toThrow(/no database given\. Pass `database`.*or `secret`.*`connections`.*and `vpc`/);
     expect(() => new SchemaMigrations(stack, 'B', { ...base, database: db, secret: db.secret })).toThrow(/either `database`, or `secret` and `connections`, not both/);
     expect(() => new SchemaMigrations(stack, 'C', { ...base, secret: db.secret, connections: db })).toThrow(/`vpc` is required with `secret` and `connections`/);
     const noPort = new ec2.Connections({ securityGroups: db.connections.securityGroups });
@@ -471,6 +494,15 @@ describe('gate', () => {
     expect(text).toContain('# schemagate schema version: <VERSION>\n');
     expect(text).toContain("echo 'SCHEMAGATE_SCHEMA_VERSION=<VERSION>' > /etc/schemagate/schema.env");
     expect(text).toContain(`/opt/aws/bin/cfn-signal --stack Data --resource ${asgId}`);
+  });
+
+  test('gating a group twice changes nothing', () => {
+    const { stack, vpc, migrations } = buildMigrations();
+    const asg = asgIn(stack, vpc);
+    migrations.gate(asg);
+    const once = JSON.stringify(stack.resolve((asg.userData as ec2.UserData).render()));
+    migrations.gate(asg);
+    expect(JSON.stringify(stack.resolve(asg.userData.render()))).toBe(once);
   });
 
   test('keeps a rolling update policy and signals the group already has', () => {
