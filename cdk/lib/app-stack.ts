@@ -90,7 +90,7 @@ export class AppStack extends Stack {
     const listener = this.loadBalancer.addListener('Http', { port: 80, open: true });
 
     this.web = this.appGroup('Web', props, 2, 4, [
-      'cat > /etc/systemd/system/app-web.service <<UNIT',
+      "cat > /etc/systemd/system/app-web.service <<'UNIT'",
       '[Unit]',
       'Description=example web app',
       '[Service]',
@@ -117,7 +117,7 @@ export class AppStack extends Stack {
     });
 
     this.worker = this.appGroup('Worker', props, 1, 2, [
-      'cat > /etc/systemd/system/app-worker.service <<UNIT',
+      "cat > /etc/systemd/system/app-worker.service <<'UNIT'",
       '[Unit]',
       'Description=example background worker',
       '[Service]',
