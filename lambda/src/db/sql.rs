@@ -80,32 +80,70 @@ pub struct Row<'a> {
     pub checksum: &'a [u8],
 }
 
-/// Insert the row as failed, run the script, mark the row successful with
-/// its execution time. One round trip; a failure part way leaves the row
-/// saying `success = false`.
-pub fn up_marked(kind: Kind, row: &Row<'_>, body: Option<&str>) -> Batch {
-    let (start, elapsed) = match kind {
-        Kind::MariaDb => (
-            "SET @schemagate_t0 = NOW(6);\n",
-            "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000",
+/// A step's claim on its history row: while the script runs, the row says
+/// `success = false`, so a failure or a crash part way is on record.
+pub enum Mark<'a> {
+    /// A new row, `success = false`, `execution_time = -1`.
+    Up(Row<'a>),
+    /// The existing row of the version being reverted, set to `success = false`.
+    Down(i64),
+}
+
+/// Claim the row before the script starts.
+pub fn mark(kind: Kind, m: &Mark<'_>) -> String {
+    match m {
+        Mark::Up(row) => format!(
+            "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES ({}, {}, FALSE, {}, -1)",
+            row.version,
+            text(kind, row.description),
+            bytes(kind, row.checksum)
         ),
-        Kind::Postgres => (
-            "",
-            "(extract(epoch from (clock_timestamp() - statement_timestamp())) * 1000000000)::bigint",
-        ),
-    };
-    let prefix = if start.is_empty() { 1 } else { 2 };
-    Batch {
-        sql: format!(
-            "{start}INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES ({v}, {d}, FALSE, {c}, -1);\n{body}UPDATE {TABLE} SET success = TRUE, execution_time = {elapsed} WHERE version = {v}",
-            v = row.version,
-            d = text(kind, row.description),
-            c = bytes(kind, row.checksum),
-            body = body.unwrap_or(""),
-        ),
-        prefix,
+        Mark::Down(v) => format!("UPDATE {TABLE} SET success = FALSE WHERE version = {v}"),
     }
 }
+
+/// Give the claim back when the script did not start.
+pub fn unmark(m: &Mark<'_>) -> String {
+    match m {
+        Mark::Up(row) => format!("DELETE FROM {TABLE} WHERE version = {}", row.version),
+        Mark::Down(v) => format!("UPDATE {TABLE} SET success = TRUE WHERE version = {v}"),
+    }
+}
+
+/// The script ran: record it (up) or forget it (down). Without `elapsed`,
+/// MariaDB measures from `@schemagate_t0`, set at the start of the batch.
+pub fn finish(m: &Mark<'_>, elapsed: Option<Duration>) -> String {
+    match m {
+        Mark::Up(row) => {
+            let ns = match elapsed {
+                Some(d) => d.as_nanos().to_string(),
+                None => "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000".to_string(),
+            };
+            format!("UPDATE {TABLE} SET success = TRUE, execution_time = {ns} WHERE version = {}", row.version)
+        }
+        Mark::Down(v) => format!("DELETE FROM {TABLE} WHERE version = {v}"),
+    }
+}
+
+/// MariaDB: the script, its bookkeeping and the next step's claim in one
+/// round trip. With `autocommit = 0` the bookkeeping joins the script's last
+/// transaction, so a migration ending in DML costs no extra commit; DDL
+/// still commits implicitly as it goes. The final `SET autocommit = 1`
+/// commits.
+pub fn chained(this: &Mark<'_>, body: Option<&str>, next: Option<&Mark<'_>>) -> Batch {
+    let next = next.map(|n| format!("{};\n", mark(Kind::MariaDb, n))).unwrap_or_default();
+    Batch {
+        sql: format!(
+            "SET @schemagate_t0 = NOW(6), autocommit = 0;\n{body}{finish};\n{next}SET autocommit = 1",
+            body = body.unwrap_or(""),
+            finish = finish(this, None),
+        ),
+        prefix: 1,
+    }
+}
+
+/// What to send after a failed [`chained`] batch.
+pub const ABORT: &str = "ROLLBACK; SET autocommit = 1";
 
 /// PostgreSQL: the script and its row in one implicit transaction, so a
 /// failure leaves nothing behind.
@@ -122,30 +160,11 @@ pub fn up_atomic(kind: Kind, row: &Row<'_>, body: Option<&str>) -> Batch {
     }
 }
 
-/// Mark the row failed, run the down script, delete the row.
-pub fn down_marked(version: i64, body: Option<&str>) -> Batch {
-    Batch {
-        sql: format!(
-            "UPDATE {TABLE} SET success = FALSE WHERE version = {version};\n{body}DELETE FROM {TABLE} WHERE version = {version}",
-            body = body.unwrap_or("")
-        ),
-        prefix: 1,
-    }
-}
-
 pub fn down_atomic(version: i64, body: Option<&str>) -> Batch {
     Batch {
         sql: format!("{body}DELETE FROM {TABLE} WHERE version = {version}", body = body.unwrap_or("")),
         prefix: 0,
     }
-}
-
-pub fn delete_row(version: i64) -> String {
-    format!("DELETE FROM {TABLE} WHERE version = {version}")
-}
-
-pub fn mark_success(version: i64) -> String {
-    format!("UPDATE {TABLE} SET success = TRUE WHERE version = {version}")
 }
 
 /// Record versions as applied without running them (`BaselineVersion`).
@@ -167,12 +186,27 @@ mod tests {
     #[test]
     fn values_are_hex_literals_so_quotes_cannot_escape() {
         let row = Row { version: 3, description: "it's; DROP TABLE x", checksum: &[0xab, 0x01] };
-        let b = up_marked(Kind::MariaDb, &row, Some("SELECT 1;\n"));
-        assert!(!b.sql.contains("it's"));
-        assert!(b.sql.contains("X'ab01'"));
-        assert_eq!(b.prefix, 2);
+        let m = mark(Kind::MariaDb, &Mark::Up(Row { ..row }));
+        assert!(!m.contains("it's"));
+        assert!(m.contains("X'ab01'"));
+        let row = Row { version: 3, description: "it's; DROP TABLE x", checksum: &[0xab, 0x01] };
         let b = up_atomic(Kind::Postgres, &row, None);
         assert!(b.sql.contains("'\\xab01'::bytea"));
+    }
+
+    #[test]
+    fn a_chained_batch_finishes_this_step_and_claims_the_next() {
+        let this = Mark::Up(Row { version: 1, description: "a", checksum: &[1] });
+        let next = Mark::Up(Row { version: 2, description: "b", checksum: &[2] });
+        let b = chained(&this, Some("CREATE TABLE a (id INT);\n"), Some(&next));
+        assert_eq!(b.prefix, 1);
+        let lines: Vec<&str> = b.sql.lines().collect();
+        assert!(lines[0].starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0"));
+        assert_eq!(lines[1], "CREATE TABLE a (id INT);");
+        assert!(lines[2].starts_with("UPDATE _sqlx_migrations SET success = TRUE"));
+        assert!(lines[3].contains("VALUES (2, ") && lines[3].contains("FALSE"));
+        assert_eq!(lines[4], "SET autocommit = 1");
+        assert!(!chained(&Mark::Down(4), None, None).sql.contains("INSERT"));
     }
 
     #[test]

@@ -231,13 +231,18 @@ async fn locked(
         tracing::info!(count = rows.len(), ms = t.elapsed().as_millis() as u64, "baseline recorded");
     }
 
-    for step in p.steps.iter().filter(|s| s.direction != Direction::Baseline) {
+    let steps: Vec<&Step> = p.steps.iter().filter(|s| s.direction != Direction::Baseline).collect();
+    // MariaDB: whether the current step's history row is already claimed
+    // (each batch claims the next step's row; see `sql::chained`).
+    let mut claimed = false;
+    for (i, step) in steps.iter().enumerate() {
         let file = set.get(step.version).expect("planned from the set");
+        let next = steps.get(i + 1).map(|s| set.get(s.version).expect("planned from the set"));
         progress.started(step);
         let t = Instant::now();
-        match one(conn, file, step, opts).await {
+        match one(conn, file, step, next, &mut claimed, opts).await {
             Ok(()) => {
-                let outcome = StepOutcome { step: step.clone(), duration: t.elapsed() };
+                let outcome = StepOutcome { step: (*step).clone(), duration: t.elapsed() };
                 progress.finished(&outcome);
                 report.steps.push(outcome);
                 report.to = match step.direction {
@@ -250,7 +255,7 @@ async fn locked(
                 let script = if step.direction == Direction::Down { file.down.as_ref() } else { Some(&file.up) };
                 return Err(Error::Apply(ApplyError {
                     done: report,
-                    failed: step.clone(),
+                    failed: (*step).clone(),
                     file: script.map(|s| s.file_name()).unwrap_or_default(),
                     error,
                     left,
@@ -267,64 +272,111 @@ fn previous(set: &MigrationSet, version: i64) -> i64 {
     set.files.iter().map(|f| f.version).filter(|&v| v < version).max().unwrap_or(0)
 }
 
+fn mark_of<'a>(file: &'a MigrationFile, direction: Direction) -> sql::Mark<'a> {
+    match direction {
+        Direction::Down => sql::Mark::Down(file.version),
+        _ => sql::Mark::Up(sql::Row { version: file.version, description: &file.description, checksum: &file.up.checksum }),
+    }
+}
+
 /// Run one step, retrying lock-wait timeouts (nothing ran) until the deadline.
-async fn one(conn: &mut Conn, file: &MigrationFile, step: &Step, opts: &Options) -> Result<(), (String, Left)> {
+async fn one(
+    conn: &mut Conn,
+    file: &MigrationFile,
+    step: &Step,
+    next: Option<&MigrationFile>,
+    claimed: &mut bool,
+    opts: &Options,
+) -> Result<(), (String, Left)> {
     let kind = conn.kind();
     let script = match step.direction {
         Direction::Down => file.down.as_ref().expect("planned down steps are reversible"),
         _ => &file.up,
     };
     let body = terminated(&script.sql, kind);
-    let row = sql::Row { version: file.version, description: &file.description, checksum: &file.up.checksum };
+    let this = mark_of(file, step.direction);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let result = match (kind, step.direction, script.no_tx) {
-            (Kind::Postgres, Direction::Up, true) => pg_no_tx_up(conn, &row, body.as_deref()).await,
-            (Kind::Postgres, Direction::Down, true) => pg_no_tx_down(conn, file.version, body.as_deref()).await,
-            _ => {
-                let batch = match (kind, step.direction) {
-                    (Kind::MariaDb, Direction::Down) => sql::down_marked(file.version, body.as_deref()),
-                    (Kind::MariaDb, _) => sql::up_marked(kind, &row, body.as_deref()),
-                    (Kind::Postgres, Direction::Down) => sql::down_atomic(file.version, body.as_deref()),
-                    (Kind::Postgres, _) => sql::up_atomic(kind, &row, body.as_deref()),
+        let failure = match (kind, script.no_tx) {
+            (Kind::Postgres, false) => {
+                let row = sql::Row { version: file.version, description: &file.description, checksum: &file.up.checksum };
+                let batch = match step.direction {
+                    Direction::Down => sql::down_atomic(file.version, body.as_deref()),
+                    _ => sql::up_atomic(kind, &row, body.as_deref()),
                 };
                 match conn.batch(batch.sql).await {
-                    Ok(_) => Ok(()),
-                    Err(e) => Err((e, batch.prefix)),
+                    Ok(_) => return Ok(()),
+                    Err(e) => {
+                        // The implicit transaction rolled everything back.
+                        let message = db_message(&e.source);
+                        if crate::db::is_lock_timeout(&e.source) && time_left(opts, attempt) {
+                            wait_before_retry(step, attempt, &message).await;
+                            continue;
+                        }
+                        return Err((message, Left::RolledBack));
+                    }
+                }
+            }
+            (Kind::Postgres, true) => {
+                // CREATE INDEX CONCURRENTLY and friends cannot share a
+                // transaction: claim, run the script alone, finish.
+                conn.execute(&sql::mark(kind, &this)).await.map_err(|e| (e.to_string(), Left::Nothing))?;
+                let t = Instant::now();
+                let ran = match &body {
+                    Some(b) => conn.batch(b.clone()).await.map(|_| ()),
+                    None => Ok(()),
+                };
+                match ran {
+                    Ok(()) => {
+                        conn.execute(&sql::finish(&this, Some(t.elapsed())))
+                            .await
+                            .map_err(|e| (e.to_string(), Left::Partly { statements: 1 }))?;
+                        return Ok(());
+                    }
+                    Err(e) => (e, 0),
+                }
+            }
+            (Kind::MariaDb, _) => {
+                if !*claimed {
+                    conn.execute(&sql::mark(kind, &this)).await.map_err(|e| {
+                        (format!("{e} (while recording the migration; the script did not run)"), Left::Nothing)
+                    })?;
+                    *claimed = true;
+                }
+                let next_mark = next.map(|n| mark_of(n, step.direction));
+                let batch = sql::chained(&this, body.as_deref(), next_mark.as_ref());
+                match conn.batch(batch.sql).await {
+                    Ok(_) => {
+                        *claimed = next.is_some();
+                        return Ok(());
+                    }
+                    Err(e) => {
+                        if let Err(abort) = conn.execute(sql::ABORT).await {
+                            let message = format!("{}; then the connection failed: {abort}", db_message(&e.source));
+                            return Err((message, Left::Partly { statements: e.completed.saturating_sub(batch.prefix) }));
+                        }
+                        (e, batch.prefix)
+                    }
                 }
             }
         };
-        let (err, prefix) = match result {
-            Ok(()) => return Ok(()),
-            Err(e) => e,
-        };
+        let (err, prefix) = failure;
         let message = db_message(&err.source);
-        if kind == Kind::Postgres && !script.no_tx {
-            // The implicit transaction rolled everything back.
-            if crate::db::is_lock_timeout(&err.source) && time_left(opts, attempt) {
-                wait_before_retry(step, attempt, &message).await;
-                continue;
-            }
-            return Err((message, Left::RolledBack));
-        }
+        let ran = err.completed.saturating_sub(prefix);
         if err.completed < prefix {
-            // The bookkeeping itself failed before the script started.
-            return Err((format!("{message} (while recording the migration; the script did not run)"), Left::Nothing));
+            // `SET` failed: the script did not start.
+            return Err((message, Left::Nothing));
         }
-        let ran = err.completed - prefix;
         if ran > 0 {
             return Err((message, Left::Partly { statements: ran }));
         }
-        // The first statement of the script failed: on MariaDB a failed
-        // statement changes nothing, so undo the bookkeeping.
-        let undo = match step.direction {
-            Direction::Down => sql::mark_success(file.version),
-            _ => sql::delete_row(file.version),
-        };
-        if let Err(e) = conn.execute(&undo).await {
+        // The first statement of the script failed: a failed statement
+        // changes nothing, so give the claim back.
+        if let Err(e) = conn.execute(&sql::unmark(&this)).await {
             return Err((format!("{message}; then restoring its history row failed: {e}"), Left::Partly { statements: 0 }));
         }
+        *claimed = false;
         if crate::db::is_lock_timeout(&err.source) && time_left(opts, attempt) {
             wait_before_retry(step, attempt, &message).await;
             continue;
@@ -345,31 +397,6 @@ async fn wait_before_retry(step: &Step, attempt: u32, message: &str) {
     tracing::warn!(migration = %step.name, attempt, error = %message, retry_in_ms = delay.as_millis() as u64,
         "a metadata lock is held by another session (a long transaction?); waiting and retrying");
     tokio::time::sleep(delay).await;
-}
-
-async fn pg_no_tx_up(conn: &mut Conn, row: &sql::Row<'_>, body: Option<&str>) -> Result<(), (crate::db::BatchError, usize)> {
-    let marked = sql::up_marked(Kind::Postgres, row, None);
-    // INSERT failed row; script alone (CONCURRENTLY cannot share a batch); UPDATE.
-    let mut parts = marked.sql.splitn(2, ";\n");
-    let insert = parts.next().unwrap_or("").to_string();
-    let update = parts.next().unwrap_or("").to_string();
-    conn.batch(insert).await.map_err(|e| (e, 1))?;
-    if let Some(body) = body {
-        conn.batch(body.to_string()).await.map_err(|e| (e, 0)).map_err(|(e, _)| (crate::db::BatchError { completed: 1 + e.completed, source: e.source }, 1))?;
-    }
-    conn.batch(update).await.map_err(|e| (crate::db::BatchError { completed: 2, source: e.source }, 1))?;
-    Ok(())
-}
-
-async fn pg_no_tx_down(conn: &mut Conn, version: i64, body: Option<&str>) -> Result<(), (crate::db::BatchError, usize)> {
-    conn.batch(format!("UPDATE {} SET success = FALSE WHERE version = {version}", super::history::TABLE))
-        .await
-        .map_err(|e| (e, 1))?;
-    if let Some(body) = body {
-        conn.batch(body.to_string()).await.map_err(|e| (crate::db::BatchError { completed: 1 + e.completed, source: e.source }, 1))?;
-    }
-    conn.batch(sql::delete_row(version)).await.map_err(|e| (crate::db::BatchError { completed: 2, source: e.source }, 1))?;
-    Ok(())
 }
 
 /// The server's own words, with its error number.
