@@ -3,13 +3,17 @@
 //! The engine ([`migrate`]) is shared by the CLI ([`cli`]) and the Lambda
 //! ([`handler`]); [`cfn`] speaks the custom resource protocol, [`props`]
 //! validates its properties, [`secrets`] reads RDS-format secrets and [`db`]
-//! holds the per-engine connection and SQL.
+//! holds the per-engine connection and SQL. [`lint`] classifies pending
+//! migrations for the running release and [`drain`] empties its Auto Scaling
+//! groups before a breaking one.
 
 pub mod cfn;
 pub mod cli;
 pub mod db;
+pub mod drain;
 pub mod error;
 pub mod handler;
+pub mod lint;
 pub mod migrate;
 pub mod props;
 pub mod secrets;

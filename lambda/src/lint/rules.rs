@@ -1,0 +1,604 @@
+//! The rule table: every finding schemagate can report, with its reason, its
+//! fix, and an example that triggers it next to a harmless look-alike that
+//! does not. The tests run every row; `docs/breaking-migrations.md` shows it.
+//!
+//! Examples are linted as migration `0002` on top of [`PRELUDE_MARIADB`] or
+//! [`PRELUDE_POSTGRES`] (migration `0001`, already applied).
+
+use serde::Serialize;
+
+use crate::db::Kind;
+
+/// How a finding affects a deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The release that is running now may fail against the new schema:
+    /// refused unless marked `contract`, drained, or `AllowBreaking`.
+    Breaking,
+    /// schemagate could not tell what the statement does: treated like
+    /// breaking, never silently as safe.
+    Unknown,
+    /// Safe for the running release, but the statement blocks writes to the
+    /// table while it runs (MariaDB copies the table; PostgreSQL rewrites or
+    /// scans it under a lock).
+    Blocking,
+    /// Worth a look; does not stop a deploy.
+    Warning,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Breaking => "breaking",
+            Severity::Unknown => "unknown",
+            Severity::Blocking => "blocking",
+            Severity::Warning => "warning",
+        }
+    }
+
+    /// Needs a drain (or a `contract` marker, or `AllowBreaking`).
+    pub fn gates(self) -> bool {
+        matches!(self, Severity::Breaking | Severity::Unknown)
+    }
+}
+
+/// Which databases a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engines {
+    Both,
+    MariaDb,
+    Postgres,
+}
+
+impl Engines {
+    pub fn includes(self, kind: Kind) -> bool {
+        match self {
+            Engines::Both => true,
+            Engines::MariaDb => kind == Kind::MariaDb,
+            Engines::Postgres => kind == Kind::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub engines: Engines,
+    /// Why it matters, one line.
+    pub reason: &'static str,
+    /// What to do about it, one line.
+    pub fix: &'static str,
+    /// A migration that triggers the rule.
+    pub example: &'static str,
+    /// A migration that looks alike and does not.
+    pub lookalike: &'static str,
+}
+
+const CONTRACT_OR_DRAIN: &str =
+    "mark the file \"-- schemagate: contract\" if the running release no longer uses it, or deploy with a drain target";
+
+/// The schema every example runs against on MariaDB (as migration 0001).
+pub const PRELUDE_MARIADB: &str = "CREATE TABLE users (
+    id BIGINT NOT NULL PRIMARY KEY,
+    email VARCHAR(50) NOT NULL,
+    name VARCHAR(100) NULL,
+    legacy_email VARCHAR(255) NULL,
+    age INT NOT NULL DEFAULT 0,
+    plan VARCHAR(20) NOT NULL DEFAULT 'free',
+    status ENUM('active', 'blocked') NOT NULL DEFAULT 'active',
+    bio TEXT NULL,
+    UNIQUE KEY u_email (email),
+    KEY i_name (name)
+);
+CREATE TABLE orders (id BIGINT NOT NULL PRIMARY KEY, user_id BIGINT NOT NULL, note VARCHAR(100) NULL);
+CREATE TABLE logs (id BIGINT NOT NULL, msg TEXT NULL);
+CREATE VIEW active_users AS SELECT id, email FROM users;
+CREATE FUNCTION full_name(u BIGINT) RETURNS VARCHAR(100) DETERMINISTIC RETURN (SELECT name FROM users WHERE id = u);
+CREATE TRIGGER orders_note BEFORE INSERT ON orders FOR EACH ROW SET NEW.note = COALESCE(NEW.note, '');
+";
+
+/// The schema every example runs against on PostgreSQL (as migration 0001).
+pub const PRELUDE_POSTGRES: &str = "CREATE TABLE users (
+    id BIGINT NOT NULL PRIMARY KEY,
+    email VARCHAR(50) NOT NULL,
+    name VARCHAR(100) NULL,
+    age INT NOT NULL DEFAULT 0
+);
+CREATE TABLE orders (id BIGINT NOT NULL PRIMARY KEY, user_id BIGINT NOT NULL);
+CREATE SEQUENCE invoice_numbers;
+";
+
+pub static RULES: &[Rule] = &[
+    // --- breaking -----------------------------------------------------------
+    Rule {
+        id: "drop-table",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may still read or write it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "DROP TABLE logs;",
+        lookalike: "CREATE TABLE staging (id INT);\nDROP TABLE staging;",
+    },
+    Rule {
+        id: "drop-column",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may still read or write it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "ALTER TABLE users DROP COLUMN legacy_email;",
+        lookalike: "ALTER TABLE users DROP INDEX i_name;",
+    },
+    Rule {
+        id: "rename-table",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release still uses the old name",
+        fix: "create the new table (or a view under the new name) first and drop the old one in a later release marked \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "RENAME TABLE orders TO purchases;",
+        lookalike: "CREATE TABLE staging (id INT);\nRENAME TABLE staging TO archive;",
+    },
+    Rule {
+        id: "rename-column",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release still uses the old name",
+        fix: "add the new column, write both, and drop the old one in a later release marked \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "ALTER TABLE users CHANGE name full_name VARCHAR(100) NULL;",
+        lookalike: "ALTER TABLE users CHANGE name name VARCHAR(120) NULL;",
+    },
+    Rule {
+        id: "change-type",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "a narrower or different type can reject or truncate what the running release writes",
+        fix: "add a column of the new type and move to it over two releases; or deploy with a drain target",
+        example: "ALTER TABLE users MODIFY name VARCHAR(40) NULL;",
+        lookalike: "ALTER TABLE users MODIFY name VARCHAR(120) NULL;",
+    },
+    Rule {
+        id: "set-not-null",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may write NULL into it",
+        fix: "give the column a default first, or make it NOT NULL in a later release marked \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "ALTER TABLE users MODIFY name VARCHAR(100) NOT NULL;",
+        lookalike: "ALTER TABLE users MODIFY name VARCHAR(100) NULL;",
+    },
+    Rule {
+        id: "add-column-not-null",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release inserts rows without it, which fail without a default",
+        fix: "add it with a DEFAULT, or as NULL, and tighten it in a later release",
+        example: "ALTER TABLE users ADD COLUMN country CHAR(2) NOT NULL;",
+        lookalike: "ALTER TABLE users ADD COLUMN country CHAR(2) NOT NULL DEFAULT 'US';",
+    },
+    Rule {
+        id: "drop-default",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may insert rows relying on the default",
+        fix: "drop the default in a later release marked \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;",
+        lookalike: "ALTER TABLE users ALTER COLUMN plan SET DEFAULT 'team';",
+    },
+    Rule {
+        id: "add-unique",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "existing rows may hold duplicates, and the running release may write them",
+        fix: "check the data and the running release first, then mark the file \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "CREATE UNIQUE INDEX u_name ON users (name);",
+        lookalike: "CREATE INDEX i_name2 ON users (name);",
+    },
+    Rule {
+        id: "add-constraint",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may write rows the new CHECK or FOREIGN KEY rejects",
+        fix: "check the data and the running release first, then mark the file \"-- schemagate: contract\"; or deploy with a drain target",
+        example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
+        lookalike: "ALTER TABLE orders ADD INDEX i_orders_user (user_id);",
+    },
+    Rule {
+        id: "drop-view",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may still query it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "DROP VIEW active_users;",
+        lookalike: "CREATE VIEW blocked_users AS SELECT id FROM users WHERE status = 'blocked';",
+    },
+    Rule {
+        id: "replace-view",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may rely on the view's current columns",
+        fix: "create a view under a new name, or mark the file \"-- schemagate: contract\" if the old columns stay; or deploy with a drain target",
+        example: "CREATE OR REPLACE VIEW active_users AS SELECT id FROM users;",
+        lookalike: "CREATE OR REPLACE VIEW new_users AS SELECT id FROM users;",
+    },
+    Rule {
+        id: "drop-routine",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release may still call it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "DROP FUNCTION full_name;",
+        lookalike: "CREATE FUNCTION add_one(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;\nDROP FUNCTION add_one;",
+    },
+    Rule {
+        id: "replace-routine",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "the running release calls it and may rely on its current behaviour",
+        fix: "create it under a new name, or mark the file \"-- schemagate: contract\" if the behaviour is compatible; or deploy with a drain target",
+        example: "CREATE OR REPLACE FUNCTION full_name(u BIGINT) RETURNS VARCHAR(100) DETERMINISTIC RETURN 'x';",
+        lookalike: "CREATE OR REPLACE FUNCTION short_name(u BIGINT) RETURNS VARCHAR(100) DETERMINISTIC RETURN 'x';",
+    },
+    Rule {
+        id: "drop-database",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "removes everything in it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "DROP DATABASE reporting;",
+        lookalike: "CREATE DATABASE IF NOT EXISTS reporting;",
+    },
+    Rule {
+        id: "drop-object",
+        severity: Severity::Breaking,
+        engines: Engines::Postgres,
+        reason: "the running release may still use it",
+        fix: CONTRACT_OR_DRAIN,
+        example: "DROP SEQUENCE invoice_numbers;",
+        lookalike: "CREATE SEQUENCE credit_numbers;",
+    },
+    Rule {
+        id: "truncate",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "deletes every row the running release may still need",
+        fix: "delete what must go with a WHERE clause, or mark the file \"-- schemagate: contract\"",
+        example: "TRUNCATE TABLE logs;",
+        lookalike: "DELETE FROM logs WHERE id < 100;",
+    },
+    Rule {
+        id: "drop-partition",
+        severity: Severity::Breaking,
+        engines: Engines::MariaDb,
+        reason: "deletes the rows of the partition, which the running release may still need",
+        fix: CONTRACT_OR_DRAIN,
+        example: "ALTER TABLE logs DROP PARTITION p2019;",
+        lookalike: "ALTER TABLE logs ADD PARTITION (PARTITION p2030 VALUES LESS THAN (2031));",
+    },
+    // --- unknown -----------------------------------------------------------
+    Rule {
+        id: "unparsed",
+        severity: Severity::Unknown,
+        engines: Engines::Both,
+        reason: "schemagate's SQL parser cannot read this statement, so it cannot tell whether it is safe",
+        fix: "check it by hand; if the running release is unaffected, mark the file \"-- schemagate: contract\", or deploy with a drain target",
+        example: "ALTER TABLE users FROBNICATE;",
+        lookalike: "ALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
+    },
+    Rule {
+        id: "unrecognized",
+        severity: Severity::Unknown,
+        engines: Engines::Both,
+        reason: "schemagate has no rule for this kind of statement, so it cannot tell whether it is safe",
+        fix: "check it by hand; if the running release is unaffected, mark the file \"-- schemagate: contract\", or deploy with a drain target",
+        example: "CALL archive_orders();",
+        lookalike: "SELECT COUNT(*) FROM orders;",
+    },
+    // --- blocking: MariaDB ---------------------------------------------------
+    Rule {
+        id: "copy-type-change",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "MariaDB 10.11 changes a column's type by copying the table; writes wait until it is done",
+        fix: "run it in a quiet window, or with an online schema change tool on big tables",
+        example: "ALTER TABLE users MODIFY age BIGINT NOT NULL DEFAULT 0;",
+        lookalike: "ALTER TABLE users MODIFY age INT NOT NULL DEFAULT 1;",
+    },
+    Rule {
+        id: "copy-varchar-length",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "growing a VARCHAR past 255 bytes (in the column's character set) copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "stay within 255 bytes or start above it, or run it in a quiet window",
+        example: "ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL;",
+        lookalike: "ALTER TABLE users MODIFY name VARCHAR(120) NULL;",
+    },
+    Rule {
+        id: "copy-charset",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "changing a column's character set copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "run it in a quiet window, or with an online schema change tool on big tables",
+        example: "ALTER TABLE users MODIFY name VARCHAR(100) CHARACTER SET latin1 NULL;",
+        lookalike: "ALTER TABLE users DEFAULT CHARACTER SET latin1;",
+    },
+    Rule {
+        id: "copy-convert-charset",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "CONVERT TO CHARACTER SET copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "run it in a quiet window, or with an online schema change tool on big tables",
+        example: "ALTER TABLE users CONVERT TO CHARACTER SET latin1;",
+        lookalike: "ALTER TABLE users CHARACTER SET latin1;",
+    },
+    Rule {
+        id: "copy-stored-generated",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "adding a STORED generated column copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "use a VIRTUAL generated column, or run it in a quiet window",
+        example: "ALTER TABLE users ADD COLUMN age2 INT AS (age * 2) STORED;",
+        lookalike: "ALTER TABLE users ADD COLUMN age2 INT AS (age * 2) VIRTUAL;",
+    },
+    Rule {
+        id: "copy-drop-primary-key",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "dropping the primary key without adding another copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "drop and add the new primary key in one ALTER TABLE (an online rebuild)",
+        example: "ALTER TABLE orders DROP PRIMARY KEY;",
+        lookalike: "ALTER TABLE orders DROP PRIMARY KEY, ADD PRIMARY KEY (id, user_id);",
+    },
+    Rule {
+        id: "copy-check",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "adding a CHECK constraint copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "run it in a quiet window",
+        example: "ALTER TABLE users ADD CONSTRAINT ck_age CHECK (age >= 0);",
+        lookalike: "ALTER TABLE users ADD INDEX i_age (age);",
+    },
+    Rule {
+        id: "copy-foreign-key",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "adding a FOREIGN KEY with foreign_key_checks on copies the table on MariaDB 10.11; writes wait until it is done",
+        fix: "put `SET FOREIGN_KEY_CHECKS = 0;` before it in the file (the existing rows are then not checked) and re-enable it after",
+        example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
+        lookalike: "SET FOREIGN_KEY_CHECKS = 0;\nALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
+    },
+    Rule {
+        id: "lock-auto-increment",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "adding an AUTO_INCREMENT column needs a shared lock on MariaDB 10.11; writes wait until it is done",
+        fix: "run it in a quiet window",
+        example: "ALTER TABLE logs ADD COLUMN seq BIGINT NOT NULL AUTO_INCREMENT UNIQUE;",
+        lookalike: "ALTER TABLE logs ADD COLUMN seq BIGINT NULL;",
+    },
+    Rule {
+        id: "lock-fulltext",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "building a FULLTEXT index needs a shared lock on MariaDB 10.11; writes wait until it is done",
+        fix: "run it in a quiet window",
+        example: "CREATE FULLTEXT INDEX ft_bio ON users (bio);",
+        lookalike: "CREATE INDEX i_bio ON users (bio(20));",
+    },
+    Rule {
+        id: "copy-partitioning",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "partitioning or un-partitioning a table copies it; writes wait until it is done",
+        fix: "run it in a quiet window, or with an online schema change tool on big tables",
+        example: "ALTER TABLE logs PARTITION BY HASH (id) PARTITIONS 4;",
+        lookalike: "ALTER TABLE logs ADD INDEX i_logs_id (id);",
+    },
+    Rule {
+        id: "copy-engine",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "changing the storage engine copies the table; writes wait until it is done",
+        fix: "run it in a quiet window",
+        example: "ALTER TABLE logs ENGINE = Aria;",
+        lookalike: "ALTER TABLE logs ENGINE = InnoDB;",
+    },
+    Rule {
+        id: "copy-algorithm",
+        severity: Severity::Blocking,
+        engines: Engines::MariaDb,
+        reason: "ALGORITHM=COPY copies the table; writes wait until it is done",
+        fix: "leave the algorithm to the server, or ask for INPLACE/INSTANT",
+        example: "ALTER TABLE users ADD INDEX i_plan (plan), ALGORITHM=COPY;",
+        lookalike: "ALTER TABLE users ADD INDEX i_plan (plan), ALGORITHM=INPLACE;",
+    },
+    // --- blocking: PostgreSQL ------------------------------------------------
+    Rule {
+        id: "rewrite-type-change",
+        severity: Severity::Blocking,
+        engines: Engines::Postgres,
+        reason: "changing a column's type rewrites the table under an ACCESS EXCLUSIVE lock; reads and writes wait",
+        fix: "add a column of the new type and backfill it in batches, or run it in a quiet window",
+        example: "ALTER TABLE users ALTER COLUMN age TYPE BIGINT;",
+        lookalike: "ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(200);",
+    },
+    Rule {
+        id: "lock-create-index",
+        severity: Severity::Blocking,
+        engines: Engines::Postgres,
+        reason: "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
+        fix: "use CREATE INDEX CONCURRENTLY in a file of its own that starts with `-- no-transaction`",
+        example: "CREATE INDEX i_users_name ON users (name);",
+        lookalike: "CREATE INDEX CONCURRENTLY i_users_name ON users (name);",
+    },
+    Rule {
+        id: "scan-add-constraint",
+        severity: Severity::Blocking,
+        engines: Engines::Postgres,
+        reason: "a FOREIGN KEY or CHECK is validated by scanning the whole table while writes wait",
+        fix: "add it NOT VALID, then VALIDATE CONSTRAINT in a later migration",
+        example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
+        lookalike: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
+    },
+    Rule {
+        id: "scan-set-not-null",
+        severity: Severity::Blocking,
+        engines: Engines::Postgres,
+        reason: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
+        fix: "add a CHECK (col IS NOT NULL) NOT VALID constraint, validate it, then SET NOT NULL",
+        example: "ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
+        lookalike: "ALTER TABLE users ALTER COLUMN name DROP NOT NULL;",
+    },
+    Rule {
+        id: "rewrite-volatile-default",
+        severity: Severity::Blocking,
+        engines: Engines::Postgres,
+        reason: "a column added with a volatile default rewrites the table under an ACCESS EXCLUSIVE lock",
+        fix: "add the column without the default, set the default, and backfill in batches",
+        example: "ALTER TABLE users ADD COLUMN token UUID DEFAULT gen_random_uuid();",
+        lookalike: "ALTER TABLE users ADD COLUMN seen_at TIMESTAMPTZ DEFAULT now();",
+    },
+    // --- warnings ------------------------------------------------------------
+    Rule {
+        id: "delete-all",
+        severity: Severity::Warning,
+        engines: Engines::Both,
+        reason: "DELETE without WHERE removes every row",
+        fix: "add a WHERE clause, or use TRUNCATE if that is really meant",
+        example: "DELETE FROM logs;",
+        lookalike: "DELETE FROM logs WHERE id < 100;",
+    },
+    Rule {
+        id: "update-all",
+        severity: Severity::Warning,
+        engines: Engines::Both,
+        reason: "UPDATE without WHERE changes every row",
+        fix: "add a WHERE clause if not every row is meant",
+        example: "UPDATE users SET plan = 'free';",
+        lookalike: "UPDATE users SET plan = 'free' WHERE plan IS NULL;",
+    },
+    Rule {
+        id: "drop-unique",
+        severity: Severity::Warning,
+        engines: Engines::Both,
+        reason: "the running release may rely on it (INSERT … ON DUPLICATE KEY UPDATE, ON CONFLICT, lookups by key)",
+        fix: "check the running release's upserts before dropping it",
+        example: "ALTER TABLE users DROP INDEX u_email;",
+        lookalike: "ALTER TABLE users DROP INDEX i_name;",
+    },
+    Rule {
+        id: "drop-trigger",
+        severity: Severity::Warning,
+        engines: Engines::Both,
+        reason: "the running release may rely on what the trigger maintains",
+        fix: "check what the trigger did before dropping it",
+        example: "DROP TRIGGER orders_note;",
+        lookalike: "CREATE TRIGGER orders_note2 BEFORE INSERT ON orders FOR EACH ROW SET NEW.note = COALESCE(NEW.note, '-');",
+    },
+    Rule {
+        id: "marker",
+        severity: Severity::Warning,
+        engines: Engines::Both,
+        reason: "a `schemagate:` comment that is not a known marker is ignored",
+        fix: "write \"-- schemagate: contract\" or \"-- schemagate: breaking\"",
+        example: "-- schemagate: contracts\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
+        lookalike: "-- schemagate: contract\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
+    },
+];
+
+/// The rule with this id. Panics on an unknown id: ids are constants.
+pub fn rule(id: &str) -> &'static Rule {
+    RULES
+        .iter()
+        .find(|r| r.id == id)
+        .unwrap_or_else(|| panic!("no rule `{id}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::classify::lint_script;
+    use crate::lint::finding::Finding;
+    use crate::lint::schema::Schema;
+
+    fn engine(r: &Rule) -> Kind {
+        if r.engines.includes(Kind::MariaDb) {
+            Kind::MariaDb
+        } else {
+            Kind::Postgres
+        }
+    }
+
+    /// Lint `sql` as the pending migration after the prelude.
+    pub(crate) fn findings(kind: Kind, sql: &str) -> Vec<Finding> {
+        let mut schema = Schema::new(kind);
+        let prelude = match kind {
+            Kind::MariaDb => PRELUDE_MARIADB,
+            Kind::Postgres => PRELUDE_POSTGRES,
+        };
+        let (_, _, f) = lint_script(&mut schema, kind, prelude, true);
+        assert!(
+            f.iter().all(|f| !f.severity().gates()),
+            "the prelude itself: {f:?}"
+        );
+        let mut schema = Schema::new(kind);
+        lint_script(&mut schema, kind, prelude, false);
+        lint_script(&mut schema, kind, sql, true).2
+    }
+
+    #[test]
+    fn ids_are_unique_and_every_row_is_complete() {
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), RULES.len());
+        for r in RULES {
+            assert!(
+                !r.reason.is_empty()
+                    && !r.fix.is_empty()
+                    && !r.example.is_empty()
+                    && !r.lookalike.is_empty(),
+                "{}",
+                r.id
+            );
+            assert!(
+                !r.reason.ends_with('.') && !r.fix.ends_with('.'),
+                "{}: one line, no full stop",
+                r.id
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_fires_on_its_example_and_not_on_its_lookalike() {
+        let mut failures = Vec::new();
+        for r in RULES {
+            let kind = engine(r);
+            let hit = findings(kind, r.example);
+            if !hit.iter().any(|f| f.rule.id == r.id) {
+                failures.push(format!(
+                    "{}: example did not fire; got {:?}",
+                    r.id,
+                    hit.iter()
+                        .map(|f| (f.rule.id, &f.subject))
+                        .collect::<Vec<_>>()
+                ));
+            }
+            let miss = findings(kind, r.lookalike);
+            if let Some(f) = miss.iter().find(|f| f.rule.id == r.id) {
+                failures.push(format!("{}: look-alike fired: {}", r.id, f.subject));
+            }
+            if r.severity.gates() {
+                if let Some(f) = miss.iter().find(|f| f.severity().gates()) {
+                    failures.push(format!(
+                        "{}: look-alike is not harmless: {}[{}] {}",
+                        r.id,
+                        f.severity().as_str(),
+                        f.rule.id,
+                        f.subject
+                    ));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+}
