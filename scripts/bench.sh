@@ -62,9 +62,9 @@ fi
 
 # No-op at head: the engine's own time, best of 10.
 fresh; engine "$WORK/m$N" >/dev/null
-noop=$(for _ in $(seq 1 10); do engine "$WORK/m$N" | python3 -c 'import json,sys; print(json.load(sys.stdin)["elapsed_ms"])'; done | sort -n | head -1)
+noop=$(for _ in $(seq 1 10); do engine "$WORK/m$N" | python3 -c "import json,sys; print(json.load(sys.stdin)['elapsed_ms'])"; done | sort -g | head -1)
 t0=$(now); engine "$WORK/m$N" >/dev/null; t1=$(now)
-printf '  %-34s %7d ms in the engine (target < 20 ms); %.0f ms for the whole process\n' "no-op run at head" "$noop" "$(python3 -c "print(($t1-$t0)*1000)")"
+printf "  %-34s %7.1f ms in the engine (target < 20 ms); %.0f ms for the whole process\n" "no-op run at head" "$noop" "$(python3 -c "print(($t1-$t0)*1000)")"
 
 # Linear: time per migration at 100, 200, 400.
 for n in 100 200 400; do

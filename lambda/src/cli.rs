@@ -226,7 +226,7 @@ fn report_json(database: &str, r: &Report, error: Option<&str>) -> serde_json::V
         "applied": r.count(Direction::Up),
         "reverted": r.count(Direction::Down),
         "baselined": r.count(Direction::Baseline),
-        "elapsed_ms": r.elapsed.as_millis() as u64,
+        "elapsed_ms": (r.elapsed.as_secs_f64() * 1e6).round() / 1e3,
         "steps": r.steps.iter().map(|s| json!({
             "version": s.step.version,
             "name": s.step.name,

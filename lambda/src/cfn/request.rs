@@ -38,7 +38,7 @@ pub enum RequestError {
     NoResponseUrl(String),
     /// Answerable with FAILED.
     #[error("malformed CloudFormation request: {message}")]
-    Malformed { envelope: Envelope, message: String },
+    Malformed { envelope: Box<Envelope>, message: String },
 }
 
 impl Envelope {
@@ -62,7 +62,7 @@ impl Request {
             Ok(r) => r,
             Err(e) => {
                 return Err(match envelope {
-                    Some(envelope) => RequestError::Malformed { envelope, message: e.to_string() },
+                    Some(envelope) => RequestError::Malformed { envelope: Box::new(envelope), message: e.to_string() },
                     None => RequestError::NoResponseUrl(e.to_string()),
                 })
             }

@@ -13,6 +13,9 @@ use super::options::{ConnectOptions, Kind};
 use crate::error::DbError;
 use crate::migrate::history::{Applied, TABLE};
 
+/// `version, description, success, checksum, execution_time`
+type HistoryRow = (i64, String, bool, Vec<u8>, i64);
+
 enum Inner {
     My(MySqlConnection),
     Pg(PgConnection),
@@ -138,7 +141,7 @@ impl Conn {
         let sql = format!(
             "SELECT version, description, success, checksum, execution_time FROM {TABLE} ORDER BY version"
         );
-        let rows: Result<Vec<(i64, String, bool, Vec<u8>, i64)>, sqlx::Error> = match &mut self.inner {
+        let rows: Result<Vec<HistoryRow>, sqlx::Error> = match &mut self.inner {
             Inner::My(c) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await,
             Inner::Pg(c) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await,
         };
