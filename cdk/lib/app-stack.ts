@@ -1,4 +1,14 @@
-import { Duration, RemovalPolicy, Stack, StackProps, Tags, Token, Validations } from 'aws-cdk-lib';
+import {
+  Duration,
+  NestedStack,
+  NestedStackProps,
+  RemovalPolicy,
+  Stack,
+  StackProps,
+  Tags,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -9,181 +19,230 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DrainTarget, SchemaMigrations } from './schema-migrations';
 
-/** Properties of {@link AppStack}. */
-export interface AppStackProps extends StackProps {
+/** What the app tier is made of, in a stack of its own or nested in a parent. */
+export interface AppTierProps {
   /** The VPC from the NetworkStack. */
   readonly vpc: ec2.IVpc;
-  /** The migrations from the DataStack; both groups are gated on their `schemaVersion`. */
+  /** The migrations of the data tier; both groups are gated on their `schemaVersion`. */
   readonly migrations: SchemaMigrations;
   /** The tag both groups carry, so that the migrations can drain them before a breaking change. */
   readonly drain: DrainTarget;
 }
 
+/** The app tier: the web and worker groups, the load balancer, the scaling notifications. */
+export interface AppTier {
+  readonly web: autoscaling.AutoScalingGroup;
+  readonly worker: autoscaling.AutoScalingGroup;
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Launch, terminate and failure notifications of both groups. */
+  readonly scalingEvents: sns.Topic;
+}
+
+/** Properties of {@link AppStack}. */
+export interface AppStackProps extends StackProps, AppTierProps {}
+
 /**
  * The application: a web Auto Scaling group behind an internet-facing ALB,
  * and a worker Auto Scaling group. Both run Amazon Linux 2023 on arm64, are
- * gated on the schema version, and carry the drain tag.
+ * gated on the schema version, and carry the drain tag. A stack of its own:
+ * its rollback does not roll back the DataStack.
  */
-export class AppStack extends Stack {
+export class AppStack extends Stack implements AppTier {
   public readonly web: autoscaling.AutoScalingGroup;
   public readonly worker: autoscaling.AutoScalingGroup;
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  /** Launch, terminate and failure notifications of both groups. */
   public readonly scalingEvents: sns.Topic;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-
-    // Scaling notifications, encrypted with a key the Auto Scaling service-linked role may use.
-    const key = new kms.Key(this, 'ScalingEventsKey', {
-      enableKeyRotation: true,
-      description: 'schemagate example: Auto Scaling notifications',
-    });
-    key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
-        principals: [
-          new iam.ArnPrincipal(
-            this.formatArn({
-              service: 'iam',
-              region: '',
-              resource: 'role',
-              resourceName: 'aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling',
-            }),
-          ),
-        ],
-        resources: ['*'],
-      }),
-    );
-    this.scalingEvents = new sns.Topic(this, 'ScalingEvents', { masterKey: key, enforceSSL: true });
-
-    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'Alb', {
-      vpc: props.vpc,
-      internetFacing: true,
-      dropInvalidHeaderFields: true,
-    });
-    if (!Token.isUnresolved(this.region)) {
-      const logs = new s3.Bucket(this, 'AccessLogs', {
-        encryption: s3.BucketEncryption.S3_MANAGED,
-        blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-        enforceSSL: true,
-        lifecycleRules: [{ expiration: Duration.days(90) }],
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
-      Validations.of(logs).acknowledge({
-        id: 'AwsSolutions-S1',
-        reason: 'This bucket receives the load balancer access logs; logging its own access would loop.',
-      });
-      this.loadBalancer.logAccessLogs(logs, 'alb');
-    } else {
-      Validations.of(this.loadBalancer.node.defaultChild!).acknowledge({
-        id: 'AwsSolutions-ELB2',
-        reason:
-          'Environment-agnostic synth (no region): the access-log bucket policy names the regional ELB ' +
-          'account, so access logs are turned on only when the stack has an env with a region.',
-      });
-    }
-    Validations.of(this.loadBalancer.connections.securityGroups[0].node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-EC23',
-      reason: 'The public web front end: the load balancer must accept HTTP from the internet.',
-    });
-    const listener = this.loadBalancer.addListener('Http', { port: 80, open: true });
-
-    this.web = this.appGroup('Web', props, 2, 4, [
-      "cat > /etc/systemd/system/app-web.service <<'UNIT'",
-      '[Unit]',
-      'Description=example web app',
-      '[Service]',
-      'EnvironmentFile=/etc/schemagate/schema.env',
-      'ExecStartPre=/usr/bin/mkdir -p /srv/www',
-      'ExecStartPre=/bin/sh -c "echo ok schema $SCHEMAGATE_SCHEMA_VERSION > /srv/www/health"',
-      'ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/www',
-      'Restart=always',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      'UNIT',
-      'systemctl daemon-reload',
-      'systemctl enable --now app-web.service',
-      'for i in $(seq 1 30); do curl -fs http://127.0.0.1/health && break; sleep 2; done',
-      // the last command's status is what cfn-signal reports
-      'curl -fsS -o /dev/null http://127.0.0.1/health',
-    ]);
-    this.web.connections.allowFrom(this.loadBalancer, ec2.Port.tcp(80), 'HTTP from the load balancer');
-    listener.addTargets('Web', {
-      port: 80,
-      targets: [this.web],
-      healthCheck: { path: '/health', healthyHttpCodes: '200' },
-      deregistrationDelay: Duration.seconds(30),
-    });
-
-    this.worker = this.appGroup('Worker', props, 1, 2, [
-      "cat > /etc/systemd/system/app-worker.service <<'UNIT'",
-      '[Unit]',
-      'Description=example background worker',
-      '[Service]',
-      'EnvironmentFile=/etc/schemagate/schema.env',
-      'ExecStart=/bin/sh -c "while true; do echo worker on schema $SCHEMAGATE_SCHEMA_VERSION; sleep 60; done"',
-      'Restart=always',
-      '[Install]',
-      'WantedBy=multi-user.target',
-      'UNIT',
-      'systemctl daemon-reload',
-      'systemctl enable --now app-worker.service',
-      'systemctl is-active app-worker.service',
-    ]);
+    const tier = addAppTier(this, props);
+    this.web = tier.web;
+    this.worker = tier.worker;
+    this.loadBalancer = tier.loadBalancer;
+    this.scalingEvents = tier.scalingEvents;
   }
+}
 
-  /**
-   * One Auto Scaling group of the app: launch template (AL2023 arm64, IMDSv2,
-   * encrypted root volume), gated on the schema, tagged as a drain target.
-   * The gate comes before the commands that start the service, so its env
-   * file exists when the service starts.
-   */
-  private appGroup(
-    id: string,
-    props: AppStackProps,
-    minCapacity: number,
-    maxCapacity: number,
-    startCommands: string[],
-  ): autoscaling.AutoScalingGroup {
-    const role = new iam.Role(this, `${id}Role`, {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `example ${id.toLowerCase()} instances`,
-    });
-    const securityGroup = new ec2.SecurityGroup(this, `${id}SecurityGroup`, {
-      vpc: props.vpc,
-      description: `example ${id.toLowerCase()} instances`,
-      allowAllOutbound: true,
-    });
-    const userData = ec2.UserData.forLinux();
-    // cfn-signal (sent by the gate when the user data ends) ships with Amazon Linux; make sure.
-    userData.addCommands('[ -x /opt/aws/bin/cfn-signal ] || dnf install -y aws-cfn-bootstrap');
-    const launchTemplate = new ec2.LaunchTemplate(this, `${id}LaunchTemplate`, {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
-      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
-      role,
-      securityGroup,
-      userData,
-      requireImdsv2: true,
-      blockDevices: [
-        {
-          deviceName: '/dev/xvda',
-          volume: ec2.BlockDeviceVolume.ebs(20, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
-        },
+/** Properties of {@link AppNestedStack}. */
+export interface AppNestedStackProps extends NestedStackProps, AppTierProps {}
+
+/**
+ * The same app tier as {@link AppStack}, as a nested stack: with the data
+ * tier's nested stack in the same parent, its failure rolls the schema back.
+ */
+export class AppNestedStack extends NestedStack implements AppTier {
+  public readonly web: autoscaling.AutoScalingGroup;
+  public readonly worker: autoscaling.AutoScalingGroup;
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  public readonly scalingEvents: sns.Topic;
+
+  constructor(scope: Construct, id: string, props: AppNestedStackProps) {
+    super(scope, id, props);
+    const tier = addAppTier(this, props);
+    this.web = tier.web;
+    this.worker = tier.worker;
+    this.loadBalancer = tier.loadBalancer;
+    this.scalingEvents = tier.scalingEvents;
+  }
+}
+
+/**
+ * Adds the app tier's resources to `stack` itself (no construct in between,
+ * so their logical ids are the same in either kind of stack).
+ */
+function addAppTier(stack: Stack, props: AppTierProps): AppTier {
+  // Scaling notifications, encrypted with a key the Auto Scaling service-linked role may use.
+  const key = new kms.Key(stack, 'ScalingEventsKey', {
+    enableKeyRotation: true,
+    description: 'schemagate example: Auto Scaling notifications',
+  });
+  key.addToResourcePolicy(
+    new iam.PolicyStatement({
+      actions: ['kms:GenerateDataKey*', 'kms:Decrypt'],
+      principals: [
+        new iam.ArnPrincipal(
+          stack.formatArn({
+            service: 'iam',
+            region: '',
+            resource: 'role',
+            resourceName: 'aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling',
+          }),
+        ),
       ],
-    });
-    const group = new autoscaling.AutoScalingGroup(this, id, {
-      vpc: props.vpc,
-      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      launchTemplate,
-      minCapacity,
-      maxCapacity,
-      notifications: [{ topic: this.scalingEvents }],
-    });
-    Tags.of(group).add(props.drain.tagKey, props.drain.tagValue, { applyToLaunchedInstances: true });
+      resources: ['*'],
+    }),
+  );
+  const scalingEvents = new sns.Topic(stack, 'ScalingEvents', { masterKey: key, enforceSSL: true });
 
-    props.migrations.gate(group);
-    userData.addCommands(...startCommands);
-    return group;
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'Alb', {
+    vpc: props.vpc,
+    internetFacing: true,
+    dropInvalidHeaderFields: true,
+  });
+  if (!Token.isUnresolved(stack.region)) {
+    const logs = new s3.Bucket(stack, 'AccessLogs', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      lifecycleRules: [{ expiration: Duration.days(90) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(logs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the load balancer access logs; logging its own access would loop.',
+    });
+    loadBalancer.logAccessLogs(logs, 'alb');
+  } else {
+    Validations.of(loadBalancer.node.defaultChild!).acknowledge({
+      id: 'AwsSolutions-ELB2',
+      reason:
+        'Environment-agnostic synth (no region): the access-log bucket policy names the regional ELB ' +
+        'account, so access logs are turned on only when the stack has an env with a region.',
+    });
   }
+  Validations.of(loadBalancer.connections.securityGroups[0].node.defaultChild!).acknowledge({
+    id: 'AwsSolutions-EC23',
+    reason: 'The public web front end: the load balancer must accept HTTP from the internet.',
+  });
+  const listener = loadBalancer.addListener('Http', { port: 80, open: true });
+
+  const web = appGroup(stack, 'Web', props, scalingEvents, 2, 4, [
+    "cat > /etc/systemd/system/app-web.service <<'UNIT'",
+    '[Unit]',
+    'Description=example web app',
+    '[Service]',
+    'EnvironmentFile=/etc/schemagate/schema.env',
+    'ExecStartPre=/usr/bin/mkdir -p /srv/www',
+    'ExecStartPre=/bin/sh -c "echo ok schema $SCHEMAGATE_SCHEMA_VERSION > /srv/www/health"',
+    'ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/www',
+    'Restart=always',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    'systemctl daemon-reload',
+    'systemctl enable --now app-web.service',
+    'for i in $(seq 1 30); do curl -fs http://127.0.0.1/health && break; sleep 2; done',
+    // the last command's status is what cfn-signal reports
+    'curl -fsS -o /dev/null http://127.0.0.1/health',
+  ]);
+  web.connections.allowFrom(loadBalancer, ec2.Port.tcp(80), 'HTTP from the load balancer');
+  listener.addTargets('Web', {
+    port: 80,
+    targets: [web],
+    healthCheck: { path: '/health', healthyHttpCodes: '200' },
+    deregistrationDelay: Duration.seconds(30),
+  });
+
+  const worker = appGroup(stack, 'Worker', props, scalingEvents, 1, 2, [
+    "cat > /etc/systemd/system/app-worker.service <<'UNIT'",
+    '[Unit]',
+    'Description=example background worker',
+    '[Service]',
+    'EnvironmentFile=/etc/schemagate/schema.env',
+    'ExecStart=/bin/sh -c "while true; do echo worker on schema $SCHEMAGATE_SCHEMA_VERSION; sleep 60; done"',
+    'Restart=always',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    'systemctl daemon-reload',
+    'systemctl enable --now app-worker.service',
+    'systemctl is-active app-worker.service',
+  ]);
+  return { web, worker, loadBalancer, scalingEvents };
+}
+
+/**
+ * One Auto Scaling group of the app: launch template (AL2023 arm64, IMDSv2,
+ * encrypted root volume), gated on the schema, tagged as a drain target.
+ * The gate comes before the commands that start the service, so its env
+ * file exists when the service starts.
+ */
+function appGroup(
+  stack: Stack,
+  id: string,
+  props: AppTierProps,
+  scalingEvents: sns.Topic,
+  minCapacity: number,
+  maxCapacity: number,
+  startCommands: string[],
+): autoscaling.AutoScalingGroup {
+  const role = new iam.Role(stack, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+    description: `example ${id.toLowerCase()} instances`,
+  });
+  const securityGroup = new ec2.SecurityGroup(stack, `${id}SecurityGroup`, {
+    vpc: props.vpc,
+    description: `example ${id.toLowerCase()} instances`,
+    allowAllOutbound: true,
+  });
+  const userData = ec2.UserData.forLinux();
+  // cfn-signal (sent by the gate when the user data ends) ships with Amazon Linux; make sure.
+  userData.addCommands('[ -x /opt/aws/bin/cfn-signal ] || dnf install -y aws-cfn-bootstrap');
+  const launchTemplate = new ec2.LaunchTemplate(stack, `${id}LaunchTemplate`, {
+    machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+    instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
+    role,
+    securityGroup,
+    userData,
+    requireImdsv2: true,
+    blockDevices: [
+      {
+        deviceName: '/dev/xvda',
+        volume: ec2.BlockDeviceVolume.ebs(20, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+      },
+    ],
+  });
+  const group = new autoscaling.AutoScalingGroup(stack, id, {
+    vpc: props.vpc,
+    vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+    launchTemplate,
+    minCapacity,
+    maxCapacity,
+    notifications: [{ topic: scalingEvents }],
+  });
+  Tags.of(group).add(props.drain.tagKey, props.drain.tagValue, { applyToLaunchedInstances: true });
+
+  props.migrations.gate(group);
+  userData.addCommands(...startCommands);
+  return group;
 }
