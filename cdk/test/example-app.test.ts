@@ -1,15 +1,23 @@
 /**
- * The example app (Network → Data → App), synthesized once for the file, and
- * checked through what CloudFormation gets: the cloud assembly's templates
- * and its stack dependencies.
+ * The example app in both layouts — Network → Data → App as three stacks
+ * (the default), and Network → one parent with Data and App nested in it
+ * (`layout=nested`) — each synthesized once for the file, and checked
+ * through what CloudFormation gets: the cloud assembly's templates, nested
+ * templates included, and its stack dependencies.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { buildExampleApp, ExampleStacks } from '../lib/example-app';
 import { cleanup, FIXTURE_MIGRATIONS, fixtureLambdaDir, newApp } from './helpers';
 
-type Template = { Resources: Record<string, any>; Parameters?: Record<string, any>; Outputs?: Record<string, any> };
+type Template = {
+  Resources: Record<string, any>;
+  Parameters?: Record<string, any>;
+  Outputs?: Record<string, any>;
+};
 
 let app: App;
 let stacks: ExampleStacks;
@@ -17,6 +25,12 @@ let assembly: cxapi.CloudAssembly;
 let network: Template;
 let data: Template;
 let appTemplate: Template;
+
+/** `layout=nested`: the parent stack's template, and its nested stacks' templates by logical id. */
+let nestedApp: App;
+let nestedAssembly: cxapi.CloudAssembly;
+let parent: Template;
+let nested: Map<string, Template>;
 
 beforeAll(() => {
   // GIVEN the example app for the default environment, on the fixture migrations
@@ -27,8 +41,29 @@ beforeAll(() => {
   network = assembly.getStackByName('dev-network').template;
   data = assembly.getStackByName('dev-data').template;
   appTemplate = assembly.getStackByName('dev-app').template;
+
+  // GIVEN the same app with `-c layout=nested`, and the asset metadata the CDK CLI
+  // asks for, which names each nested stack's template file in the assembly
+  nestedApp = newApp({ layout: 'nested', [cxapi.ASSET_RESOURCE_METADATA_ENABLED_CONTEXT]: true });
+  buildExampleApp(nestedApp, { migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: fixtureLambdaDir() });
+  nestedAssembly = nestedApp.synth();
+  parent = nestedAssembly.getStackByName('dev-data-app').template;
+  nested = nestedTemplates(nestedAssembly, parent);
 });
 afterAll(cleanup);
+
+/** The templates of a parent's `AWS::CloudFormation::Stack` resources, read from the assembly's files. */
+function nestedTemplates(asm: cxapi.CloudAssembly, template: Template): Map<string, Template> {
+  const found = new Map<string, Template>();
+  for (const [id, r] of Object.entries(template.Resources)) {
+    if (r.Type === 'AWS::CloudFormation::Stack') {
+      expect(r.Metadata).toMatchObject({ 'aws:asset:property': 'TemplateURL' });
+      const file = path.join(asm.directory, r.Metadata['aws:asset:path']);
+      found.set(id, JSON.parse(fs.readFileSync(file, 'utf8')));
+    }
+  }
+  return found;
+}
 
 const ofType = (t: Template, type: string) => Object.entries(t.Resources).filter(([, r]) => r.Type === type);
 
@@ -152,22 +187,144 @@ describe('the DataStack', () => {
   });
 });
 
+describe('layout=nested: the schema and the app roll back as one', () => {
+  /** The one nested stack (logical id in the parent, template) that holds resources of this type. */
+  function nestedHolding(type: string): [string, Template] {
+    const holders = [...nested.entries()].filter(([, t]) => ofType(t, type).length > 0);
+    expect(holders).toHaveLength(1);
+    return holders[0];
+  }
+
+  test('two stacks: the network, and one parent; the parent deploys after the network', () => {
+    const names = nestedAssembly.stacks.map((s) => s.stackName).sort();
+    expect(names).toEqual(['dev-data-app', 'dev-network']);
+    const deps = nestedAssembly
+      .getStackByName('dev-data-app')
+      .dependencies.filter((d) => d instanceof cxapi.CloudFormationStackArtifact)
+      .map((d) => d.id);
+    expect(deps).toEqual(['dev-network']);
+    // AND the parent is all nested stacks: nothing of the data or the app is a top-level stack of its own
+    expect(Object.values(parent.Resources).map((r) => r.Type).filter((t) => t !== 'AWS::CDK::Metadata')).toEqual([
+      'AWS::CloudFormation::Stack',
+      'AWS::CloudFormation::Stack',
+    ]);
+  });
+
+  test('the custom resource and both Auto Scaling groups are nested stacks of the same parent: one rollback unit', () => {
+    // GIVEN every template the assembly holds, nested ones included
+    const topLevel = nestedAssembly.stacks.map((s) => s.template as Template);
+    const all = [...topLevel, ...nested.values()];
+
+    // THEN the one Custom::SchemaMigrations is in a nested stack of dev-data-app ...
+    expect(all.flatMap((t) => ofType(t, 'Custom::SchemaMigrations'))).toHaveLength(1);
+    const [dataId, dataTemplate] = nestedHolding('Custom::SchemaMigrations');
+    // ... and both groups are in the other nested stack of the same parent
+    expect(all.flatMap((t) => ofType(t, 'AWS::AutoScaling::AutoScalingGroup'))).toHaveLength(2);
+    const [appId, appNested] = nestedHolding('AWS::AutoScaling::AutoScalingGroup');
+    expect(ofType(appNested, 'AWS::AutoScaling::AutoScalingGroup')).toHaveLength(2);
+    expect(appId).not.toBe(dataId);
+    expect(parent.Resources[dataId].Type).toBe('AWS::CloudFormation::Stack');
+    expect(parent.Resources[appId].Type).toBe('AWS::CloudFormation::Stack');
+    // AND the database it migrates is in the same nested stack as the custom resource
+    expect(ofType(dataTemplate, 'AWS::RDS::DBInstance')).toHaveLength(1);
+  });
+
+  test('the App nested stack depends on the Data one, so it updates after the migrations and rolls back before them', () => {
+    const [dataId] = nestedHolding('Custom::SchemaMigrations');
+    const [appId] = nestedHolding('AWS::AutoScaling::AutoScalingGroup');
+    expect(parent.Resources[appId].DependsOn).toEqual([dataId]);
+    expect(parent.Resources[dataId].DependsOn).toBeUndefined();
+  });
+
+  test("both launch templates read the custom resource's SchemaVersion: Data output → parent GetAtt → App parameter", () => {
+    // GIVEN the custom resource in the Data nested stack
+    const [dataId, dataTemplate] = nestedHolding('Custom::SchemaMigrations');
+    const [crId] = ofType(dataTemplate, 'Custom::SchemaMigrations')[0];
+    const [appId, appNested] = nestedHolding('AWS::AutoScaling::AutoScalingGroup');
+
+    // THEN the Data nested stack outputs its SchemaVersion attribute ...
+    const outputs = Object.entries(dataTemplate.Outputs ?? {}).filter(
+      ([, o]) => JSON.stringify(o.Value) === JSON.stringify({ 'Fn::GetAtt': [crId, 'SchemaVersion'] }),
+    );
+    expect(outputs).toHaveLength(1);
+    const [outputName] = outputs[0];
+    // ... the parent passes that output to the App nested stack as a parameter ...
+    const passed = Object.entries(parent.Resources[appId].Properties.Parameters ?? {}).filter(
+      ([, v]) => JSON.stringify(v) === JSON.stringify({ 'Fn::GetAtt': [dataId, `Outputs.${outputName}`] }),
+    );
+    expect(passed).toHaveLength(1);
+    const [parameterId] = passed[0];
+    // ... a plain parameter (not SSM-typed: no value outlives the deployment that set it) ...
+    expect(appNested.Parameters![parameterId]).toEqual({ Type: 'String' });
+
+    // ... that each launch template writes into its user data
+    const launchTemplates = ofType(appNested, 'AWS::EC2::LaunchTemplate');
+    expect(launchTemplates).toHaveLength(2);
+    for (const [, lt] of launchTemplates) {
+      const refs = userDataParts(lt).filter((p) => typeof p === 'object' && 'Ref' in p && !p.Ref.startsWith('AWS::'));
+      expect(new Set(refs.map((r) => r.Ref))).toEqual(new Set([parameterId]));
+      const text = userDataParts(lt)
+        .map((p) => (typeof p === 'string' ? p : p.Ref === parameterId ? '<VERSION>' : '<X>'))
+        .join('');
+      expect(text).toContain("echo 'SCHEMAGATE_SCHEMA_VERSION=<VERSION>' > /etc/schemagate/schema.env");
+    }
+    // AND both groups launch from those templates, replace on change, and wait for signals
+    const launchTemplateIds = launchTemplates.map(([id]) => id).sort();
+    const groups = ofType(appNested, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(groups.map(([, g]) => g.Properties.LaunchTemplate.LaunchTemplateId.Ref).sort()).toEqual(launchTemplateIds);
+    for (const [, g] of groups) {
+      expect(g.UpdatePolicy.AutoScalingReplacingUpdate).toEqual({ WillReplace: true });
+      expect(g.CreationPolicy.ResourceSignal.Count).toBe(Number(g.Properties.MinSize));
+      expect(g.Properties.Tags).toContainEqual({ Key: 'schemagate:drain', Value: 'dev-app', PropagateAtLaunch: true });
+    }
+  });
+
+  test('no SSM parameter and no export carry the version: nothing outside the parent holds it', () => {
+    for (const t of [parent, ...nested.values(), nestedAssembly.getStackByName('dev-network').template as Template]) {
+      expect(ofType(t, 'AWS::SSM::Parameter')).toEqual([]);
+      expect(JSON.stringify(t.Outputs ?? {})).not.toMatch(/"Export"[^}]*SchemaVersion/);
+    }
+  });
+
+  test('instances signal their own nested stack, and may only signal that one', () => {
+    const [, appNested] = nestedHolding('AWS::AutoScaling::AutoScalingGroup');
+    for (const [asgId] of ofType(appNested, 'AWS::AutoScaling::AutoScalingGroup')) {
+      const lt = Object.values(appNested.Resources).find(
+        (r) => r.Type === 'AWS::EC2::LaunchTemplate' && JSON.stringify(r).includes(`--resource ${asgId} `),
+      );
+      expect(userDataParts(lt)).toContainEqual({ Ref: 'AWS::StackName' });
+    }
+    const signalStatements = ofType(appNested, 'AWS::IAM::Policy').flatMap(([, p]) =>
+      p.Properties.PolicyDocument.Statement.filter((st: any) => st.Action === 'cloudformation:SignalResource'),
+    );
+    expect(signalStatements).toHaveLength(2);
+    for (const st of signalStatements) {
+      expect(st.Resource).toEqual({ Ref: 'AWS::StackId' });
+    }
+  });
+
+  test('the default layout stays three stacks; an unknown layout is refused', () => {
+    expect(stacks.layout).toBe('separate');
+    expect(stacks.parent).toBeUndefined();
+    expect(() =>
+      buildExampleApp(newApp({ layout: 'single' }), { migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: fixtureLambdaDir() }),
+    ).toThrow(/layout `single` must be `separate` .* or `nested` .*-c layout=nested/);
+  });
+});
+
 describe('cdk-nag', () => {
-  test('AwsSolutions finds nothing on any stack', () => {
-    const report = new AwsSolutionsChecks(app).validateScope(app);
+  test.each(['separate', 'nested'])('AwsSolutions finds nothing on any stack, nested ones included (layout %s)', (layout) => {
+    const scope = layout === 'nested' ? nestedApp : app;
+    const report = new AwsSolutionsChecks(scope).validateScope(scope);
     expect(report.violations).toEqual([]);
     expect(report.success).toBe(true);
   });
 
-  test('every acknowledged AwsSolutions rule is one of the known few, each with a reason', () => {
-    // GIVEN every cdk_nag acknowledgment written into the templates
+  /** `<stack> <type> <rule>` for every cdk_nag acknowledgment written into these templates; and the reasons. */
+  function acknowledgments(templates: [string, Template][]): { acknowledged: string[]; reasons: Map<string, string> } {
     const acknowledged: string[] = [];
     const reasons = new Map<string, string>();
-    for (const [stackName, template] of [
-      ['dev-network', network],
-      ['dev-data', data],
-      ['dev-app', appTemplate],
-    ] as const) {
+    for (const [stackName, template] of templates) {
       for (const r of Object.values(template.Resources)) {
         for (const rule of r.Metadata?.cdk_nag?.rules_to_suppress ?? []) {
           if (rule.id.startsWith('AwsSolutions-')) {
@@ -177,28 +334,55 @@ describe('cdk-nag', () => {
         }
       }
     }
+    return { acknowledged: acknowledged.sort(), reasons };
+  }
 
-    // THEN they are exactly these (a new one must be added here, with its reason reviewed)
+  /** The acknowledgments the example may have, by the stack that holds the data / the app. */
+  function expectedAcknowledgments(dataStack: string, appStack: string): string[] {
     const autoscalingArn =
       'arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*';
-    expect(acknowledged.sort()).toEqual(
-      [
-        // the internet-facing ALB's security group: HTTP from anywhere is its job
-        'dev-app AWS::EC2::SecurityGroup AwsSolutions-EC23',
-        // access logs need the region at synth; the example is environment-agnostic
-        'dev-app AWS::ElasticLoadBalancingV2::LoadBalancer AwsSolutions-ELB2',
-        // the Secrets Manager and Auto Scaling endpoints admit the VPC CIDR (a reference nag cannot read)
-        'dev-data AWS::EC2::SecurityGroup AwsSolutions-EC23',
-        'dev-data AWS::EC2::SecurityGroup AwsSolutions-EC23',
-        // the migrations Lambda: ENI and Auto Scaling Describe* on *, drain limited by tag condition
-        'dev-data AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]',
-        `dev-data AWS::IAM::Policy AwsSolutions-IAM5[Resource::${autoscalingArn}]`,
-      ].sort(),
-    );
+    return [
+      // the internet-facing ALB's security group: HTTP from anywhere is its job
+      `${appStack} AWS::EC2::SecurityGroup AwsSolutions-EC23`,
+      // access logs need the region at synth; the example is environment-agnostic
+      `${appStack} AWS::ElasticLoadBalancingV2::LoadBalancer AwsSolutions-ELB2`,
+      // the Secrets Manager and Auto Scaling endpoints admit the VPC CIDR (a reference nag cannot read)
+      `${dataStack} AWS::EC2::SecurityGroup AwsSolutions-EC23`,
+      `${dataStack} AWS::EC2::SecurityGroup AwsSolutions-EC23`,
+      // the migrations Lambda: ENI and Auto Scaling Describe* on *, drain limited by tag condition
+      `${dataStack} AWS::IAM::Policy AwsSolutions-IAM5[Resource::*]`,
+      `${dataStack} AWS::IAM::Policy AwsSolutions-IAM5[Resource::${autoscalingArn}]`,
+    ].sort();
+  }
+
+  test('every acknowledged AwsSolutions rule is one of the known few, each with a reason', () => {
+    // GIVEN every cdk_nag acknowledgment written into the templates
+    const { acknowledged, reasons } = acknowledgments([
+      ['dev-network', network],
+      ['dev-data', data],
+      ['dev-app', appTemplate],
+    ]);
+
+    // THEN they are exactly these (a new one must be added here, with its reason reviewed)
+    expect(acknowledged).toEqual(expectedAcknowledgments('dev-data', 'dev-app'));
     // AND each reason says why, in a sentence
     for (const [id, reason] of reasons) {
       expect(`${id}: ${reason}`).toMatch(/^\S+: [A-Z].{60,}\.$/s);
     }
+  });
+
+  test('layout=nested has the same acknowledgments, in the nested templates, and none for the parent', () => {
+    // GIVEN the nested stacks' templates, named by what they hold
+    const named = [...nested.entries()].map(([id, t]): [string, Template] => [
+      id.startsWith('DataNestedStack') ? 'dev-data-app/Data' : id.startsWith('AppNestedStack') ? 'dev-data-app/App' : id,
+      t,
+    ]);
+    const { acknowledged } = acknowledgments([
+      ['dev-network', nestedAssembly.getStackByName('dev-network').template],
+      ['dev-data-app', parent],
+      ...named,
+    ]);
+    expect(acknowledged).toEqual(expectedAcknowledgments('dev-data-app/Data', 'dev-data-app/App'));
   });
 });
 

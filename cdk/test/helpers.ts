@@ -40,10 +40,13 @@ export function copyOfFixtureMigrations(): string {
   return dir;
 }
 
-/** An App with the feature flags of cdk.json, so tests see what `cdk synth` produces. */
-export function newApp(context: Record<string, unknown> = {}): App {
+/**
+ * An App with the feature flags of cdk.json, so tests see what `cdk synth`
+ * produces; `outdir` is where its cloud assembly goes (default: a temp dir).
+ */
+export function newApp(context: Record<string, unknown> = {}, outdir?: string): App {
   const cdkJson = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'));
-  return new App({ context: { ...cdkJson.context, ...context } });
+  return new App({ context: { ...cdkJson.context, ...context }, outdir });
 }
 
 /** A stack with a VPC and a MariaDB instance with a generated secret. */

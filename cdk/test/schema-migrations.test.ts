@@ -549,6 +549,19 @@ describe('gate', () => {
       template.resourceCountIs('AWS::SSM::Parameter', 0);
       expect(JSON.stringify(template.toJSON())).not.toContain('Fn::ImportValue');
     }
-    expect(JSON.stringify(Template.fromStack(data).toJSON().Outputs)).toContain('SchemaVersion');
+    // AND the data nested stack outputs the attribute, which the parent hands the app nested stack as a
+    // parameter, and the app nested stack depends on the data one: one stack operation, one rollback
+    const crId = logicalId(data, migrations.resource);
+    const outputs = Object.entries(Template.fromStack(data).toJSON().Outputs as Record<string, any>).filter(
+      ([, o]) => JSON.stringify(o.Value) === JSON.stringify({ 'Fn::GetAtt': [crId, 'SchemaVersion'] }),
+    );
+    expect(outputs).toHaveLength(1);
+    const parentResources = Template.fromStack(parent).toJSON().Resources;
+    const dataId = parent.resolve(data.nestedStackResource!.logicalId);
+    const appId = parent.resolve(appStack.nestedStackResource!.logicalId);
+    expect(Object.values(parentResources[appId].Properties.Parameters)).toContainEqual({
+      'Fn::GetAtt': [dataId, `Outputs.${outputs[0][0]}`],
+    });
+    expect(parentResources[appId].DependsOn).toContain(dataId);
   });
 });
