@@ -303,6 +303,27 @@ describe('layout=nested: the schema and the app roll back as one', () => {
     }
   });
 
+  test("the README's --resources-to-skip ids are the custom resource's logical ids, in every environment", () => {
+    // GIVEN the README's recovery commands
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    // WHEN the ids are read from the templates (dev) and from a prod app in both layouts
+    const [crId] = ofType(data, 'Custom::SchemaMigrations')[0];
+    const [dataId, dataTemplate] = nestedHolding('Custom::SchemaMigrations');
+    const [nestedCrId] = ofType(dataTemplate, 'Custom::SchemaMigrations')[0];
+    const options = { migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: fixtureLambdaDir() };
+    const prodSeparate = buildExampleApp(newApp({ env: 'prod' }), options);
+    const prodNested = buildExampleApp(newApp({ env: 'prod', layout: 'nested' }), options);
+    const idOf = (stack: any, c: any) => stack.resolve(c.logicalId);
+
+    // THEN the README names them
+    expect(readme).toContain(`--resources-to-skip ${crId}\` (separate)`);
+    expect(readme).toContain(`--resources-to-skip ${dataId}.${nestedCrId}\``);
+    // AND they do not depend on the environment
+    expect(idOf(prodSeparate.data, prodSeparate.data.migrations.resource.node.defaultChild)).toBe(crId);
+    expect(idOf(prodNested.parent, prodNested.data.nestedStackResource)).toBe(dataId);
+    expect(idOf(prodNested.data, prodNested.data.migrations.resource.node.defaultChild)).toBe(nestedCrId);
+  });
+
   test('the default layout stays three stacks; an unknown layout is refused', () => {
     expect(stacks.layout).toBe('separate');
     expect(stacks.parent).toBeUndefined();
