@@ -160,8 +160,11 @@ export interface SchemaMigrationsProps {
 
   /**
    * The Auto Scaling groups to scale to zero before the first breaking
-   * migration (and to give their capacity back if it fails). Grants the
-   * Lambda the Auto Scaling permissions, limited to groups with this tag.
+   * migration (and to give their capacity back if it fails, or when a
+   * rollback reverts it). On success they stay at zero until the app's update
+   * replaces them: gate them, so that the replacing update policy brings up
+   * the new release. Grants the Lambda the Auto Scaling permissions, limited
+   * to groups with this tag.
    *
    * @default - no draining: a breaking migration is refused unless `allowBreaking` is set
    */
@@ -339,6 +342,15 @@ export class SchemaMigrations extends Construct {
    * Across stacks the version travels through an SSM parameter, not an
    * export: CloudFormation refuses to change an exported value while another
    * stack imports it, so an export would fail the second schema change.
+   *
+   * Rollback: separate top-level stacks roll back one by one, so a failure
+   * of the group's stack leaves the migrations applied. That is fine while
+   * every migration is expand-only; when they may break the running release
+   * (`drain`), put the migrations and the groups in nested stacks of one
+   * parent (`NestedStack`): one stack operation, so one failure rolls both
+   * back. `gate()` works there as in one stack: the version becomes a
+   * nested-stack parameter, and the group's nested stack depends on the
+   * migrations' one.
    */
   public gate(asg: autoscaling.AutoScalingGroup, options: GateOptions = {}): void {
     if (this.gated.has(asg.node.path)) {
