@@ -19,6 +19,10 @@ pub enum Error {
     LockTimeout { name: String, seconds: u64 },
     #[error("cannot read `{path}`: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    /// Stopped before anything ran by a pre-apply check (the breaking-change
+    /// gate, or a drain that failed).
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A failure talking to the database outside of a migration script.
@@ -47,12 +51,14 @@ impl DbError {
 impl Error {
     /// Exit code for the CLI: 1 = a migration failed while running,
     /// 3 = the database or the secret could not be reached,
-    /// 4 = refused before running anything (history, files or target wrong).
+    /// 4 = refused before running anything (history, files or target wrong),
+    /// 5 = refused: breaking migrations that are not marked (see `lint`).
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Apply(_) => 1,
             Error::Db(_) | Error::Secret(_) | Error::LockTimeout { .. } => 3,
             Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
+            Error::Refused(_) => 5,
         }
     }
 }

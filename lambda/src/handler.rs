@@ -16,8 +16,10 @@ use serde_json::Value;
 
 use crate::cfn::{self, Envelope, Request, RequestError, RequestType, Response};
 use crate::db::{Conn, ConnectOptions, Kind, SslMode};
-use crate::migrate::{self, apply, Direction, MigrationSet, Step, StepOutcome, Target};
-use crate::props::{OnRollback, Props};
+use crate::drain::{self, Drained, Drainer};
+use crate::lint::{self, Decision, MigrationLint};
+use crate::migrate::{self, apply, Direction, MigrationSet, OnIrreversible, Plan, Step, StepOutcome, Target};
+use crate::props::{Drain, OnRollback, Props};
 use crate::secrets::{RdsSecret, SecretSource};
 
 /// Settings from the Lambda's environment.
@@ -84,6 +86,9 @@ pub struct Handler {
     config: Config,
     secrets: Arc<dyn SecretSource>,
     http: reqwest::Client,
+    /// Auto Scaling, for draining; made from the environment on first use
+    /// when not given.
+    autoscaling: tokio::sync::OnceCell<aws_sdk_autoscaling::Client>,
 }
 
 /// When the invocation must be over, from the Lambda context's deadline
@@ -101,7 +106,23 @@ fn margin(total: Duration) -> Duration {
 
 impl Handler {
     pub fn new(config: Config, secrets: Arc<dyn SecretSource>) -> Self {
-        Handler { config, secrets, http: reqwest::Client::new() }
+        Handler { config, secrets, http: reqwest::Client::new(), autoscaling: tokio::sync::OnceCell::new() }
+    }
+
+    /// Drain with this client (the Lambda's main builds it from the same
+    /// AWS config as Secrets Manager; tests point it at moto).
+    pub fn with_autoscaling(self, client: aws_sdk_autoscaling::Client) -> Self {
+        let cell = tokio::sync::OnceCell::new();
+        let _ = cell.set(client);
+        Handler { autoscaling: cell, ..self }
+    }
+
+    async fn drainer(&self) -> Drainer {
+        let client = self
+            .autoscaling
+            .get_or_init(|| async { aws_sdk_autoscaling::Client::new(&aws_config::load_from_env().await) })
+            .await;
+        Drainer::new(client.clone())
     }
 
     /// Answer one request. `deadline` is the invocation's; `None` = unknown.
@@ -195,7 +216,8 @@ impl Handler {
             Err(e) => return failed(Some(&opts), e.to_string()),
         };
         let target = props.target_version.map_or(Target::Latest, Target::Version);
-        let result = self.run(&mut conn, &set, target, &props, until, &watch).await;
+        // Boxed: the gate and drain make this future deep for the compiler.
+        let result = Box::pin(self.run(&mut conn, &set, target, &props, until, &watch)).await;
         conn.close().await;
         match result {
             Ok((report, note)) => {
@@ -223,15 +245,19 @@ impl Handler {
         watch: &Watch,
     ) -> Result<(migrate::Report, Option<String>), crate::Error> {
         if props.on_rollback == OnRollback::Keep {
-            let (_, p) = apply::inspect(conn, set, target, props.baseline_version).await?;
-            if p.count(Direction::Down) > 0 {
+            let (_, p) = apply::inspect_with(conn, set, target, props.baseline_version, OnIrreversible::Stop).await?;
+            if p.count(Direction::Down) > 0 || p.stopped.is_some() {
                 let at = p.current.unwrap_or(0);
-                tracing::warn!(current = at, target = p.target, "OnRollback=keep: leaving the schema ahead of the target");
+                let requested = p.stopped.as_ref().map_or(p.target, |s| s.requested);
+                tracing::warn!(current = at, target = requested, "OnRollback=keep: leaving the schema ahead of the target");
                 let report = migrate::Report { from: p.current, to: at, ..Default::default() };
-                return Ok((report, Some(format!(
-                    "OnRollback=keep: the schema stays at version {at} (target {}); no down script was run",
-                    p.target
-                ))));
+                let mut note = format!(
+                    "OnRollback=keep: the schema stays at version {at} (target {requested}); no down script was run"
+                );
+                if let Some(sel) = &props.drain {
+                    note.push_str(&self.still_drained(sel).await);
+                }
+                return Ok((report, Some(note)));
             }
         }
         watch.phase("waiting for the migration lock");
@@ -242,8 +268,144 @@ impl Handler {
             lock_wait: self.config.lock_wait,
             deadline: Some(until),
         };
-        let report = migrate::run(conn, set, target, &opts, watch).await?;
-        Ok((report, None))
+        let gate = DeployGate { handler: self, kind: conn.kind(), props, until, watch, state: Mutex::default() };
+        let hooks = migrate::Hooks { gate: Some(&gate), on_irreversible: OnIrreversible::Stop };
+        let result = migrate::run_with(conn, set, target, &opts, watch, hooks).await;
+        let state = std::mem::take(&mut *gate.state.lock().expect("gate state"));
+        match result {
+            Ok(report) => {
+                let mut note = report.summary();
+                if let Some(st) = &report.stopped {
+                    tracing::error!(
+                        requested = st.requested,
+                        stopped_at = %st.name,
+                        schema_version = report.to,
+                        "ROLLBACK INCOMPLETE: an irreversible migration stays applied; the schema is ahead of the version asked for"
+                    );
+                }
+                if let Some(d) = &state.drained {
+                    note.push_str(&format!(
+                        "; before it, {d}. They stay at 0 until the app stack's update replaces them with the new release (the old capacity is kept in their tag `{}`)",
+                        drain::SAVED_TAG
+                    ));
+                }
+                if report.count(Direction::Down) > 0 || report.stopped.is_some() {
+                    if let Some(sel) = &props.drain {
+                        note.push_str(&self.after_revert(sel, set, conn.kind(), &report).await);
+                    }
+                }
+                if let Some(allowed) = &state.allowed {
+                    note.push_str(&format!("; AllowBreaking=true: applied {allowed} with the old release still running"));
+                }
+                Ok((report, Some(note)))
+            }
+            Err(e) => match (&state.drained, &props.drain) {
+                (Some(d), Some(sel)) => Err(crate::Error::Refused(format!(
+                    "{e}{}",
+                    self.after_failure(sel, d, &state.lints, &e, watch).await
+                ))),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// The groups still drained after a rollback that keeps the schema.
+    async fn still_drained(&self, sel: &Drain) -> String {
+        match self.drainer().await.groups(sel).await {
+            Ok(groups) => {
+                let drained: Vec<String> = groups
+                    .iter()
+                    .filter(|g| g.tags().iter().any(|t| t.key() == Some(drain::SAVED_TAG)))
+                    .map(|g| format!("`{}`", g.auto_scaling_group_name().unwrap_or("?")))
+                    .collect();
+                if drained.is_empty() {
+                    String::new()
+                } else {
+                    format!("; the drained groups {} stay at 0, since the old release may not run on this schema", drained.join(", "))
+                }
+            }
+            Err(e) => format!("; could not check the drained groups: {e}"),
+        }
+    }
+
+    /// After a revert: give the drained groups their capacity back when no
+    /// migration that needs a drain stays applied above the target.
+    async fn after_revert(&self, sel: &Drain, set: &MigrationSet, kind: Kind, report: &migrate::Report) -> String {
+        if let Some(st) = &report.stopped {
+            let remaining: Vec<i64> =
+                set.files.iter().map(|f| f.version).filter(|&v| v > st.requested && v <= report.to).collect();
+            let blocking: Vec<String> =
+                lint::lint(set, kind, &remaining).into_iter().filter(|l| l.needs_drain()).map(|l| l.name).collect();
+            if !blocking.is_empty() {
+                let kept = self.still_drained(sel).await;
+                return if kept.is_empty() {
+                    String::new()
+                } else {
+                    format!("{kept}: `{}` stays applied and breaks the old release", blocking.join("`, `"))
+                };
+            }
+        }
+        match self.drainer().await.restore(sel).await {
+            Ok(r) if r.is_empty() => String::new(),
+            Ok(r) => format!("; gave the capacity back to {}: the old release runs on the old schema again", drain::restored_names(&r)),
+            Err(e) => {
+                tracing::error!(error = %e, "could not give the drained groups their capacity back");
+                format!("; {e}")
+            }
+        }
+    }
+
+    /// After a failed run that drained: restore when nothing that needs a
+    /// drain was applied (the old release can run on this schema), else
+    /// keep the groups at 0 and say why.
+    async fn after_failure(
+        &self,
+        sel: &Drain,
+        drained: &Drained,
+        lints: &[MigrationLint],
+        e: &crate::Error,
+        watch: &Watch,
+    ) -> String {
+        let needs = |name: &str| lints.iter().any(|l| l.name == name && l.needs_drain());
+        let mut applied_breaking: Vec<String> = Vec::new();
+        match e {
+            crate::Error::Apply(ae) => {
+                for s in ae.done.steps.iter().filter(|s| s.step.direction == Direction::Up) {
+                    if needs(&s.step.name) {
+                        applied_breaking.push(s.step.name.clone());
+                    }
+                }
+                if let apply::Left::Partly { statements } = ae.left {
+                    if lints.iter().any(|l| l.name == ae.failed.name && l.needs_drain_within(statements)) {
+                        applied_breaking.push(format!("{} (partly)", ae.failed.name));
+                    }
+                }
+            }
+            _ => {
+                let done = watch.state.lock().expect("watch lock").done.clone();
+                applied_breaking.extend(done.into_iter().filter(|n| needs(n)));
+            }
+        }
+        if applied_breaking.is_empty() {
+            match self.drainer().await.restore(sel).await {
+                Ok(r) => format!(
+                    ". Gave the capacity back to {}: no breaking change was applied, so the old release runs on this schema again",
+                    drain::restored_names(&r)
+                ),
+                Err(err) => {
+                    tracing::error!(error = %err, "could not give the drained groups their capacity back");
+                    format!(". The groups drained before it ({}) are still at 0: {err}", drained.names())
+                }
+            }
+        } else {
+            tracing::error!(groups = %drained.names(), applied = ?applied_breaking, "groups left at 0: breaking migrations were applied before the failure");
+            format!(
+                ". The drained groups {} stay at 0: `{}` was applied, and the old release cannot run on this schema. Their capacity is kept in tag `{}`; a CloudFormation rollback reverts the schema with the down scripts and gives it back, or fix the migration and deploy again",
+                drained.names(),
+                applied_breaking.join("`, `"),
+                drain::SAVED_TAG
+            )
+        }
     }
 }
 
@@ -264,6 +426,101 @@ fn fallback_id(env: &Envelope) -> String {
     format!("schemagate:unresolved:{}", env.logical_resource_id)
 }
 
+/// The breaking-change gate, run by the engine under the lock with the
+/// plan: lint the pending up migrations, then go ahead, drain, or refuse.
+struct DeployGate<'a> {
+    handler: &'a Handler,
+    kind: Kind,
+    props: &'a Props,
+    until: Instant,
+    watch: &'a Watch,
+    state: Mutex<GateState>,
+}
+
+#[derive(Default)]
+struct GateState {
+    lints: Vec<MigrationLint>,
+    drained: Option<Drained>,
+    /// AllowBreaking let these through.
+    allowed: Option<String>,
+}
+
+impl apply::Gate for DeployGate<'_> {
+    fn check<'a>(
+        &'a self,
+        set: &'a MigrationSet,
+        plan: &'a Plan,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            let pending: Vec<i64> = plan.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
+            if pending.is_empty() {
+                return Ok(());
+            }
+            self.watch.phase("classifying the pending migrations");
+            let lints = lint::lint(set, self.kind, &pending);
+            for l in &lints {
+                for f in &l.findings {
+                    if f.severity().gates() {
+                        tracing::warn!(migration = %l.name, "{}", l.diagnostic(f));
+                    } else {
+                        tracing::info!(migration = %l.name, "{}", l.diagnostic(f));
+                    }
+                }
+            }
+            let first_deploy = plan.current.is_none() && plan.count(Direction::Baseline) == 0;
+            let decision = lint::decide(&lints, first_deploy, self.props.drain.is_some(), self.props.allow_breaking);
+            self.state.lock().expect("gate state").lints = lints;
+            match decision {
+                Decision::Proceed => Ok(()),
+                Decision::FirstDeploy => {
+                    tracing::info!("first deploy: no release runs on this database yet; breaking changes are allowed");
+                    Ok(())
+                }
+                Decision::Allowed { migrations } => {
+                    tracing::warn!(?migrations, "AllowBreaking=true: applying breaking migrations while the old release runs");
+                    self.state.lock().expect("gate state").allowed = Some(migrations.join(", "));
+                    Ok(())
+                }
+                Decision::Refuse(reason) => Err(reason),
+                Decision::Drain { migrations } => {
+                    let sel = self.props.drain.as_ref().expect("a drain target was configured");
+                    self.watch.phase(&format!(
+                        "draining the Auto Scaling groups tagged `{}={}` before {}",
+                        sel.tag_key,
+                        sel.tag_value,
+                        migrations.join(", ")
+                    ));
+                    let drainer = self.handler.drainer().await;
+                    let now = Instant::now();
+                    let deadline = now + self.until.saturating_duration_since(now) * 2 / 3;
+                    match drainer.drain(sel, deadline).await {
+                        Ok(d) => {
+                            tracing::warn!(groups = %d.names(), "drained before the breaking migrations");
+                            self.watch.drained(&d);
+                            self.state.lock().expect("gate state").drained = Some(d);
+                            Ok(())
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "drain failed; giving the capacity back");
+                            let restored = match drainer.restore(sel).await {
+                                Ok(r) if r.is_empty() => String::new(),
+                                Ok(r) => format!(" Gave the capacity back to {}.", drain::restored_names(&r)),
+                                Err(re) => format!(" {re}."),
+                            };
+                            Err(format!(
+                                "refused before running anything: {} must run after the old release is stopped, but draining the groups tagged `{}={}` failed: {e}.{restored} Nothing was applied",
+                                migrations.join(", "),
+                                sel.tag_key,
+                                sel.tag_value
+                            ))
+                        }
+                    }
+                }
+            }
+        })
+    }
+}
+
 /// What the run is doing, for the watchdog's Reason.
 #[derive(Default)]
 struct Watch {
@@ -276,6 +533,8 @@ struct WatchState {
     target: Option<ConnectOptions>,
     current: Option<(Step, Instant)>,
     done: Vec<String>,
+    /// Set once groups were drained: the watchdog's Reason says so.
+    drained: Option<String>,
 }
 
 impl Watch {
@@ -288,10 +547,20 @@ impl Watch {
     fn target(&self) -> Option<ConnectOptions> {
         self.state.lock().expect("watch lock").target.clone()
     }
+    fn drained(&self, d: &Drained) {
+        self.state.lock().expect("watch lock").drained = Some(d.names());
+    }
     fn timeout_reason(&self, elapsed: Duration, left: Duration) -> String {
         let s = self.state.lock().expect("watch lock");
         let done = if s.done.is_empty() { String::new() } else { format!("applied {} before it; ", s.done.join(", ")) };
-        match &s.current {
+        let drained = match &s.drained {
+            Some(groups) => format!(
+                ". The Auto Scaling groups {groups} were drained to 0 and stay there (capacity kept in their tag `{}`)",
+                drain::SAVED_TAG
+            ),
+            None => String::new(),
+        };
+        let reason = match &s.current {
             Some((step, since)) => format!(
                 "timed out after {:.0} s, {:.0} s before the function's deadline: {done}`{}` was still running after {:.0} s. The server stops the statement (max_statement_time); if it is cut part way the migration is recorded as failed. Give the function a longer timeout or run this migration outside the deploy (`schemagate up`)",
                 elapsed.as_secs_f64(), left.as_secs_f64(), step.name, since.elapsed().as_secs_f64()
@@ -300,7 +569,8 @@ impl Watch {
                 "timed out after {:.0} s, {:.0} s before the function's deadline, while {}; {done}nothing else was changed",
                 elapsed.as_secs_f64(), left.as_secs_f64(), s.phase
             ),
-        }
+        };
+        format!("{reason}{drained}")
     }
 }
 

@@ -15,7 +15,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .init();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
-    let handler = Arc::new(Handler::new(config, Arc::new(SecretsManager::new(&aws))));
+    let handler = Arc::new(
+        Handler::new(config, Arc::new(SecretsManager::new(&aws))).with_autoscaling(aws_sdk_autoscaling::Client::new(&aws)),
+    );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
         async move {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::plan::{plan, Direction, Plan, Step, Target};
+use super::plan::{plan_with, Direction, OnIrreversible, Plan, Step, Stopped, Target};
 use super::script::terminated;
 use super::source::{MigrationFile, MigrationSet};
 use super::{history::Applied, lock};
@@ -65,6 +65,9 @@ pub struct Report {
     pub to: i64,
     pub steps: Vec<StepOutcome>,
     pub elapsed: Duration,
+    /// A revert that stopped at an irreversible migration
+    /// ([`OnIrreversible::Stop`]).
+    pub stopped: Option<Stopped>,
 }
 
 impl Report {
@@ -84,11 +87,18 @@ impl Report {
                 parts.push(format!("{verb} {}", list(&n)));
             }
         }
-        if parts.is_empty() {
+        let mut s = if parts.is_empty() {
             format!("already at version {}; nothing to do", self.to)
         } else {
             format!("{} in {}; schema at version {}", parts.join("; "), secs(self.elapsed), self.to)
+        };
+        if let Some(st) = &self.stopped {
+            s.push_str(&format!(
+                "; the revert to version {} STOPPED at `{}`, which is irreversible (no down script): the schema stays at version {}",
+                st.requested, st.name, self.to
+            ));
         }
+        s
     }
 }
 
@@ -166,9 +176,38 @@ pub async fn inspect(
     target: Target,
     baseline: Option<i64>,
 ) -> Result<(Vec<Applied>, Plan), Error> {
+    inspect_with(conn, set, target, baseline, OnIrreversible::Refuse).await
+}
+
+/// [`inspect`], choosing what a revert does at an irreversible migration.
+pub async fn inspect_with(
+    conn: &mut Conn,
+    set: &MigrationSet,
+    target: Target,
+    baseline: Option<i64>,
+    on_irreversible: OnIrreversible,
+) -> Result<(Vec<Applied>, Plan), Error> {
     let history = conn.history().await?.unwrap_or_default();
-    let p = plan(set, &history, target, baseline)?;
+    let p = plan_with(set, &history, target, baseline, on_irreversible)?;
     Ok((history, p))
+}
+
+/// A check run under the lock with the plan, before anything is applied
+/// (the Lambda's breaking-change gate and drain). `Err(reason)` stops the
+/// run with nothing applied: [`Error::Refused`].
+pub trait Gate: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        set: &'a MigrationSet,
+        plan: &'a Plan,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// What [`run_with`] adds to [`run`].
+#[derive(Clone, Copy, Default)]
+pub struct Hooks<'a> {
+    pub gate: Option<&'a dyn Gate>,
+    pub on_irreversible: OnIrreversible,
 }
 
 /// Bring the database to `target`: session limits, `InitSql`, lock, read the
@@ -180,6 +219,19 @@ pub async fn run(
     opts: &Options,
     progress: &dyn Progress,
 ) -> Result<Report, Error> {
+    run_with(conn, set, target, opts, progress, Hooks::default()).await
+}
+
+/// [`run`] with a [`Gate`] checked under the lock after planning, and a
+/// choice of what a revert does at an irreversible migration.
+pub async fn run_with(
+    conn: &mut Conn,
+    set: &MigrationSet,
+    target: Target,
+    opts: &Options,
+    progress: &dyn Progress,
+    hooks: Hooks<'_>,
+) -> Result<Report, Error> {
     let started = Instant::now();
     let statement_limit = opts.deadline.map(|d| d.saturating_duration_since(Instant::now()));
     conn.execute(&sql::session(conn.kind(), opts.lock_wait, statement_limit)).await?;
@@ -188,7 +240,7 @@ pub async fn run(
     }
     let database = conn.database().to_string();
     lock::acquire(conn, &database, opts.lock_timeout).await?;
-    let result = locked(conn, set, target, opts, progress, started).await;
+    let result = locked(conn, set, target, opts, progress, started, hooks).await;
     let released = lock::release(conn, &database).await;
     let report = result?;
     released?;
@@ -202,6 +254,7 @@ async fn locked(
     opts: &Options,
     progress: &dyn Progress,
     started: Instant,
+    hooks: Hooks<'_>,
 ) -> Result<Report, Error> {
     let history = match conn.history().await? {
         Some(h) => h,
@@ -210,8 +263,17 @@ async fn locked(
             Vec::new()
         }
     };
-    let p = plan(set, &history, target, opts.baseline)?;
-    let mut report = Report { from: p.current, to: p.current.unwrap_or(0), steps: Vec::new(), elapsed: Duration::ZERO };
+    let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
+    if let Some(gate) = hooks.gate {
+        gate.check(set, &p).await.map_err(Error::Refused)?;
+    }
+    let mut report = Report {
+        from: p.current,
+        to: p.current.unwrap_or(0),
+        steps: Vec::new(),
+        elapsed: Duration::ZERO,
+        stopped: p.stopped.clone(),
+    };
 
     let baseline: Vec<&Step> = p.steps.iter().filter(|s| s.direction == Direction::Baseline).collect();
     if !baseline.is_empty() {

@@ -9,7 +9,7 @@ pub mod plan;
 pub mod script;
 pub mod source;
 
-pub use apply::{run, ApplyError, Options, Progress, Report, StepOutcome};
+pub use apply::{run, run_with, ApplyError, Gate, Hooks, Options, Progress, Report, StepOutcome};
 pub use history::Applied;
-pub use plan::{plan, Direction, Plan, PlanError, Step, Target};
+pub use plan::{plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target};
 pub use source::{MigrationFile, MigrationSet, Script, SourceError};

@@ -43,6 +43,30 @@ pub struct Plan {
     /// Version after the run; 0 when nothing will be applied.
     pub target: i64,
     pub steps: Vec<Step>,
+    /// A revert that stops at an irreversible migration
+    /// ([`OnIrreversible::Stop`]); `target` is then the version it stays at.
+    pub stopped: Option<Stopped>,
+}
+
+/// What a revert does when an irreversible migration is in its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnIrreversible {
+    /// Refuse the whole plan (`schemagate down`).
+    #[default]
+    Refuse,
+    /// Revert the migrations above it and stop there: a CloudFormation
+    /// rollback must end, and must say where the schema stands.
+    Stop,
+}
+
+/// A revert stopped short of the version asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// The version the revert was asked to reach.
+    pub requested: i64,
+    /// The irreversible migration that stays applied (`0043_drop_legacy_email`).
+    pub name: String,
+    pub version: i64,
 }
 
 impl Plan {
@@ -83,6 +107,17 @@ pub fn plan(
     applied: &[Applied],
     target: Target,
     baseline: Option<i64>,
+) -> Result<Plan, PlanError> {
+    plan_with(set, applied, target, baseline, OnIrreversible::Refuse)
+}
+
+/// [`plan`], choosing what a revert does at an irreversible migration.
+pub fn plan_with(
+    set: &MigrationSet,
+    applied: &[Applied],
+    target: Target,
+    baseline: Option<i64>,
+    on_irreversible: OnIrreversible,
 ) -> Result<Plan, PlanError> {
     if let Some(dirty) = applied.iter().find(|a| !a.success) {
         return Err(match set.get(dirty.version) {
@@ -140,6 +175,8 @@ pub fn plan(
         }
     };
 
+    let mut stopped = None;
+    let mut target = target;
     if target >= reached.unwrap_or(0) {
         for f in set.files.iter().filter(|f| f.version <= target && !done.contains_key(&f.version)) {
             steps.push(Step { version: f.version, name: f.name(), direction: Direction::Up });
@@ -148,12 +185,21 @@ pub fn plan(
         for (&v, _) in done.range(target + 1..).rev() {
             let f = set.get(v).expect("applied versions were checked against the folder");
             if !f.reversible() {
-                return Err(PlanError::Irreversible { target, name: f.name(), reachable: v });
+                match on_irreversible {
+                    OnIrreversible::Refuse => {
+                        return Err(PlanError::Irreversible { target, name: f.name(), reachable: v })
+                    }
+                    OnIrreversible::Stop => {
+                        stopped = Some(Stopped { requested: target, name: f.name(), version: v });
+                        target = v;
+                        break;
+                    }
+                }
             }
             steps.push(Step { version: v, name: f.name(), direction: Direction::Down });
         }
     }
-    Ok(Plan { current, target, steps })
+    Ok(Plan { current, target, steps, stopped })
 }
 
 #[cfg(test)]
@@ -262,6 +308,35 @@ mod tests {
         let err = plan(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None).unwrap_err();
         assert_eq!(err, PlanError::Irreversible { target: 1, name: "0002_m".into(), reachable: 2 });
         assert!(err.to_string().contains("`0002_m` is irreversible"));
+    }
+
+    #[test]
+    fn a_rollback_reverts_down_to_an_irreversible_migration_and_stops_there() {
+        let s = set(&[1, -2, 3, 4]);
+        let p = plan_with(&s, &applied(&s, &[1, 2, 3, 4]), Target::Version(1), None, OnIrreversible::Stop).unwrap();
+        assert_eq!(versions(&p, Direction::Down), vec![4, 3]);
+        assert_eq!(p.target, 2, "the irreversible one stays applied");
+        assert_eq!(p.stopped, Some(Stopped { requested: 1, name: "0002_m".into(), version: 2 }));
+    }
+
+    #[test]
+    fn a_rollback_stopped_by_the_newest_migration_reverts_nothing() {
+        let s = set(&[1, 2, -3]);
+        let p = plan_with(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None, OnIrreversible::Stop).unwrap();
+        assert!(p.is_empty());
+        assert_eq!((p.current, p.target), (Some(3), 3));
+        assert_eq!(p.stopped.unwrap().name, "0003_m");
+    }
+
+    #[test]
+    fn stop_changes_nothing_when_the_way_down_is_clear_or_the_plan_goes_up() {
+        let s = set(&[-1, 2, 3]);
+        let h = applied(&s, &[1, 2, 3]);
+        let stop = plan_with(&s, &h, Target::Version(1), None, OnIrreversible::Stop).unwrap();
+        assert_eq!(stop, plan(&s, &h, Target::Version(1), None).unwrap());
+        assert_eq!(stop.stopped, None);
+        let up = plan_with(&s, &applied(&s, &[1]), Target::Latest, None, OnIrreversible::Stop).unwrap();
+        assert_eq!(versions(&up, Direction::Up), vec![2, 3]);
     }
 
     #[test]
