@@ -2,7 +2,8 @@
 //!
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage;
 //! 3 the database, the secret or the lock could not be had; 4 refused before
-//! running anything (history, files or target are wrong).
+//! running anything (history, files or target are wrong); 5 `lint` found a
+//! breaking (or unreadable) migration that is not marked.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
 use crate::db::{Conn, ConnectOptions, Kind, SslMode};
+use crate::lint::{self, report, MigrationLint};
 use crate::migrate::{self, apply, Direction, MigrationSet, Plan, Report, Step, StepOutcome, Target};
 use crate::secrets::{RdsSecret, SecretSource, SecretsManager};
 use crate::Error;
@@ -87,11 +89,39 @@ pub enum Command {
         #[arg(long, value_name = "V")]
         to: i64,
     },
+    /// Classify migrations for the release that runs now: expand, breaking
+    /// (exit 5 unless marked), blocking. Needs no database: with `--since V`
+    /// the versions above V; with a database, its pending ones; with
+    /// neither, each migration on top of the ones before it.
+    Lint {
+        /// The version deployed now: lint the migrations above it.
+        #[arg(long, value_name = "V")]
+        since: Option<i64>,
+        /// SQL dialect when no database is given: mariadb (also mysql) or postgres.
+        #[arg(long, value_name = "DIALECT")]
+        dialect: Option<String>,
+    },
 }
+
+/// Exit code of `lint` when a breaking or unreadable migration is not marked.
+pub const EXIT_UNMARKED_BREAKING: i32 = 5;
 
 /// Run the CLI; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let json = cli.global.json;
+    if let Command::Lint { since, dialect } = &cli.command {
+        return match lint_command(&cli.global, *since, dialect.as_deref()).await {
+            Ok(code) => code,
+            Err(e) => {
+                if json {
+                    println!("{}", json!({"ok": false, "error": e.to_string(), "exit_code": e.exit_code()}));
+                } else {
+                    eprintln!("schemagate: error: {e}");
+                }
+                e.exit_code()
+            }
+        };
+    }
     match dispatch(cli).await {
         Ok(()) => 0,
         Err(e) => {
@@ -151,12 +181,83 @@ async fn command(cli: &Cli, set: &MigrationSet, conn: &mut Conn) -> Result<(), E
         }
         Command::Plan { to } => {
             let (_, p) = apply::inspect(conn, set, to.map_or(Target::Latest, Target::Version), g.baseline).await?;
-            print_plan(g.json, &target, &p);
+            let pending: Vec<i64> = p.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
+            let lints = lint::lint(set, conn.kind(), &pending);
+            print_plan(g.json, &target, &p, &lints);
             Ok(())
         }
         Command::Up { to } => run(g, set, conn, to.map_or(Target::Latest, Target::Version), &target).await,
         Command::Down { to } => run(g, set, conn, Target::Version(to), &target).await,
+        Command::Lint { .. } => unreachable!("handled before connecting"),
     }
+}
+
+/// `schemagate lint`: returns the exit code (0, or 5 for unmarked breaking
+/// migrations) after printing the findings.
+async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> Result<i32, Error> {
+    let set = MigrationSet::load(&g.migrations)?;
+    let named = match dialect.map(str::to_ascii_lowercase).as_deref() {
+        None => None,
+        Some("mariadb" | "mysql") => Some(Kind::MariaDb),
+        Some("postgres" | "postgresql") => Some(Kind::Postgres),
+        Some(other) => {
+            return Err(Error::Db(crate::DbError::Url(format!(
+                "unknown dialect `{other}`; use `mariadb` (also for MySQL) or `postgres`"
+            ))))
+        }
+    };
+    let has_db = g.database_url.is_some() || g.secret_arn.is_some();
+    let (kind, lints, scope) = match (since, has_db) {
+        (Some(v), _) => {
+            let kind = named.or_else(|| g.database_url.as_deref().and_then(url_kind)).unwrap_or(Kind::MariaDb);
+            (kind, lint::lint(&set, kind, &lint::after(&set, v)), format!("migrations above version {v}"))
+        }
+        (None, true) => {
+            let opts = connect_options(g).await?;
+            let mut conn = Conn::connect(&opts, Duration::from_secs(g.connect_wait)).await?;
+            let planned = apply::inspect(&mut conn, &set, Target::Latest, g.baseline).await;
+            let kind = conn.kind();
+            let target = conn.target().to_string();
+            conn.close().await;
+            let (_, p) = planned?;
+            let pending: Vec<i64> = p.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
+            (kind, lint::lint(&set, kind, &pending), format!("migrations pending on {target} (at version {})", p.current.unwrap_or(0)))
+        }
+        (None, false) => {
+            let kind = named.unwrap_or(Kind::MariaDb);
+            (kind, lint::lint_each(&set, kind), "every migration, each on top of the ones before it (pass --since V to lint a release)".into())
+        }
+    };
+    let s = report::summary(&lints);
+    let code = if s.unmarked > 0 { EXIT_UNMARKED_BREAKING } else { 0 };
+    if g.json {
+        let mut doc = report::json(&lints);
+        doc["dialect"] = json!(match kind {
+            Kind::MariaDb => "mariadb",
+            Kind::Postgres => "postgres",
+        });
+        doc["since"] = json!(since);
+        doc["scope"] = json!(scope);
+        doc["exit_code"] = json!(code);
+        println!("{doc}");
+    } else {
+        print!("{}", report::text(&lints));
+        println!("schemagate lint: {scope}: {}", s.line());
+        if code != 0 {
+            eprintln!(
+                "schemagate: error: {} breaking migration{} not marked: mark {} \"-- schemagate: contract\" (the running release no longer uses what it changes) or \"-- schemagate: breaking\" (deploy with a drain target), or change {}",
+                s.unmarked,
+                if s.unmarked == 1 { " is" } else { "s are" },
+                if s.unmarked == 1 { "it" } else { "each" },
+                if s.unmarked == 1 { "it" } else { "them" },
+            );
+        }
+    }
+    Ok(code)
+}
+
+fn url_kind(url: &str) -> Option<Kind> {
+    ConnectOptions::from_url(url).ok().map(|o| o.kind())
 }
 
 async fn run(g: &Global, set: &MigrationSet, conn: &mut Conn, target: Target, shown: &str) -> Result<(), Error> {
@@ -237,7 +338,8 @@ fn report_json(database: &str, r: &Report, error: Option<&str>) -> serde_json::V
     })
 }
 
-fn print_plan(json_out: bool, database: &str, p: &Plan) {
+fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLint]) {
+    let lint_of = |v: i64| lints.iter().find(|l| l.version == v);
     if json_out {
         println!(
             "{}",
@@ -245,7 +347,14 @@ fn print_plan(json_out: bool, database: &str, p: &Plan) {
                 "database": database,
                 "current": p.current,
                 "target": p.target,
-                "steps": p.steps.iter().map(|s| json!({"version": s.version, "name": s.name, "direction": direction(s.direction)})).collect::<Vec<_>>(),
+                "steps": p.steps.iter().map(|s| {
+                    let mut step = json!({"version": s.version, "name": s.name, "direction": direction(s.direction)});
+                    if let Some(l) = lint_of(s.version).filter(|_| s.direction == Direction::Up) {
+                        step["lint"] = report::migration_json(l);
+                    }
+                    step
+                }).collect::<Vec<_>>(),
+                "lint": report::json(lints)["summary"],
             })
         );
         return;
@@ -260,7 +369,20 @@ fn print_plan(json_out: bool, database: &str, p: &Plan) {
             Direction::Down => "revert",
             Direction::Baseline => "baseline",
         };
-        println!("  {verb:<9} {}", s.name);
+        match lint_of(s.version).filter(|_| s.direction == Direction::Up) {
+            Some(l) => println!("  {verb:<9} {:<50} {}", s.name, report::one_line(l)),
+            None => println!("  {verb:<9} {}", s.name),
+        }
+    }
+    if lints.iter().any(|l| !l.findings.is_empty()) {
+        for l in lints {
+            for f in &l.findings {
+                println!("{}", l.diagnostic(f));
+            }
+        }
+    }
+    if !lints.is_empty() {
+        println!("lint: {}", report::summary(lints).line());
     }
 }
 

@@ -48,6 +48,27 @@ pub fn lint(set: &MigrationSet, kind: Kind, pending: &[i64]) -> Vec<MigrationLin
     out
 }
 
+/// Lint every migration of `set` on its own, on top of the ones before it
+/// (as if each were the one release being deployed).
+pub fn lint_each(set: &MigrationSet, kind: Kind) -> Vec<MigrationLint> {
+    let mut schema = Schema::new(kind);
+    let mut out = Vec::new();
+    for f in &set.files {
+        let mut ahead = schema.clone();
+        let (intent, statements, findings) = lint_script(&mut ahead, kind, &f.up.sql, true);
+        out.push(MigrationLint {
+            version: f.version,
+            name: f.name(),
+            path: f.up.path.clone(),
+            intent,
+            statements,
+            findings,
+        });
+        lint_script(&mut schema, kind, &f.up.sql, false);
+    }
+    out
+}
+
 /// The versions of `set` above `since`.
 pub fn after(set: &MigrationSet, since: i64) -> Vec<i64> {
     set.files

@@ -12,7 +12,7 @@ pub mod rules;
 pub mod schema;
 pub mod split;
 
-pub use classify::{after, lint};
+pub use classify::{after, lint, lint_each};
 pub use finding::{Class, Finding, MigrationLint};
 pub use gate::{decide, Decision};
 pub use rules::{Rule, Severity, RULES};

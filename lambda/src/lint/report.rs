@@ -112,7 +112,8 @@ pub fn text(lints: &[MigrationLint]) -> String {
     out
 }
 
-/// `breaking: drop-column (line 3)` / `expand` / `contract (marked)`.
+/// `breaking — drop-column (line 3)` / `expand` / `expand — blocking
+/// copy-type-change (line 4)` / `contract (marked) — drop-column (line 2)`.
 pub fn one_line(l: &MigrationLint) -> String {
     let class = l.class();
     let mut s = class.as_str().to_string();
@@ -123,16 +124,23 @@ pub fn one_line(l: &MigrationLint) -> String {
     }
     let mut ids: Vec<String> = Vec::new();
     for f in &l.findings {
-        let id = format!("{}[{}] line {}", f.severity().as_str(), f.rule.id, f.line);
+        let sev = f.severity().as_str();
+        let prefix = if sev == class.as_str() || (class == Class::Contract && f.severity().gates())
+        {
+            String::new()
+        } else {
+            format!("{sev} ")
+        };
+        let id = format!("{prefix}{} (line {})", f.rule.id, f.line);
         if !ids.contains(&id) {
             ids.push(id);
         }
     }
     if !ids.is_empty() {
-        let shown: Vec<String> = ids.iter().take(4).cloned().collect();
-        s.push_str(&format!(": {}", shown.join(", ")));
-        if ids.len() > 4 {
-            s.push_str(&format!(", … ({} findings)", ids.len()));
+        let shown: Vec<String> = ids.iter().take(3).cloned().collect();
+        s.push_str(&format!(" — {}", shown.join(", ")));
+        if ids.len() > 3 {
+            s.push_str(&format!(", … ({} findings)", l.findings.len()));
         }
     }
     s
