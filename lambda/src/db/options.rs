@@ -118,16 +118,26 @@ impl ConnectOptions {
             "mysql" | "mariadb" => {
                 let url = if scheme == "mariadb" { url.replacen("mariadb", "mysql", 1) } else { url.to_string() };
                 MySqlConnectOptions::from_str(&url)
-                    .map(ConnectOptions::MariaDb)
+                    .map(|o| ConnectOptions::MariaDb(o).quiet())
                     .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted())))
             }
             "postgres" | "postgresql" => PgConnectOptions::from_str(url)
-                .map(ConnectOptions::Postgres)
+                .map(|o| ConnectOptions::Postgres(o).quiet())
                 .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted()))),
             _ => Err(DbError::Url(format!(
                 "`{}`: use mysql://, mariadb:// or postgres://",
                 redacted()
             ))),
+        }
+    }
+
+    /// sqlx's own statement logs off: the engine logs each migration with
+    /// its timing, and a slow-statement warning would repeat a whole script.
+    fn quiet(self) -> Self {
+        use sqlx::ConnectOptions as _;
+        match self {
+            ConnectOptions::MariaDb(o) => ConnectOptions::MariaDb(o.disable_statement_logging()),
+            ConnectOptions::Postgres(o) => ConnectOptions::Postgres(o.disable_statement_logging()),
         }
     }
 
@@ -137,11 +147,11 @@ impl ConnectOptions {
         match p.kind {
             Kind::MariaDb => {
                 let o = MySqlConnectOptions::new().host(p.host).port(p.port).username(p.username).database(p.database);
-                ConnectOptions::MariaDb(if p.password.is_empty() { o } else { o.password(p.password) })
+                ConnectOptions::MariaDb(if p.password.is_empty() { o } else { o.password(p.password) }).quiet()
             }
             Kind::Postgres => {
                 let o = PgConnectOptions::new_without_pgpass().host(p.host).port(p.port).username(p.username).database(p.database);
-                ConnectOptions::Postgres(if p.password.is_empty() { o } else { o.password(p.password) })
+                ConnectOptions::Postgres(if p.password.is_empty() { o } else { o.password(p.password) }).quiet()
             }
         }
     }
