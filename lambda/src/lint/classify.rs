@@ -1571,3 +1571,181 @@ fn strip_if_exists(tokens: &[TokenWithSpan]) -> Vec<TokenWithSpan> {
 fn object_type_name(t: ObjectType) -> String {
     t.to_string().to_ascii_uppercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(severity[id], line)` of each finding of `sql` on top of `before`.
+    fn hits(kind: Kind, before: &str, sql: &str) -> Vec<(String, usize)> {
+        let mut schema = Schema::new(kind);
+        lint_script(&mut schema, kind, before, false);
+        lint_script(&mut schema, kind, sql, true)
+            .2
+            .iter()
+            .map(|f| (format!("{}[{}]", f.severity().as_str(), f.rule.id), f.line))
+            .collect()
+    }
+
+    fn ids(kind: Kind, before: &str, sql: &str) -> Vec<String> {
+        hits(kind, before, sql)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    const USERS_MY: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NULL, plan VARCHAR(20) NOT NULL DEFAULT 'free', age INT NOT NULL);";
+    const USERS_PG: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100), plan TEXT NOT NULL DEFAULT 'free', age INT NOT NULL);";
+
+    #[test]
+    fn each_operation_of_a_multi_line_alter_keeps_its_own_line() {
+        let sql = "ALTER TABLE users\n  ADD COLUMN nick VARCHAR(20) NULL,\n  DROP COLUMN name,\n  MODIFY plan VARCHAR(20) NOT NULL;";
+        assert_eq!(
+            hits(Kind::MariaDb, USERS_MY, sql),
+            vec![
+                ("breaking[drop-column]".into(), 3),
+                ("breaking[drop-default]".into(), 4)
+            ]
+        );
+    }
+
+    #[test]
+    fn modify_is_a_whole_new_definition() {
+        // Same type, keeps NOT NULL and the default: nothing.
+        assert!(ids(
+            Kind::MariaDb,
+            USERS_MY,
+            "ALTER TABLE users MODIFY plan VARCHAR(20) NOT NULL DEFAULT 'team';"
+        )
+        .is_empty());
+        // Loses NULL: breaking.
+        assert_eq!(
+            ids(
+                Kind::MariaDb,
+                USERS_MY,
+                "ALTER TABLE users MODIFY name VARCHAR(100) NOT NULL DEFAULT '';"
+            ),
+            vec!["breaking[set-not-null]"]
+        );
+        // An unknown column: its current definition cannot be checked.
+        assert_eq!(
+            ids(Kind::MariaDb, USERS_MY, "ALTER TABLE legacy MODIFY x INT;"),
+            vec!["breaking[change-type]", "blocking[copy-type-change]"]
+        );
+    }
+
+    #[test]
+    fn what_this_release_creates_it_may_change_freely() {
+        let sql = "ALTER TABLE users ADD COLUMN email VARCHAR(50) NULL;\n\
+                   ALTER TABLE users ADD CONSTRAINT u_email UNIQUE (email);\n\
+                   ALTER TABLE users MODIFY email VARCHAR(40) NOT NULL;\n\
+                   CREATE TABLE tmp (id INT);\nALTER TABLE tmp RENAME COLUMN id TO tid;\nDROP TABLE tmp;";
+        assert_eq!(ids(Kind::MariaDb, USERS_MY, sql), Vec::<String>::new());
+        // A unique column added with a constant default duplicates at once.
+        assert_eq!(
+            ids(
+                Kind::MariaDb,
+                USERS_MY,
+                "ALTER TABLE users ADD COLUMN code INT NOT NULL DEFAULT 0 UNIQUE;"
+            ),
+            vec!["breaking[add-unique]"]
+        );
+        // Unknown tables are assumed in use.
+        assert_eq!(
+            ids(Kind::MariaDb, "", "DROP TABLE made_by_hand;"),
+            vec!["breaking[drop-table]"]
+        );
+    }
+
+    #[test]
+    fn mariadb_statements_the_parser_does_not_read() {
+        let sql =
+            "ALTER TABLE users ADD COLUMN IF NOT EXISTS nick VARCHAR(20) NULL, ENGINE=InnoDB;\n\
+                   ALTER TABLE users DROP COLUMN IF EXISTS name;\n\
+                   ALTER TABLE users RENAME INDEX a TO b, DEFAULT CHARSET=utf8mb4;\n\
+                   CREATE OR REPLACE TABLE users (id INT);\n\
+                   DELIMITER //";
+        assert_eq!(
+            hits(Kind::MariaDb, USERS_MY, sql),
+            vec![
+                ("breaking[drop-column]".into(), 2),
+                ("breaking[drop-table]".into(), 4),
+                ("unknown[unparsed]".into(), 5),
+            ]
+        );
+    }
+
+    #[test]
+    fn postgres_rules() {
+        let p = |sql| ids(Kind::Postgres, USERS_PG, sql);
+        assert_eq!(
+            p("ALTER TABLE users RENAME COLUMN name TO full_name;"),
+            vec!["breaking[rename-column]"]
+        );
+        assert_eq!(
+            p("ALTER TABLE users RENAME TO members;"),
+            vec!["breaking[rename-table]"]
+        );
+        assert_eq!(
+            p("ALTER TABLE users DROP COLUMN name;"),
+            vec!["breaking[drop-column]"]
+        );
+        assert_eq!(
+            p("ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;"),
+            vec!["breaking[drop-default]"]
+        );
+        assert_eq!(
+            p("ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(50);"),
+            vec!["breaking[change-type]", "blocking[rewrite-type-change]"]
+        );
+        // Binary-coercible on PostgreSQL: no rewrite, nothing to report.
+        assert!(p("ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(200);").is_empty());
+        assert!(p("ALTER TABLE users ALTER COLUMN name TYPE TEXT;").is_empty());
+        assert_eq!(
+            p("ALTER TABLE users ADD CONSTRAINT u_name UNIQUE (name);"),
+            vec!["breaking[add-unique]", "blocking[lock-create-index]"]
+        );
+        assert_eq!(
+            p("ALTER TABLE users ADD COLUMN email TEXT NOT NULL;"),
+            vec!["breaking[add-column-not-null]"]
+        );
+        assert!(p("ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';\nCREATE INDEX CONCURRENTLY i_email ON users (email);").is_empty());
+        assert_eq!(
+            p("DO $$ BEGIN PERFORM 1; END $$;"),
+            vec!["unknown[unparsed]"]
+        );
+    }
+
+    #[test]
+    fn each_migration_on_its_own_matches_one_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        for (n, sql) in [
+            ("1_a.sql", USERS_MY),
+            (
+                "2_b.sql",
+                "ALTER TABLE users ADD COLUMN email VARCHAR(50) NULL;",
+            ),
+            ("3_c.sql", "ALTER TABLE users DROP COLUMN email;"),
+        ] {
+            std::fs::write(dir.path().join(n), sql).unwrap();
+        }
+        let set = MigrationSet::load(dir.path()).unwrap();
+        let each: Vec<_> = lint_each(&set, Kind::MariaDb)
+            .iter()
+            .map(|l| l.class())
+            .collect();
+        let one: Vec<_> = set
+            .files
+            .iter()
+            .map(|f| lint(&set, Kind::MariaDb, &[f.version])[0].class())
+            .collect();
+        assert_eq!(each, one);
+        assert_eq!(
+            lint(&set, Kind::MariaDb, &after(&set, 1))
+                .iter()
+                .map(|l| l.class())
+                .collect::<Vec<_>>(),
+            vec![super::super::Class::Expand; 2]
+        );
+    }
+}
