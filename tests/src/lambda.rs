@@ -1,0 +1,267 @@
+//! The Lambda side: the `schemagate-lambda` binary, cargo lambda's runtime
+//! emulator (`cargo lambda watch`), and the function process that polls it.
+//!
+//! The emulator runs with `--only-lambda-apis`: it serves the invoke API
+//! and the Lambda runtime API, and the harness starts the function itself,
+//! as the Lambda service starts `bootstrap` in a package: with
+//! `LAMBDA_TASK_ROOT` at the package, a clean Lambda-like environment, and
+//! its output captured as the function's log. So one emulator serves
+//! several code versions in turn (a deploy replaces the package), and the
+//! binary is the one `cargo nextest` built, not a second build with other
+//! features.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use tokio::task::JoinHandle;
+
+use crate::process::{free_port, tail, wait_for, Proc};
+use crate::release::Package;
+use crate::{require, workspace_root};
+
+/// The function's name: the binary's, as `cargo lambda watch` names it.
+pub const FUNCTION: &str = "schemagate-lambda";
+
+/// Which build the binary comes from. Both select the same features as the
+/// build that runs the caller, so cargo finds the work done (a second
+/// feature set would compile the AWS SDK and hyper again).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Build {
+    /// As `cargo nextest run --workspace` builds it: the whole workspace
+    /// with dev-dependencies (`--examples` turns them on without building
+    /// anyone's tests).
+    Tests,
+    /// As `cargo run -p schemagate-e2e --bin demo` resolves it (the e2e
+    /// crate depends on `schemagate`, so its features include the Lambda's).
+    Demo,
+}
+
+static BINARY: OnceLock<PathBuf> = OnceLock::new();
+
+/// The `schemagate-lambda` executable: `SCHEMAGATE_E2E_LAMBDA_BIN` if set,
+/// else built now by cargo (once per process; cargo's lock serialises
+/// parallel test processes and finds the work done).
+pub fn binary(build: Build) -> Result<PathBuf> {
+    if let Some(p) = BINARY.get() {
+        return Ok(p.clone());
+    }
+    let path = match std::env::var_os("SCHEMAGATE_E2E_LAMBDA_BIN") {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if !p.is_file() {
+                bail!("SCHEMAGATE_E2E_LAMBDA_BIN={} is not a file", p.display());
+            }
+            p
+        }
+        None => cargo_build(build)?,
+    };
+    Ok(BINARY.get_or_init(|| path).clone())
+}
+
+fn cargo_build(build: Build) -> Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.current_dir(workspace_root()).args([
+        "build",
+        "--message-format=json-render-diagnostics",
+        "--bin",
+        FUNCTION,
+    ]);
+    match build {
+        Build::Tests => cmd.args(["--workspace", "--examples"]),
+        Build::Demo => cmd.args(["-p", "schemagate", "-p", "schemagate-e2e"]),
+    };
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("run {cargo:?} build"))?;
+    let mut exe = None;
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line?;
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] == "compiler-artifact"
+            && msg["target"]["name"] == FUNCTION
+            && msg["profile"]["test"] == false
+        {
+            if let Some(e) = msg["executable"].as_str() {
+                exe = Some(PathBuf::from(e));
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("`cargo build` of {FUNCTION} failed ({status}); its errors are above");
+    }
+    exe.ok_or_else(|| anyhow!("`cargo build` did not report the {FUNCTION} executable"))
+}
+
+/// `cargo lambda watch --only-lambda-apis` on a free port.
+pub struct Emulator {
+    proc: Proc,
+    pub port: u16,
+    http: reqwest::Client,
+}
+
+impl Emulator {
+    /// Start the emulator; its log goes to `dir/emulator.log`.
+    pub async fn start(dir: &Path) -> Result<Emulator> {
+        let exe = require::tool("cargo-lambda")?;
+        let log = dir.join("emulator.log");
+        let mut last = anyhow!("the emulator did not start");
+        for _ in 0..3 {
+            let port = free_port()?;
+            let mut cmd = Command::new(&exe);
+            cmd.current_dir(workspace_root())
+                .args([
+                    "lambda",
+                    "watch",
+                    "--only-lambda-apis",
+                    "--ignore-changes",
+                    "--invoke-address",
+                    "127.0.0.1",
+                    "--invoke-port",
+                ])
+                .arg(port.to_string())
+                .env("NO_COLOR", "1");
+            let mut proc = Proc::spawn("cargo lambda watch", cmd, &log)?;
+            let ready = wait_for(
+                "cargo lambda watch to listen",
+                Duration::from_secs(60),
+                || match proc.exited() {
+                    Some(s) => Err(anyhow!(
+                        "cargo lambda watch exited ({s}):\n{}",
+                        proc.log_tail(15)
+                    )),
+                    None => Ok(()),
+                },
+                || async {
+                    tokio::net::TcpStream::connect(("127.0.0.1", port))
+                        .await
+                        .ok()
+                        .map(|_| ())
+                },
+            )
+            .await;
+            match ready {
+                Ok(()) => {
+                    return Ok(Emulator {
+                        proc,
+                        port,
+                        http: reqwest::Client::new(),
+                    })
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// `AWS_LAMBDA_RUNTIME_API` for the function named [`FUNCTION`].
+    pub fn runtime_api(&self) -> String {
+        format!("http://127.0.0.1:{}/.rt/{FUNCTION}", self.port)
+    }
+
+    /// Invoke the function with `event`. CloudFormation invokes
+    /// asynchronously (`X-Amz-Invocation-Type: Event`); cargo lambda 1.9
+    /// answers synchronously whatever the header says, so the call runs in
+    /// the background and the caller, like CloudFormation, waits for the
+    /// response at the `ResponseURL`. The task's result (the emulator's
+    /// answer) is only for diagnostics.
+    pub fn invoke(&self, event: &serde_json::Value) -> JoinHandle<Result<(u16, String)>> {
+        let url = format!(
+            "http://127.0.0.1:{}/2015-03-31/functions/{FUNCTION}/invocations",
+            self.port
+        );
+        let req = self
+            .http
+            .post(url)
+            .header("X-Amz-Invocation-Type", "Event")
+            .body(event.to_string());
+        tokio::spawn(async move {
+            let res = req.send().await.context("POST to the emulator")?;
+            let status = res.status().as_u16();
+            Ok((status, res.text().await.unwrap_or_default()))
+        })
+    }
+
+    pub fn log(&self) -> String {
+        self.proc.log()
+    }
+
+    pub fn describe(&mut self) -> String {
+        format!(
+            "{}; log {}:\n{}",
+            self.proc.describe(),
+            self.proc.log_path().display(),
+            tail(&self.proc.log(), 10)
+        )
+    }
+}
+
+/// The function: `bootstrap` of a package, polling the emulator's runtime API.
+pub struct Function {
+    proc: Proc,
+    pub package: Package,
+}
+
+impl Function {
+    /// Start `package/bootstrap` with a Lambda-like environment plus `env`
+    /// (AWS endpoint and credentials, the function's own variables). Its
+    /// output is appended to `log`.
+    pub fn start(
+        package: &Package,
+        emulator: &Emulator,
+        env: &[(String, String)],
+        log: &Path,
+    ) -> Result<Function> {
+        let mut cmd = Command::new(package.bootstrap());
+        cmd.current_dir(&package.dir).env_clear();
+        for (k, v) in [
+            ("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            ("LANG", "en_US.UTF-8"),
+            ("TZ", ":UTC"),
+            ("LAMBDA_TASK_ROOT", &package.dir.to_string_lossy()),
+            ("_HANDLER", "bootstrap"),
+            ("AWS_LAMBDA_RUNTIME_API", &emulator.runtime_api()),
+            ("AWS_LAMBDA_FUNCTION_NAME", FUNCTION),
+            ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256"),
+            ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/schemagate-lambda"),
+            ("AWS_LAMBDA_LOG_STREAM_NAME", "e2e"),
+        ] {
+            cmd.env(k, v);
+        }
+        cmd.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let proc = Proc::spawn("the function (bootstrap)", cmd, log)?;
+        Ok(Function {
+            proc,
+            package: package.clone(),
+        })
+    }
+
+    /// Fails when the process has ended: the function should poll forever.
+    pub fn check(&mut self) -> Result<()> {
+        match self.proc.exited() {
+            Some(s) => Err(anyhow!(
+                "the function exited ({s}); its log:\n{}",
+                self.proc.log_tail(20)
+            )),
+            None => Ok(()),
+        }
+    }
+
+    pub fn describe(&mut self) -> String {
+        self.proc.describe()
+    }
+
+    pub fn stop(&mut self) {
+        self.proc.stop();
+    }
+}
