@@ -485,7 +485,7 @@ export class SchemaMigrations extends Construct {
       role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'FindDrainTargets',
-          actions: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeTags'],
+          actions: ['autoscaling:DescribeAutoScalingGroups'],
           resources: ['*'],
         }),
       );
@@ -500,7 +500,7 @@ export class SchemaMigrations extends Construct {
           sid: 'DrainTaggedGroups',
           actions: ['autoscaling:UpdateAutoScalingGroup', 'autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags'],
           resources: [groups],
-          conditions: { StringEquals: { [`aws:ResourceTag/${drain.tagKey}`]: drain.tagValue } },
+          conditions: { StringEquals: { [`autoscaling:ResourceTag/${drain.tagKey}`]: drain.tagValue } },
         }),
       );
       anyResourceReason +=
@@ -510,7 +510,7 @@ export class SchemaMigrations extends Construct {
         id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*]',
         reason:
           'Draining changes Auto Scaling groups found by tag at deploy time, so their names are not known here; ' +
-          `the statement only applies to groups tagged ${drain.tagKey}=${drain.tagValue} (aws:ResourceTag condition).`,
+          `the statement only applies to groups tagged ${drain.tagKey}=${drain.tagValue} (autoscaling:ResourceTag condition).`,
       });
     }
     Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({

@@ -344,7 +344,7 @@ describe('least privilege', () => {
           {
             Sid: 'FindDrainTargets',
             Effect: 'Allow',
-            Action: ['autoscaling:DescribeAutoScalingGroups', 'autoscaling:DescribeTags'],
+            Action: 'autoscaling:DescribeAutoScalingGroups',
             Resource: '*',
           },
           {
@@ -352,7 +352,7 @@ describe('least privilege', () => {
             Effect: 'Allow',
             Action: ['autoscaling:CreateOrUpdateTags', 'autoscaling:DeleteTags', 'autoscaling:UpdateAutoScalingGroup'],
             Resource: Match.anyValue(),
-            Condition: { StringEquals: { 'aws:ResourceTag/schemagate:drain': 'prod-app' } },
+            Condition: { StringEquals: { 'autoscaling:ResourceTag/schemagate:drain': 'prod-app' } },
           },
         ]),
       },
