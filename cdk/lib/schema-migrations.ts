@@ -251,6 +251,7 @@ export class SchemaMigrations extends Construct {
 
   private readonly parameterNameOverride?: string;
   private readonly gated = new Set<string>();
+  private readonly drains: boolean;
   private schemaVersionParameter?: ssm.StringParameter;
   private schemaVersionParameterName?: string;
 
@@ -285,6 +286,7 @@ export class SchemaMigrations extends Construct {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: 'schemagate migrations Lambda',
     });
+    this.drains = props.drain !== undefined;
     this.grantLeastPrivilege(role, secret, logGroup, props.drain);
 
     this.function = new lambda.Function(this, 'Function', {
@@ -368,6 +370,13 @@ export class SchemaMigrations extends Construct {
 
     const cfnAsg = asg.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     const updatePolicy = cfnAsg.cfnOptions.updatePolicy ?? {};
+    if (this.drains && updatePolicy.autoScalingRollingUpdate) {
+      throw new Error(
+        `schemagate: gate(${asg.node.path}): the group has a rolling update policy, but with \`drain\` the migration ` +
+          'Lambda leaves drained groups at 0 instances and a rolling update keeps them there; remove the rolling ' +
+          'policy so gate() sets a replacing update (new group, new capacity).',
+      );
+    }
     if (!updatePolicy.autoScalingReplacingUpdate && !updatePolicy.autoScalingRollingUpdate) {
       cfnAsg.cfnOptions.updatePolicy = { ...updatePolicy, autoScalingReplacingUpdate: { willReplace: true } };
     }

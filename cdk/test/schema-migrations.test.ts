@@ -527,6 +527,20 @@ describe('gate', () => {
     expect(group.CreationPolicy.ResourceSignal).toEqual({ Count: 1, Timeout: 'PT7M' });
   });
 
+  test('with drain, refuses a group whose rolling update would keep it at zero', () => {
+    // GIVEN migrations that drain, and a group with a rolling update policy
+    const { stack, vpc, migrations } = buildMigrations({ drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' } });
+    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
+      vpc,
+      launchTemplate: launchTemplateIn(stack),
+      minCapacity: 2,
+      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
+    });
+
+    // WHEN / THEN
+    expect(() => migrations.gate(asg)).toThrow(/rolling update policy.*leaves drained groups at 0 instances/);
+  });
+
   test('in nested stacks of one parent: no SSM parameter and no export, CDK passes the attribute as a parameter', () => {
     // GIVEN the data and the app as nested stacks of one parent (the remedy for a cross-stack rollback)
     const app = newApp();
