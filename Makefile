@@ -36,6 +36,14 @@ node-tools: cdk/node_modules/.installed
 
 setup: services python-tools
 
+# --- the demo ----------------------------------------------------------------
+# A deploy rehearsed on this machine: cdk synth of three releases, then the
+# real Lambda (the synthesized package) under cargo lambda watch, moto and
+# MariaDB, played through Create, Update, rollback, a failed release, Delete.
+# Exits non-zero when anything differs from what is expected.
+demo: setup node-tools
+	cargo run -p schemagate-e2e --bin demo
+
 # --- tests -------------------------------------------------------------------
 test: setup
 	cargo nextest run --workspace --no-fail-fast

@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod cdk;
 pub mod cfn;
 pub mod flaky;
 pub mod lambda;

@@ -27,10 +27,15 @@ pub struct Options {
     pub database: Option<(String, String)>,
     /// The function's own variables (e.g. `SCHEMAGATE_BUDGET_SECONDS`).
     pub function_env: Vec<(String, String)>,
+    pub stack_name: String,
     pub logical_id: String,
     /// How long CloudFormation waits for a response here (its own limit is
     /// an hour; the tests want an answer in seconds).
     pub response_timeout: Duration,
+    /// Where the rehearsal's folder (logs, packages) goes; the system's
+    /// temporary folder by default. With a parent, the caller owns the
+    /// clean-up (the folder is left for the parent's).
+    pub parent_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -40,8 +45,10 @@ impl Options {
             build: Build::Tests,
             database: None,
             function_env: vec![("RUST_LOG".into(), "info".into())],
+            stack_name: format!("e2e-{}", label.replace('_', "-")),
             logical_id: "Migrations".into(),
             response_timeout: Duration::from_secs(90),
+            parent_dir: None,
         }
     }
 
@@ -76,9 +83,17 @@ impl Rehearsal {
     }
 
     pub async fn start_with(options: Options) -> Result<Rehearsal> {
-        let dir = tempfile::Builder::new()
-            .prefix(&format!("schemagate-e2e-{}-", options.label))
-            .tempdir()?;
+        let mut builder = tempfile::Builder::new();
+        let prefix = format!("schemagate-e2e-{}-", options.label);
+        builder.prefix(&prefix);
+        let dir = match &options.parent_dir {
+            Some(parent) => {
+                let mut d = builder.tempdir_in(parent)?;
+                d.disable_cleanup(true);
+                d
+            }
+            None => builder.tempdir()?,
+        };
         // Tools first (a missing one is a skip outside CI), then the build.
         crate::require::tool("moto_server")?;
         crate::require::tool("cargo-lambda")?;
@@ -97,10 +112,7 @@ impl Rehearsal {
             .await?;
         moto.create_bucket(RESPONSE_BUCKET).await?;
         touch(&dir.path().join("function.log"))?;
-        let resource = Resource::new(
-            &format!("e2e-{}", options.label.replace('_', "-")),
-            &options.logical_id,
-        );
+        let resource = Resource::new(&options.stack_name, &options.logical_id);
         Ok(Rehearsal {
             functions: Vec::new(),
             emulator,
