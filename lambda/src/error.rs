@@ -17,6 +17,8 @@ pub enum Error {
     Secret(#[from] crate::secrets::SecretError),
     #[error("timed out waiting for the migration lock `{name}` after {seconds} s: another schemagate run holds it; wait for it to finish or raise the lock timeout")]
     LockTimeout { name: String, seconds: u64 },
+    #[error("the migration lock `{name}` was not taken: {detail}; nothing was changed")]
+    LockNotTaken { name: String, detail: String },
     #[error("cannot read `{path}`: {source}")]
     Io { path: PathBuf, source: std::io::Error },
     /// Stopped before anything ran by a pre-apply check (the breaking-change
@@ -56,7 +58,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Apply(_) => 1,
-            Error::Db(_) | Error::Secret(_) | Error::LockTimeout { .. } => 3,
+            Error::Db(_) | Error::Secret(_) | Error::LockTimeout { .. } | Error::LockNotTaken { .. } => 3,
             Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
             Error::Refused(_) => 5,
         }

@@ -3,11 +3,9 @@
 
 mod common;
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
 
-use common::{Folder, TestDb};
+use common::{Folder, Moto, TestDb};
 
 fn schemagate(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_schemagate"))
@@ -107,39 +105,6 @@ async fn exit_codes_scripts_can_trust() {
     let none = schemagate(&["--migrations", m, "status"]);
     assert_eq!(none.status.code(), Some(3));
     assert!(text(&none).1.contains("pass --database-url"));
-}
-
-/// moto's server on a free port, killed on drop.
-struct Moto {
-    child: Child,
-    url: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let bin = format!("{}/../.venv/bin/moto_server", env!("CARGO_MANIFEST_DIR"));
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start `{bin}` ({e}); run `make python-tools`"));
-        let url = format!("http://127.0.0.1:{port}");
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "moto_server did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto { child, url }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 #[tokio::test]

@@ -3,37 +3,18 @@
 //! asserts the body that reached it.
 
 mod common;
+mod kit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::{Folder, TestDb};
+use kit::{event, server, Fixed};
 use schemagate::handler::{Config, Handler, HandlerError};
-use schemagate::secrets::{SecretError, SecretSource};
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
+use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
-
-const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
-
-/// The secret as Secrets Manager would return it.
-struct Fixed(String);
-
-impl SecretSource for Fixed {
-    fn get<'a>(
-        &'a self,
-        arn: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, SecretError>> + Send + 'a>> {
-        Box::pin(async move {
-            if arn == ARN {
-                Ok(self.0.clone())
-            } else {
-                Err(SecretError::Fetch { arn: arn.into(), message: "ResourceNotFoundException: Secrets Manager can't find the specified secret.".into() })
-            }
-        })
-    }
-}
 
 fn secret(db: &TestDb, password: &str) -> String {
     match db.kind {
@@ -56,25 +37,6 @@ fn config(dir: PathBuf) -> Config {
 
 fn handler(folder: &Folder, secret: String) -> Handler {
     Handler::new(config(folder.path()), Arc::new(Fixed(secret)))
-}
-
-/// A fixture event with its ResponseURL pointing at `server`.
-fn event(name: &str, server: &MockServer, props: Value) -> Value {
-    let text = std::fs::read_to_string(format!("{}/../tests/fixtures/{name}.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
-    let mut v: Value = serde_json::from_str(&text).unwrap();
-    v["ResponseURL"] = json!(format!("{}/response?X-Amz-Signature=topsecretsig&X-Amz-Credential=AKIA", server.uri()));
-    let mut p = json!({"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f", "SecretArn": ARN});
-    for (k, val) in props.as_object().unwrap() {
-        p[k] = val.clone();
-    }
-    v["ResourceProperties"] = p;
-    v
-}
-
-async fn server() -> MockServer {
-    let s = MockServer::start().await;
-    Mock::given(method("PUT")).and(path("/response")).respond_with(ResponseTemplate::new(200)).mount(&s).await;
-    s
 }
 
 /// The bodies PUT to the ResponseURL so far, parsed.
@@ -340,8 +302,8 @@ async fn a_response_url_that_refuses_is_an_error_for_the_runtime_to_retry() {
 }
 
 #[tokio::test]
-async fn the_watchdog_answers_before_the_deadline_naming_the_migration() {
-    let db = TestDb::mariadb("hwatch").await;
+async fn a_statement_too_long_for_the_deadline_is_stopped_by_the_server_and_reported() {
+    let db = TestDb::mariadb("hslow").await;
     let folder = Folder::empty();
     folder.write("1_fast.sql", "CREATE TABLE fast (id INT);");
     folder.write("2_slow_backfill.sql", "SELECT SLEEP(30);");
@@ -355,6 +317,36 @@ async fn the_watchdog_answers_before_the_deadline_naming_the_migration() {
     let body = last(&s).await;
     assert_eq!(body["Status"], "FAILED");
     let reason = body["Reason"].as_str().unwrap();
-    assert!(reason.contains("`2_slow_backfill` was still running"), "{reason}");
-    assert!(reason.contains("applied 1_fast before it"), "{reason}");
+    // Whichever comes first, the server's max_statement_time or the
+    // watchdog, the answer names the migration and what was applied.
+    assert!(reason.contains("2_slow_backfill"), "{reason}");
+    assert!(reason.contains("max_statement_time"), "{reason}");
+    assert!(reason.contains("1_fast"), "{reason}");
+    assert_eq!(db.history().await.first(), Some(&(1, true)));
+}
+
+#[tokio::test]
+async fn a_lock_held_past_the_deadline_is_answered_in_time_and_says_why() {
+    let db = TestDb::mariadb("hwatch").await;
+    let folder = Folder::with_example();
+    // Another run holds the migration lock for longer than the invocation has.
+    let mut holder = db.my().await;
+    let lock = schemagate::migrate::lock::name(&db.name);
+    let _: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT GET_LOCK('{lock}', 1)")))
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    let s = server().await;
+    let h = handler(&folder, secret(&db, ""));
+    let started = Instant::now();
+    let deadline = Instant::now() + Duration::from_secs(6);
+    h.handle(event("create", &s, json!({"LockTimeoutSeconds": "600"})), Some(deadline)).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(6), "answered after {:?}", started.elapsed());
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "FAILED");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(reason.contains("timed out waiting for the migration lock"), "{reason}");
+    assert!(reason.contains("another schemagate run holds it"), "{reason}");
+    assert!(db.tables().await.is_empty());
+    drop(holder);
 }

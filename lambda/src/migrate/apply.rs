@@ -239,7 +239,16 @@ pub async fn run_with(
         conn.execute(init).await?;
     }
     let database = conn.database().to_string();
-    lock::acquire(conn, &database, opts.lock_timeout).await?;
+    // Near a deadline, wait for the lock only as long as there is time, so
+    // the wait ends with a clear timeout rather than being cut.
+    let lock_timeout = match opts.deadline {
+        Some(d) => opts
+            .lock_timeout
+            .min(d.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_secs(1)))
+            .max(Duration::from_secs(1)),
+        None => opts.lock_timeout,
+    };
+    lock::acquire(conn, &database, lock_timeout).await?;
     let result = locked(conn, set, target, opts, progress, started, hooks).await;
     let released = lock::release(conn, &database).await;
     let report = result?;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::db::{Conn, Kind};
-use crate::error::{DbError, Error};
+use crate::error::Error;
 
 /// The lock's name (MariaDB) or key (PostgreSQL) for a database.
 pub fn name(database: &str) -> String {
@@ -41,10 +41,12 @@ pub async fn acquire(conn: &mut Conn, database: &str, timeout: Duration) -> Resu
             match got {
                 Some(1) => Ok(()),
                 Some(0) => Err(Error::LockTimeout { name: lock, seconds: secs }),
-                other => Err(Error::Db(DbError::Connect {
-                    target: conn.target().to_string(),
-                    message: format!("GET_LOCK('{lock}', {secs}) returned {other:?} instead of 1; the lock was not taken"),
-                })),
+                _ => Err(Error::LockNotTaken {
+                    name: lock,
+                    detail: format!(
+                        "GET_LOCK(…, {secs}) returned NULL instead of 1 (the wait was interrupted, e.g. by max_statement_time near the deadline, or the server does not support the lock)"
+                    ),
+                }),
             }
         }
         Kind::Postgres => {

@@ -3,8 +3,13 @@
 //! that cannot be reached fails the test, with the command that starts it.
 #![allow(dead_code)]
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use aws_sdk_autoscaling::config::{BehaviorVersion, Credentials, Region};
 
 use schemagate::db::{Conn, ConnectOptions, Kind};
 use sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection, PgConnection, Row};
@@ -48,7 +53,11 @@ impl TestDb {
             Kind::Postgres => {
                 let mut c = server_postgres().await;
                 c.execute(sqlx::raw_sql(AssertSqlSafe(stmt))).await.unwrap();
-                c.execute(sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))).await.unwrap();
+                c.execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                    "CREATE DATABASE {name}"
+                ))))
+                .await
+                .unwrap();
             }
         }
         TestDb { kind, name }
@@ -66,7 +75,9 @@ impl TestDb {
     }
 
     pub async fn conn(&self) -> Conn {
-        Conn::connect(&self.options(), std::time::Duration::ZERO).await.unwrap()
+        Conn::connect(&self.options(), std::time::Duration::ZERO)
+            .await
+            .unwrap()
     }
 
     pub async fn my(&self) -> MySqlConnection {
@@ -82,14 +93,16 @@ impl TestDb {
         let mut t: Vec<String> = match self.kind {
             Kind::MariaDb => {
                 let mut c = self.my().await;
-                sqlx::query("SELECT table_name FROM information_schema.tables WHERE table_schema = ?")
-                    .bind(&self.name)
-                    .fetch_all(&mut c)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect()
+                sqlx::query(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                )
+                .bind(&self.name)
+                .fetch_all(&mut c)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect()
             }
             Kind::Postgres => {
                 let mut c = self.pg().await;
@@ -111,26 +124,46 @@ impl TestDb {
     pub async fn history(&self) -> Vec<(i64, bool)> {
         let sql = "SELECT version, success FROM _sqlx_migrations ORDER BY version";
         match self.kind {
-            Kind::MariaDb => sqlx::query_as(sql).fetch_all(&mut self.my().await).await.unwrap_or_default(),
-            Kind::Postgres => sqlx::query_as(sql).fetch_all(&mut self.pg().await).await.unwrap_or_default(),
+            Kind::MariaDb => sqlx::query_as(sql)
+                .fetch_all(&mut self.my().await)
+                .await
+                .unwrap_or_default(),
+            Kind::Postgres => sqlx::query_as(sql)
+                .fetch_all(&mut self.pg().await)
+                .await
+                .unwrap_or_default(),
         }
     }
 
     pub async fn exec(&self, sql: &str) {
         match self.kind {
             Kind::MariaDb => {
-                self.my().await.execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string()))).await.unwrap();
+                self.my()
+                    .await
+                    .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
+                    .await
+                    .unwrap();
             }
             Kind::Postgres => {
-                self.pg().await.execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string()))).await.unwrap();
+                self.pg()
+                    .await
+                    .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
+                    .await
+                    .unwrap();
             }
         }
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
         match self.kind {
-            Kind::MariaDb => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut self.my().await).await.unwrap(),
-            Kind::Postgres => sqlx::query_scalar(AssertSqlSafe(sql.to_string())).fetch_one(&mut self.pg().await).await.unwrap(),
+            Kind::MariaDb => sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut self.my().await)
+                .await
+                .unwrap(),
+            Kind::Postgres => sqlx::query_scalar(AssertSqlSafe(sql.to_string()))
+                .fetch_one(&mut self.pg().await)
+                .await
+                .unwrap(),
         }
     }
 }
@@ -140,18 +173,29 @@ impl Drop for TestDb {
         let (kind, name) = (self.kind, self.name.clone());
         // Best effort: a fresh runtime, since Drop cannot await.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 match kind {
                     Kind::MariaDb => {
                         if let Ok(mut c) = MySqlConnection::connect(MARIADB_URL).await {
-                            let _ = c.execute(sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}")))).await;
+                            let _ = c
+                                .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {name}"
+                                ))))
+                                .await;
                         }
                     }
                     Kind::Postgres => {
-                        if let Ok(mut c) = PgConnection::connect(&format!("{POSTGRES_URL}/postgres")).await {
+                        if let Ok(mut c) =
+                            PgConnection::connect(&format!("{POSTGRES_URL}/postgres")).await
+                        {
                             let _ = c
-                                .execute(sqlx::raw_sql(AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))))
+                                .execute(sqlx::raw_sql(AssertSqlSafe(format!(
+                                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                ))))
                                 .await;
                         }
                     }
@@ -182,7 +226,9 @@ pub struct Folder {
 
 impl Folder {
     pub fn empty() -> Folder {
-        Folder { dir: tempfile::tempdir().unwrap() }
+        Folder {
+            dir: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn with_example() -> Folder {
@@ -212,3 +258,61 @@ impl Folder {
         schemagate::migrate::MigrationSet::load(self.dir.path()).unwrap()
     }
 }
+
+/// moto's server on a free port, stopped when dropped.
+pub struct Moto {
+    child: Child,
+    pub url: String,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+        assert!(
+            bin.exists(),
+            "moto_server is missing at {}; run `make python-tools` (installs moto[server] into .venv)",
+            bin.display()
+        );
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen on {port} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        let cfg = aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(&self.url)
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await;
+        aws_sdk_autoscaling::Client::new(&cfg)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+

@@ -2,13 +2,10 @@
 //! local ResponseURL, and moto's Auto Scaling on a port of its own.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use aws_sdk_autoscaling::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_autoscaling::types::Tag;
 use schemagate::db::Kind;
 use schemagate::handler::{Config, Handler};
@@ -17,19 +14,32 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+#[allow(unused_imports)]
+pub use crate::common::Moto;
 use crate::common::TestDb;
 
 pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
 
-struct Fixed(String);
+/// The secret as Secrets Manager returns it for [`ARN`]; any other ARN is
+/// not found.
+pub struct Fixed(pub String);
 
 impl SecretSource for Fixed {
     fn get<'a>(
         &'a self,
-        _arn: &'a str,
+        arn: &'a str,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, SecretError>> + Send + 'a>>
     {
-        Box::pin(async move { Ok(self.0.clone()) })
+        Box::pin(async move {
+            if arn == ARN {
+                Ok(self.0.clone())
+            } else {
+                Err(SecretError::Fetch {
+                    arn: arn.into(),
+                    message: "ResourceNotFoundException: Secrets Manager can't find the specified secret.".into(),
+                })
+            }
+        })
     }
 }
 
@@ -62,7 +72,10 @@ pub fn event(name: &str, server: &MockServer, props: Value) -> Value {
     ))
     .unwrap();
     let mut v: Value = serde_json::from_str(&text).unwrap();
-    v["ResponseURL"] = json!(format!("{}/response?X-Amz-Signature=sig", server.uri()));
+    v["ResponseURL"] = json!(format!(
+        "{}/response?X-Amz-Signature=topsecretsig&X-Amz-Credential=AKIA",
+        server.uri()
+    ));
     let mut p = json!({"ServiceToken": "arn:aws:lambda:eu-west-1:123456789012:function:f", "SecretArn": ARN});
     for (k, val) in props.as_object().unwrap() {
         p[k] = val.clone();
@@ -95,63 +108,6 @@ pub async fn last(s: &MockServer) -> Value {
 
 pub fn reason(body: &Value) -> &str {
     body["Reason"].as_str().unwrap_or_default()
-}
-
-/// moto's server on a free port, stopped when dropped.
-pub struct Moto {
-    child: Child,
-    pub url: String,
-}
-
-impl Moto {
-    pub fn start() -> Moto {
-        let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
-        assert!(
-            bin.exists(),
-            "moto_server is missing at {}; run `make python-tools` (installs moto[server] into .venv)",
-            bin.display()
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(&bin)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen on {port} within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    pub async fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
-        let cfg = aws_config::defaults(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(&self.url)
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await;
-        aws_sdk_autoscaling::Client::new(&cfg)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// An Auto Scaling group in moto, running `desired` instances.
