@@ -163,15 +163,27 @@ impl Handler {
                 let total = deadline.saturating_duration_since(started);
                 let watchdog_at = deadline.checked_sub(margin(total)).unwrap_or(started).max(started);
                 let watch = Arc::new(Watch::default());
-                let work = AssertUnwindSafe(self.migrate(&request, watchdog_at, watch.clone())).catch_unwind();
+                let mut work = std::pin::pin!(AssertUnwindSafe(self.migrate(&request, watchdog_at, watch.clone())).catch_unwind());
+                let panicked = |panic: Box<dyn std::any::Any + Send>| {
+                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                    Response::failed(id_for(&request, None), format!("internal error in schemagate ({what}); please report it with the function's log"))
+                };
                 tokio::select! {
-                    r = work => r.unwrap_or_else(|panic| {
-                        let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
-                            .or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
-                        Response::failed(id_for(&request, None), format!("internal error in schemagate ({what}); please report it with the function's log"))
-                    }),
+                    r = &mut work => r.unwrap_or_else(panicked),
                     _ = tokio::time::sleep_until(watchdog_at.into()) => {
-                        Response::failed(id_for(&request, watch.target().as_ref()), watch.timeout_reason(started.elapsed(), deadline.saturating_duration_since(Instant::now())))
+                        let timed_out = Response::failed(id_for(&request, watch.target().as_ref()), watch.timeout_reason(started.elapsed(), deadline.saturating_duration_since(Instant::now())));
+                        // The server stops the running statement about now
+                        // (`max_statement_time` ends at the watchdog): a moment
+                        // for the engine to record the outcome itself, so a
+                        // stopped first statement leaves no failed migration on
+                        // record to refuse the rollback that follows.
+                        match tokio::time::timeout(margin(total) / 4, &mut work).await {
+                            Ok(Ok(r)) if r.status == cfn::Status::Success => r,
+                            Ok(Ok(r)) => Response::failed(timed_out.physical_resource_id, format!("{}. The run then stopped: {}", timed_out.reason, r.reason)),
+                            Ok(Err(panic)) => panicked(panic),
+                            Err(_) => timed_out,
+                        }
                     }
                 }
             }

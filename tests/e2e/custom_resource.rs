@@ -452,21 +452,27 @@ async fn a_response_url_that_fails_twice_still_gets_the_response() {
     r.check_logs().unwrap();
 }
 
-/// A migration longer than the function's time: the watchdog answers
-/// FAILED before the deadline, naming the migration.
+/// A release with a migration longer than the function's time: the
+/// watchdog answers FAILED before the deadline, naming the migration, and
+/// the server stopped the statement, so nothing is left on record to
+/// refuse CloudFormation's rollback Update that follows.
 #[tokio::test]
 async fn a_migration_longer_than_the_deadline_fails_before_it() {
     const BUDGET: u64 = 8;
     let opts = Options::test("deadline").env("SCHEMAGATE_BUDGET_SECONDS", &BUDGET.to_string());
     let mut r = start_or_skip!(Rehearsal::start_with(opts));
-    let release = Migrations::example().unwrap().with((
+    let v6 = Migrations::example().unwrap();
+    let slow = v6.clone().with((
         "0007_slow_backfill",
         "SELECT SLEEP(30);\n",
         "-- nothing to undo\n",
     ));
-    r.deploy(&release).unwrap();
+    r.deploy(&v6).unwrap();
+    let (p6, p7) = (r.properties(&v6), r.properties(&slow));
+    assert_eq!(r.create(&p6).await.unwrap().status, Status::Success);
 
-    let res = r.create(&r.properties(&release)).await.unwrap();
+    r.deploy(&slow).unwrap();
+    let res = r.update(&p7, &p6).await.unwrap();
 
     assert_eq!(res.status, Status::Failed, "{}", res.raw);
     assert!(
@@ -474,13 +480,28 @@ async fn a_migration_longer_than_the_deadline_fails_before_it() {
         "the answer came after {:?}, not before the {BUDGET} s deadline",
         res.elapsed
     );
-    assert!(res.reason.contains("0007_slow_backfill"), "{}", res.reason);
     assert!(
-        res.reason.contains("0006_add_users_plan"),
-        "the Reason says what was applied first: {}",
+        res.reason
+            .contains("`0007_slow_backfill` was still running"),
+        "{}",
+        res.reason
+    );
+    assert!(
+        res.reason
+            .contains("Nothing of `0007_slow_backfill` was applied"),
+        "{}",
         res.reason
     );
     assert_eq!(r.db.schema_version().await.unwrap(), Some(6));
+    assert!(
+        r.db.history().await.unwrap().iter().all(|h| h.success),
+        "no failed migration on record"
+    );
+
+    // UPDATE_ROLLBACK: the old properties; the schema is where it was.
+    let back = r.update(&p6, &p7).await.unwrap();
+    assert_eq!(back.status, Status::Success, "{}", back.raw);
+    assert_eq!(back.schema_version(), Some(6), "{}", back.raw);
     r.check_logs().unwrap();
 }
 
