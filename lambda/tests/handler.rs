@@ -350,3 +350,34 @@ async fn a_lock_held_past_the_deadline_is_answered_in_time_and_says_why() {
     assert!(db.tables().await.is_empty());
     drop(holder);
 }
+
+/// A Secrets Manager that never answers (a VPC without its endpoint).
+struct Hanging;
+
+impl schemagate::secrets::SecretSource for Hanging {
+    fn get<'a>(
+        &'a self,
+        _arn: &'a str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, schemagate::secrets::SecretError>> + Send + 'a>> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            unreachable!("the watchdog answers first")
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_watchdog_answers_before_the_deadline_saying_what_was_in_progress() {
+    let folder = Folder::with_example();
+    let s = server().await;
+    let h = Handler::new(config(folder.path()), Arc::new(Hanging));
+    let started = Instant::now();
+    h.handle(event("create", &s, json!({})), Some(Instant::now() + Duration::from_secs(5))).await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5), "answered after {:?}", started.elapsed());
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "FAILED");
+    let reason = body["Reason"].as_str().unwrap();
+    assert!(reason.starts_with("timed out after"), "{reason}");
+    assert!(reason.contains("before the function's deadline, while reading secret `arn:aws:secretsmanager:"), "{reason}");
+    assert!(reason.contains("nothing else was changed"), "{reason}");
+}
