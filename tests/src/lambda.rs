@@ -65,6 +65,26 @@ pub fn binary(build: Build) -> Result<PathBuf> {
 fn cargo_build(build: Build) -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(&cargo);
+    // Variables cargo sets for the test or `cargo run` process that runs
+    // this: inherited, they change the fingerprint of crates that read them
+    // (ring reads CARGO_MANIFEST_DIR) and rebuild half the tree each time.
+    for (key, _) in std::env::vars_os() {
+        let k = key.to_string_lossy();
+        if k.starts_with("CARGO_PKG_")
+            || k.starts_with("CARGO_BIN_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+                "CARGO_RUSTC_CURRENT_DIR",
+            ]
+            .contains(&k.as_ref())
+        {
+            cmd.env_remove(&key);
+        }
+    }
     cmd.current_dir(workspace_root()).args([
         "build",
         "--message-format=json-render-diagnostics",
