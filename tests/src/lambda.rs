@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use tokio::task::JoinHandle;
 
-use crate::process::{free_port, tail, wait_for, Proc};
+use crate::process::{free_port, read_lossy, tail, wait_for, Proc};
 use crate::release::Package;
 use crate::{require, workspace_root};
 
@@ -151,6 +151,7 @@ impl Emulator {
                 .arg(port.to_string())
                 .env("NO_COLOR", "1");
             let mut proc = Proc::spawn("cargo lambda watch", cmd, &log)?;
+            let listening = format!("runtime_addr=127.0.0.1:{port}");
             let ready = wait_for(
                 "cargo lambda watch to listen",
                 Duration::from_secs(60),
@@ -161,11 +162,19 @@ impl Emulator {
                     )),
                     None => Ok(()),
                 },
-                || async {
-                    tokio::net::TcpStream::connect(("127.0.0.1", port))
-                        .await
-                        .ok()
-                        .map(|_| ())
+                // Its own log line first: a bare TCP connect could reach
+                // another server that took the port meanwhile.
+                || {
+                    let said = read_lossy(&log).contains(&listening);
+                    async move {
+                        if !said {
+                            return None;
+                        }
+                        tokio::net::TcpStream::connect(("127.0.0.1", port))
+                            .await
+                            .ok()
+                            .map(|_| ())
+                    }
                 },
             )
             .await;
