@@ -358,7 +358,7 @@ async fn run(work: &Path) -> Result<bool> {
     }
 
     println!(
-        "\ntimeline ({} `{}` in stack {}; the function's log: {})",
+        "\ntimeline ({} `{}` in stack {}; the function's log, kept if anything differs: {})",
         schemagate_e2e::cfn::RESOURCE_TYPE,
         s1.logical_id,
         s1.stack,
@@ -387,7 +387,9 @@ async fn run(work: &Path) -> Result<bool> {
         format!("tables after the Create: {tables:?}"),
     );
     r.db.execute("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 4200 FROM users").await?;
-    demo.note("the app runs on v6 and writes 2 users and 2 orders");
+    demo.note(format!(
+        "the app runs on v{v1} and writes 2 users and 2 orders"
+    ));
     let written = app_data(&r).await?;
 
     // 2. Update to release 2.
