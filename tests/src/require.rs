@@ -1,6 +1,6 @@
-//! Parts that are not on this machine. Under `CI=true` a missing server or
-//! tool fails the test; elsewhere the test says SKIPPED and returns, so that
-//! `cargo nextest run` works before `make test` installed everything.
+//! Parts that are not on this machine. A missing server or tool fails the
+//! test with the command that installs it (`make test` installs everything);
+//! nothing is skipped, under `CI=true` or elsewhere.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -36,15 +36,13 @@ pub fn in_ci() -> bool {
         .unwrap_or(false)
 }
 
-/// `Ok(v)` → `Some(v)`. A missing part outside CI → `None` after saying
-/// SKIPPED. Any other error, or a missing part under CI, panics with the
-/// whole error chain.
+/// `Ok(v)` → `Some(v)`. Any error, a missing part included, panics with
+/// the whole error chain: a test never skips.
 pub fn or_skip<T>(r: anyhow::Result<T>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
-        Err(e) if e.downcast_ref::<Unavailable>().is_some() && !in_ci() => {
-            eprintln!("SKIPPED: {e:#} (set CI=true to make this a failure; `make test` installs everything)");
-            None
+        Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
+            panic!("{e:#} — run `make test` (it installs and starts everything), or `make setup`")
         }
         Err(e) => panic!("{e:?}"),
     }

@@ -129,12 +129,15 @@ pub fn finish(m: &Mark<'_>, elapsed: Option<Duration>) -> String {
 /// round trip. With `autocommit = 0` the bookkeeping joins the script's last
 /// transaction, so a migration ending in DML costs no extra commit; DDL
 /// still commits implicitly as it goes. The final `SET autocommit = 1`
-/// commits.
-pub fn chained(this: &Mark<'_>, body: Option<&str>, next: Option<&Mark<'_>>) -> Batch {
+/// commits. `statement` (time left before the watchdog) renews the session's
+/// `max_statement_time` for this batch, so a statement that starts late in a
+/// run is still stopped by the server in time.
+pub fn chained(this: &Mark<'_>, body: Option<&str>, next: Option<&Mark<'_>>, statement: Option<Duration>) -> Batch {
     let next = next.map(|n| format!("{};\n", mark(Kind::MariaDb, n))).unwrap_or_default();
     Batch {
         sql: format!(
-            "SET @schemagate_t0 = NOW(6), autocommit = 0;\n{body}{finish};\n{next}SET autocommit = 1",
+            "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{body}{finish};\n{next}SET autocommit = 1",
+            limit = statement.map_or(String::new(), |d| format!(", max_statement_time = {:.3}", d.as_secs_f64().max(1.0))),
             body = body.unwrap_or(""),
             finish = finish(this, None),
         ),
@@ -198,7 +201,7 @@ mod tests {
     fn a_chained_batch_finishes_this_step_and_claims_the_next() {
         let this = Mark::Up(Row { version: 1, description: "a", checksum: &[1] });
         let next = Mark::Up(Row { version: 2, description: "b", checksum: &[2] });
-        let b = chained(&this, Some("CREATE TABLE a (id INT);\n"), Some(&next));
+        let b = chained(&this, Some("CREATE TABLE a (id INT);\n"), Some(&next), None);
         assert_eq!(b.prefix, 1);
         let lines: Vec<&str> = b.sql.lines().collect();
         assert!(lines[0].starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0"));
@@ -206,7 +209,9 @@ mod tests {
         assert!(lines[2].starts_with("UPDATE _sqlx_migrations SET success = TRUE"));
         assert!(lines[3].contains("VALUES (2, ") && lines[3].contains("FALSE"));
         assert_eq!(lines[4], "SET autocommit = 1");
-        assert!(!chained(&Mark::Down(4), None, None).sql.contains("INSERT"));
+        assert!(!chained(&Mark::Down(4), None, None, None).sql.contains("INSERT"));
+        let late = chained(&Mark::Down(4), None, None, Some(Duration::from_millis(2500)));
+        assert!(late.sql.starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0, max_statement_time = 2.500;"), "{}", late.sql);
     }
 
     #[test]

@@ -141,6 +141,14 @@ pub struct ApplyError {
     pub left: Left,
 }
 
+impl ApplyError {
+    /// The server stopped the statement: MariaDB's `max_statement_time`
+    /// (1969) or PostgreSQL's `statement_timeout` (57014).
+    fn stopped_for_time(&self) -> bool {
+        self.error.ends_with("(1969)") || self.error.ends_with("(57014)")
+    }
+}
+
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let done = self.done.count(Direction::Up) + self.done.count(Direction::Down);
@@ -152,6 +160,11 @@ impl fmt::Display for ApplyError {
         let what = if self.failed.direction == Direction::Down { "reverting" } else { "at" };
         write!(f, "failed {what} `{}`: {}", self.failed.name, self.error)?;
         match &self.left {
+            Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
+                f,
+                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the function's deadline: give the function a longer timeout, or run this migration outside the deploy (`schemagate up`)",
+                self.failed.name, self.done.to
+            ),
             Left::Nothing | Left::RolledBack => write!(
                 f,
                 ". Nothing of `{}` was applied; the schema is at version {}. Fix `{}` and run again",
@@ -416,7 +429,8 @@ async fn one(
                     *claimed = true;
                 }
                 let next_mark = next.map(|n| mark_of(n, step.direction));
-                let batch = sql::chained(&this, body.as_deref(), next_mark.as_ref());
+                let limit = opts.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                let batch = sql::chained(&this, body.as_deref(), next_mark.as_ref(), limit);
                 match conn.batch(batch.sql).await {
                     Ok(_) => {
                         *claimed = next.is_some();
