@@ -15,12 +15,18 @@ use serde_json::json;
 
 use crate::db::{Conn, ConnectOptions, Kind, SslMode};
 use crate::lint::{self, report, MigrationLint};
-use crate::migrate::{self, apply, Direction, MigrationSet, Plan, Report, Step, StepOutcome, Target};
+use crate::migrate::{
+    self, apply, Direction, MigrationSet, Plan, Report, Step, StepOutcome, Target,
+};
 use crate::secrets::{RdsSecret, SecretSource, SecretsManager};
 use crate::Error;
 
 #[derive(Debug, Parser)]
-#[command(name = "schemagate", version, about = "Apply, plan and revert schema migrations (sqlx file naming) on MariaDB/MySQL and PostgreSQL")]
+#[command(
+    name = "schemagate",
+    version,
+    about = "Apply, plan and revert schema migrations (sqlx file naming) on MariaDB/MySQL and PostgreSQL"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -40,7 +46,12 @@ pub struct Global {
     #[arg(long, global = true)]
     pub database_name: Option<String>,
     /// Migrations folder.
-    #[arg(long = "migrations", env = "SCHEMAGATE_MIGRATIONS_DIR", default_value = "migrations", global = true)]
+    #[arg(
+        long = "migrations",
+        env = "SCHEMAGATE_MIGRATIONS_DIR",
+        default_value = "migrations",
+        global = true
+    )]
     pub migrations: PathBuf,
     /// SQL run on the session before anything else (repeatable).
     #[arg(long = "init-sql", global = true)]
@@ -114,7 +125,10 @@ pub async fn main(cli: Cli) -> i32 {
             Ok(code) => code,
             Err(e) => {
                 if json {
-                    println!("{}", json!({"ok": false, "error": e.to_string(), "exit_code": e.exit_code()}));
+                    println!(
+                        "{}",
+                        json!({"ok": false, "error": e.to_string(), "exit_code": e.exit_code()})
+                    );
                 } else {
                     eprintln!("schemagate: error: {e}");
                 }
@@ -141,7 +155,11 @@ async fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
         (_, Some(arn)) => {
             let aws = aws_config::load_from_env().await;
             let text = SecretsManager::new(&aws).get(arn).await?;
-            RdsSecret::parse(arn, &text)?.connect_options(arn, g.database_name.as_deref(), Kind::MariaDb)?
+            RdsSecret::parse(arn, &text)?.connect_options(
+                arn,
+                g.database_name.as_deref(),
+                Kind::MariaDb,
+            )?
         }
         (Some(url), None) => {
             let o = ConnectOptions::from_url(url)?;
@@ -152,7 +170,8 @@ async fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
         }
         (None, None) => {
             return Err(Error::Db(crate::DbError::Url(
-                "no database given: pass --database-url (or set DATABASE_URL) or --secret-arn".into(),
+                "no database given: pass --database-url (or set DATABASE_URL) or --secret-arn"
+                    .into(),
             )))
         }
     };
@@ -180,13 +199,33 @@ async fn command(cli: &Cli, set: &MigrationSet, conn: &mut Conn) -> Result<(), E
             planned.map(|_| ()).map_err(Error::from)
         }
         Command::Plan { to } => {
-            let (_, p) = apply::inspect(conn, set, to.map_or(Target::Latest, Target::Version), g.baseline).await?;
-            let pending: Vec<i64> = p.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
+            let (_, p) = apply::inspect(
+                conn,
+                set,
+                to.map_or(Target::Latest, Target::Version),
+                g.baseline,
+            )
+            .await?;
+            let pending: Vec<i64> = p
+                .steps
+                .iter()
+                .filter(|s| s.direction == Direction::Up)
+                .map(|s| s.version)
+                .collect();
             let lints = lint::lint(set, conn.kind(), &pending);
             print_plan(g.json, &target, &p, &lints);
             Ok(())
         }
-        Command::Up { to } => run(g, set, conn, to.map_or(Target::Latest, Target::Version), &target).await,
+        Command::Up { to } => {
+            run(
+                g,
+                set,
+                conn,
+                to.map_or(Target::Latest, Target::Version),
+                &target,
+            )
+            .await
+        }
         Command::Down { to } => run(g, set, conn, Target::Version(to), &target).await,
         Command::Lint { .. } => unreachable!("handled before connecting"),
     }
@@ -209,8 +248,14 @@ async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> 
     let has_db = g.database_url.is_some() || g.secret_arn.is_some();
     let (kind, lints, scope) = match (since, has_db) {
         (Some(v), _) => {
-            let kind = named.or_else(|| g.database_url.as_deref().and_then(url_kind)).unwrap_or(Kind::MariaDb);
-            (kind, lint::lint(&set, kind, &lint::after(&set, v)), format!("migrations above version {v}"))
+            let kind = named
+                .or_else(|| g.database_url.as_deref().and_then(url_kind))
+                .unwrap_or(Kind::MariaDb);
+            (
+                kind,
+                lint::lint(&set, kind, &lint::after(&set, v)),
+                format!("migrations above version {v}"),
+            )
         }
         (None, true) => {
             let opts = connect_options(g).await?;
@@ -220,8 +265,20 @@ async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> 
             let target = conn.target().to_string();
             conn.close().await;
             let (_, p) = planned?;
-            let pending: Vec<i64> = p.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
-            (kind, lint::lint(&set, kind, &pending), format!("migrations pending on {target} (at version {})", p.current.unwrap_or(0)))
+            let pending: Vec<i64> = p
+                .steps
+                .iter()
+                .filter(|s| s.direction == Direction::Up)
+                .map(|s| s.version)
+                .collect();
+            (
+                kind,
+                lint::lint(&set, kind, &pending),
+                format!(
+                    "migrations pending on {target} (at version {})",
+                    p.current.unwrap_or(0)
+                ),
+            )
         }
         (None, false) => {
             let kind = named.unwrap_or(Kind::MariaDb);
@@ -229,7 +286,11 @@ async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> 
         }
     };
     let s = report::summary(&lints);
-    let code = if s.unmarked > 0 { EXIT_UNMARKED_BREAKING } else { 0 };
+    let code = if s.unmarked > 0 {
+        EXIT_UNMARKED_BREAKING
+    } else {
+        0
+    };
     if g.json {
         let mut doc = report::json(&lints);
         doc["dialect"] = json!(match kind {
@@ -260,7 +321,13 @@ fn url_kind(url: &str) -> Option<Kind> {
     ConnectOptions::from_url(url).ok().map(|o| o.kind())
 }
 
-async fn run(g: &Global, set: &MigrationSet, conn: &mut Conn, target: Target, shown: &str) -> Result<(), Error> {
+async fn run(
+    g: &Global,
+    set: &MigrationSet,
+    conn: &mut Conn,
+    target: Target,
+    shown: &str,
+) -> Result<(), Error> {
     let opts = apply::Options {
         init_sql: g.init_sql.clone(),
         baseline: g.baseline,
@@ -268,7 +335,11 @@ async fn run(g: &Global, set: &MigrationSet, conn: &mut Conn, target: Target, sh
         lock_wait: Duration::from_secs(g.lock_wait.max(1)),
         deadline: None,
     };
-    let printer: Arc<dyn migrate::Progress> = if g.json { Arc::new(()) } else { Arc::new(Lines) };
+    let printer: Arc<dyn migrate::Progress> = if g.json {
+        Arc::new(())
+    } else {
+        Arc::new(Lines)
+    };
     if !g.json {
         println!("schemagate: {shown}");
     }
@@ -288,7 +359,11 @@ async fn run(g: &Global, set: &MigrationSet, conn: &mut Conn, target: Target, sh
                 // Already printed as JSON; keep the exit code.
                 std::process::exit(1);
             }
-            eprintln!("  FAILED    {}  after {}", e.failed.name, apply::secs(started.elapsed()));
+            eprintln!(
+                "  FAILED    {}  after {}",
+                e.failed.name,
+                apply::secs(started.elapsed())
+            );
             Err(Error::Apply(e))
         }
         Err(e) => Err(e),
@@ -305,7 +380,11 @@ impl migrate::Progress for Lines {
             Direction::Down => "reverted",
             Direction::Baseline => "baselined",
         };
-        println!("  {verb:<9} {:<50} {:>8}", o.step.name, apply::secs(o.duration));
+        println!(
+            "  {verb:<9} {:<50} {:>8}",
+            o.step.name,
+            apply::secs(o.duration)
+        );
         let _ = std::io::stdout().flush();
     }
 }
@@ -359,7 +438,11 @@ fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLint])
         );
         return;
     }
-    println!("schemagate: {database} at version {} → {}", p.current.unwrap_or(0), p.target);
+    println!(
+        "schemagate: {database} at version {} → {}",
+        p.current.unwrap_or(0),
+        p.target
+    );
     if p.is_empty() {
         println!("  nothing to do");
     }
@@ -393,8 +476,13 @@ fn print_status(
     history: &[migrate::Applied],
     planned: &Result<Plan, migrate::PlanError>,
 ) {
-    let applied: std::collections::BTreeMap<i64, &migrate::Applied> = history.iter().map(|a| (a.version, a)).collect();
-    let current = history.iter().filter(|a| a.success).map(|a| a.version).max();
+    let applied: std::collections::BTreeMap<i64, &migrate::Applied> =
+        history.iter().map(|a| (a.version, a)).collect();
+    let current = history
+        .iter()
+        .filter(|a| a.success)
+        .map(|a| a.version)
+        .max();
     let mut rows = Vec::new();
     for f in &set.files {
         let state = match applied.get(&f.version) {
@@ -403,11 +491,18 @@ fn print_status(
             Some(_) => "applied",
             None => "pending",
         };
-        let ms = applied.get(&f.version).map(|a| a.execution_time_ns.max(0) / 1_000_000);
+        let ms = applied
+            .get(&f.version)
+            .map(|a| a.execution_time_ns.max(0) / 1_000_000);
         rows.push((f.version, f.name(), state, ms));
     }
     for a in history.iter().filter(|a| set.get(a.version).is_none()) {
-        rows.push((a.version, format!("{} {}", a.version, a.description), "MISSING", None));
+        rows.push((
+            a.version,
+            format!("{} {}", a.version, a.description),
+            "MISSING",
+            None,
+        ));
     }
     rows.sort_by_key(|r| r.0);
     if json_out {

@@ -20,7 +20,10 @@ pub enum Error {
     #[error("the migration lock `{name}` was not taken: {detail}; nothing was changed")]
     LockNotTaken { name: String, detail: String },
     #[error("cannot read `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Stopped before anything ran by a pre-apply check (the breaking-change
     /// gate, or a drain that failed).
     #[error("{0}")]
@@ -46,7 +49,10 @@ pub enum DbError {
 
 impl DbError {
     pub fn query(context: impl Into<String>, source: sqlx::Error) -> Self {
-        DbError::Query { context: context.into(), source }
+        DbError::Query {
+            context: context.into(),
+            source,
+        }
     }
 }
 
@@ -58,7 +64,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Apply(_) => 1,
-            Error::Db(_) | Error::Secret(_) | Error::LockTimeout { .. } | Error::LockNotTaken { .. } => 3,
+            Error::Db(_)
+            | Error::Secret(_)
+            | Error::LockTimeout { .. }
+            | Error::LockNotTaken { .. } => 3,
             Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
             Error::Refused(_) => 5,
         }

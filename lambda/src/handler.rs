@@ -18,7 +18,9 @@ use crate::cfn::{self, Envelope, Request, RequestError, RequestType, Response};
 use crate::db::{Conn, ConnectOptions, Kind, SslMode};
 use crate::drain::{self, Drained, Drainer};
 use crate::lint::{self, Decision, MigrationLint};
-use crate::migrate::{self, apply, Direction, MigrationSet, OnIrreversible, Plan, Step, StepOutcome, Target};
+use crate::migrate::{
+    self, apply, Direction, MigrationSet, OnIrreversible, Plan, Step, StepOutcome, Target,
+};
 use crate::props::{Drain, OnRollback, Props};
 use crate::secrets::{RdsSecret, SecretSource};
 
@@ -57,7 +59,8 @@ impl Config {
         };
         let migrations_dir = match var("SCHEMAGATE_MIGRATIONS_DIR") {
             Some(d) => PathBuf::from(d),
-            None => PathBuf::from(var("LAMBDA_TASK_ROOT").unwrap_or_else(|| ".".into())).join("migrations"),
+            None => PathBuf::from(var("LAMBDA_TASK_ROOT").unwrap_or_else(|| ".".into()))
+                .join("migrations"),
         };
         Ok(Config {
             migrations_dir,
@@ -68,7 +71,9 @@ impl Config {
             ssl_ca: var("SCHEMAGATE_SSL_CA").map(PathBuf::from),
             budget: secs("SCHEMAGATE_BUDGET_SECONDS", 840)?,
             lock_wait: secs("SCHEMAGATE_LOCK_WAIT_SECONDS", 10)?,
-            response_attempts: var("SCHEMAGATE_RESPONSE_ATTEMPTS").and_then(|v| v.parse().ok()).unwrap_or(6),
+            response_attempts: var("SCHEMAGATE_RESPONSE_ATTEMPTS")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(6),
         })
     }
 }
@@ -94,7 +99,10 @@ pub struct Handler {
 /// When the invocation must be over, from the Lambda context's deadline
 /// (epoch milliseconds). `None` when it is not in the future.
 pub fn deadline_from_epoch_ms(deadline_ms: u64) -> Option<Instant> {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
     (deadline_ms > now).then(|| Instant::now() + Duration::from_millis(deadline_ms - now))
 }
 
@@ -106,7 +114,12 @@ fn margin(total: Duration) -> Duration {
 
 impl Handler {
     pub fn new(config: Config, secrets: Arc<dyn SecretSource>) -> Self {
-        Handler { config, secrets, http: reqwest::Client::new(), autoscaling: tokio::sync::OnceCell::new() }
+        Handler {
+            config,
+            secrets,
+            http: reqwest::Client::new(),
+            autoscaling: tokio::sync::OnceCell::new(),
+        }
     }
 
     /// Drain with this client (the Lambda's main builds it from the same
@@ -114,27 +127,40 @@ impl Handler {
     pub fn with_autoscaling(self, client: aws_sdk_autoscaling::Client) -> Self {
         let cell = tokio::sync::OnceCell::new();
         let _ = cell.set(client);
-        Handler { autoscaling: cell, ..self }
+        Handler {
+            autoscaling: cell,
+            ..self
+        }
     }
 
     async fn drainer(&self) -> Drainer {
         let client = self
             .autoscaling
-            .get_or_init(|| async { aws_sdk_autoscaling::Client::new(&aws_config::load_from_env().await) })
+            .get_or_init(|| async {
+                aws_sdk_autoscaling::Client::new(&aws_config::load_from_env().await)
+            })
             .await;
         Drainer::new(client.clone())
     }
 
     /// Answer one request. `deadline` is the invocation's; `None` = unknown.
-    pub async fn handle(&self, event: Value, deadline: Option<Instant>) -> Result<Response, HandlerError> {
+    pub async fn handle(
+        &self,
+        event: Value,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HandlerError> {
         let started = Instant::now();
         let deadline = deadline.unwrap_or(started + self.config.budget);
         let request = match Request::parse(event) {
             Ok(r) => r,
             Err(RequestError::Malformed { envelope, message }) => {
                 tracing::error!(error = %message, "malformed request");
-                let id = envelope.physical_resource_id.clone().unwrap_or_else(|| fallback_id(&envelope));
-                let response = Response::failed(id, format!("malformed CloudFormation request: {message}"));
+                let id = envelope
+                    .physical_resource_id
+                    .clone()
+                    .unwrap_or_else(|| fallback_id(&envelope));
+                let response =
+                    Response::failed(id, format!("malformed CloudFormation request: {message}"));
                 self.deliver(&envelope, &response).await?;
                 return Ok(response);
             }
@@ -155,18 +181,31 @@ impl Handler {
 
         let response = match request.request_type {
             RequestType::Delete => Response::success(
-                env.physical_resource_id.clone().unwrap_or_else(|| fallback_id(env)),
+                env.physical_resource_id
+                    .clone()
+                    .unwrap_or_else(|| fallback_id(env)),
                 "delete leaves the schema and its data in place".into(),
                 HashMap::new(),
             ),
             RequestType::Create | RequestType::Update => {
                 let total = deadline.saturating_duration_since(started);
-                let watchdog_at = deadline.checked_sub(margin(total)).unwrap_or(started).max(started);
+                let watchdog_at = deadline
+                    .checked_sub(margin(total))
+                    .unwrap_or(started)
+                    .max(started);
                 let watch = Arc::new(Watch::default());
-                let mut work = std::pin::pin!(AssertUnwindSafe(self.migrate(&request, watchdog_at, watch.clone())).catch_unwind());
+                let mut work = std::pin::pin!(AssertUnwindSafe(self.migrate(
+                    &request,
+                    watchdog_at,
+                    watch.clone()
+                ))
+                .catch_unwind());
                 let panicked = |panic: Box<dyn std::any::Any + Send>| {
-                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+                    let what = panic
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| panic.downcast_ref::<String>().cloned())
+                        .unwrap_or_default();
                     Response::failed(id_for(&request, None), format!("internal error in schemagate ({what}); please report it with the function's log"))
                 };
                 tokio::select! {
@@ -189,7 +228,9 @@ impl Handler {
             }
         };
         match response.status {
-            cfn::Status::Success => tracing::info!(reason = %response.reason, data = ?response.data, "SUCCESS"),
+            cfn::Status::Success => {
+                tracing::info!(reason = %response.reason, data = ?response.data, "SUCCESS")
+            }
             cfn::Status::Failed => tracing::error!(reason = %response.reason, "FAILED"),
         }
         self.deliver(env, &response).await?;
@@ -204,7 +245,9 @@ impl Handler {
     }
 
     async fn migrate(&self, request: &Request, until: Instant, watch: Arc<Watch>) -> Response {
-        let failed = |target: Option<&ConnectOptions>, reason: String| Response::failed(id_for(request, target), reason);
+        let failed = |target: Option<&ConnectOptions>, reason: String| {
+            Response::failed(id_for(request, target), reason)
+        };
         let props = match Props::parse(&request.properties) {
             Ok(p) => p,
             Err(e) => return failed(None, format!("invalid properties: {e}")),
@@ -216,17 +259,22 @@ impl Handler {
         };
         watch.phase(&format!("reading secret `{}`", props.secret_arn));
         let opts = match self.secrets.get(&props.secret_arn).await.and_then(|text| {
-            RdsSecret::parse(&props.secret_arn, &text)?.connect_options(&props.secret_arn, props.database_name.as_deref(), Kind::MariaDb)
+            RdsSecret::parse(&props.secret_arn, &text)?.connect_options(
+                &props.secret_arn,
+                props.database_name.as_deref(),
+                Kind::MariaDb,
+            )
         }) {
             Ok(o) => o.with_ssl(self.config.ssl_mode, self.config.ssl_ca.clone()),
             Err(e) => return failed(None, e.to_string()),
         };
         watch.set_target(&opts);
         watch.phase(&format!("connecting to {opts}"));
-        let mut conn = match Conn::connect(&opts, until.saturating_duration_since(Instant::now())).await {
-            Ok(c) => c,
-            Err(e) => return failed(Some(&opts), e.to_string()),
-        };
+        let mut conn =
+            match Conn::connect(&opts, until.saturating_duration_since(Instant::now())).await {
+                Ok(c) => c,
+                Err(e) => return failed(Some(&opts), e.to_string()),
+            };
         let target = props.target_version.map_or(Target::Latest, Target::Version);
         // Boxed: the gate and drain make this future deep for the compiler.
         let result = Box::pin(self.run(&mut conn, &set, target, &props, until, &watch)).await;
@@ -235,8 +283,14 @@ impl Handler {
             Ok((report, note)) => {
                 let mut data = HashMap::new();
                 data.insert("SchemaVersion".to_string(), report.to.to_string());
-                data.insert("Applied".to_string(), report.count(Direction::Up).to_string());
-                data.insert("Reverted".to_string(), report.count(Direction::Down).to_string());
+                data.insert(
+                    "Applied".to_string(),
+                    report.count(Direction::Up).to_string(),
+                );
+                data.insert(
+                    "Reverted".to_string(),
+                    report.count(Direction::Down).to_string(),
+                );
                 let reason = match note {
                     Some(n) => n,
                     None => report.summary(),
@@ -257,12 +311,27 @@ impl Handler {
         watch: &Watch,
     ) -> Result<(migrate::Report, Option<String>), crate::Error> {
         if props.on_rollback == OnRollback::Keep {
-            let (_, p) = apply::inspect_with(conn, set, target, props.baseline_version, OnIrreversible::Stop).await?;
+            let (_, p) = apply::inspect_with(
+                conn,
+                set,
+                target,
+                props.baseline_version,
+                OnIrreversible::Stop,
+            )
+            .await?;
             if p.count(Direction::Down) > 0 || p.stopped.is_some() {
                 let at = p.current.unwrap_or(0);
                 let requested = p.stopped.as_ref().map_or(p.target, |s| s.requested);
-                tracing::warn!(current = at, target = requested, "OnRollback=keep: leaving the schema ahead of the target");
-                let report = migrate::Report { from: p.current, to: at, ..Default::default() };
+                tracing::warn!(
+                    current = at,
+                    target = requested,
+                    "OnRollback=keep: leaving the schema ahead of the target"
+                );
+                let report = migrate::Report {
+                    from: p.current,
+                    to: at,
+                    ..Default::default()
+                };
                 let mut note = format!(
                     "OnRollback=keep: the schema stays at version {at} (target {requested}); no down script was run"
                 );
@@ -280,8 +349,18 @@ impl Handler {
             lock_wait: self.config.lock_wait,
             deadline: Some(until),
         };
-        let gate = DeployGate { handler: self, kind: conn.kind(), props, until, watch, state: Mutex::default() };
-        let hooks = migrate::Hooks { gate: Some(&gate), on_irreversible: OnIrreversible::Stop };
+        let gate = DeployGate {
+            handler: self,
+            kind: conn.kind(),
+            props,
+            until,
+            watch,
+            state: Mutex::default(),
+        };
+        let hooks = migrate::Hooks {
+            gate: Some(&gate),
+            on_irreversible: OnIrreversible::Stop,
+        };
         let result = migrate::run_with(conn, set, target, &opts, watch, hooks).await;
         let state = std::mem::take(&mut *gate.state.lock().expect("gate state"));
         match result {
@@ -342,24 +421,43 @@ impl Handler {
 
     /// After a revert: give the drained groups their capacity back when no
     /// migration that needs a drain stays applied above the target.
-    async fn after_revert(&self, sel: &Drain, set: &MigrationSet, kind: Kind, report: &migrate::Report) -> String {
+    async fn after_revert(
+        &self,
+        sel: &Drain,
+        set: &MigrationSet,
+        kind: Kind,
+        report: &migrate::Report,
+    ) -> String {
         if let Some(st) = &report.stopped {
-            let remaining: Vec<i64> =
-                set.files.iter().map(|f| f.version).filter(|&v| v > st.requested && v <= report.to).collect();
-            let blocking: Vec<String> =
-                lint::lint(set, kind, &remaining).into_iter().filter(|l| l.needs_drain()).map(|l| l.name).collect();
+            let remaining: Vec<i64> = set
+                .files
+                .iter()
+                .map(|f| f.version)
+                .filter(|&v| v > st.requested && v <= report.to)
+                .collect();
+            let blocking: Vec<String> = lint::lint(set, kind, &remaining)
+                .into_iter()
+                .filter(|l| l.needs_drain())
+                .map(|l| l.name)
+                .collect();
             if !blocking.is_empty() {
                 let kept = self.still_drained(sel).await;
                 return if kept.is_empty() {
                     String::new()
                 } else {
-                    format!("{kept}: `{}` stays applied and breaks the old release", blocking.join("`, `"))
+                    format!(
+                        "{kept}: `{}` stays applied and breaks the old release",
+                        blocking.join("`, `")
+                    )
                 };
             }
         }
         match self.drainer().await.restore(sel).await {
             Ok(r) if r.is_empty() => String::new(),
-            Ok(r) => format!("; gave the capacity back to {}: the old release runs on the old schema again", drain::restored_names(&r)),
+            Ok(r) => format!(
+                "; gave the capacity back to {}: the old release runs on the old schema again",
+                drain::restored_names(&r)
+            ),
             Err(e) => {
                 tracing::error!(error = %e, "could not give the drained groups their capacity back");
                 format!("; {e}")
@@ -382,13 +480,21 @@ impl Handler {
         let mut applied_breaking: Vec<String> = Vec::new();
         match e {
             crate::Error::Apply(ae) => {
-                for s in ae.done.steps.iter().filter(|s| s.step.direction == Direction::Up) {
+                for s in ae
+                    .done
+                    .steps
+                    .iter()
+                    .filter(|s| s.step.direction == Direction::Up)
+                {
                     if needs(&s.step.name) {
                         applied_breaking.push(s.step.name.clone());
                     }
                 }
                 if let apply::Left::Partly { statements } = ae.left {
-                    if lints.iter().any(|l| l.name == ae.failed.name && l.needs_drain_within(statements)) {
+                    if lints
+                        .iter()
+                        .any(|l| l.name == ae.failed.name && l.needs_drain_within(statements))
+                    {
                         applied_breaking.push(format!("{} (partly)", ae.failed.name));
                     }
                 }
@@ -464,7 +570,12 @@ impl apply::Gate for DeployGate<'_> {
         plan: &'a Plan,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
         Box::pin(async move {
-            let pending: Vec<i64> = plan.steps.iter().filter(|s| s.direction == Direction::Up).map(|s| s.version).collect();
+            let pending: Vec<i64> = plan
+                .steps
+                .iter()
+                .filter(|s| s.direction == Direction::Up)
+                .map(|s| s.version)
+                .collect();
             if pending.is_empty() {
                 return Ok(());
             }
@@ -480,7 +591,12 @@ impl apply::Gate for DeployGate<'_> {
                 }
             }
             let first_deploy = plan.current.is_none() && plan.count(Direction::Baseline) == 0;
-            let decision = lint::decide(&lints, first_deploy, self.props.drain.is_some(), self.props.allow_breaking);
+            let decision = lint::decide(
+                &lints,
+                first_deploy,
+                self.props.drain.is_some(),
+                self.props.allow_breaking,
+            );
             self.state.lock().expect("gate state").lints = lints;
             match decision {
                 Decision::Proceed => Ok(()),
@@ -495,7 +611,11 @@ impl apply::Gate for DeployGate<'_> {
                 }
                 Decision::Refuse(reason) => Err(reason),
                 Decision::Drain { migrations } => {
-                    let sel = self.props.drain.as_ref().expect("a drain target was configured");
+                    let sel = self
+                        .props
+                        .drain
+                        .as_ref()
+                        .expect("a drain target was configured");
                     self.watch.phase(&format!(
                         "draining the Auto Scaling groups tagged `{}={}` before {}",
                         sel.tag_key,
@@ -516,7 +636,10 @@ impl apply::Gate for DeployGate<'_> {
                             tracing::error!(error = %e, "drain failed; giving the capacity back");
                             let restored = match drainer.restore(sel).await {
                                 Ok(r) if r.is_empty() => String::new(),
-                                Ok(r) => format!(" Gave the capacity back to {}.", drain::restored_names(&r)),
+                                Ok(r) => format!(
+                                    " Gave the capacity back to {}.",
+                                    drain::restored_names(&r)
+                                ),
                                 Err(re) => format!(" {re}."),
                             };
                             Err(format!(
@@ -564,7 +687,11 @@ impl Watch {
     }
     fn timeout_reason(&self, elapsed: Duration, left: Duration) -> String {
         let s = self.state.lock().expect("watch lock");
-        let done = if s.done.is_empty() { String::new() } else { format!("applied {} before it; ", s.done.join(", ")) };
+        let done = if s.done.is_empty() {
+            String::new()
+        } else {
+            format!("applied {} before it; ", s.done.join(", "))
+        };
         let drained = match &s.drained {
             Some(groups) => format!(
                 ". The Auto Scaling groups {groups} were drained to 0 and stay there (capacity kept in their tag `{}`)",

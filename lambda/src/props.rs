@@ -61,7 +61,11 @@ pub enum PropsError {
     #[error("property `SecretArn` is required: the ARN of the database's RDS secret")]
     MissingSecretArn,
     #[error("property `{name}` {expected}, got `{value}`")]
-    Invalid { name: &'static str, expected: &'static str, value: String },
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+        value: String,
+    },
     #[error("unknown property `{name}`; known properties: {}", KNOWN[2..].join(", "))]
     Unknown { name: String },
     #[error("properties `DrainTagKey` and `DrainTagValue` go together; set both or neither")]
@@ -70,27 +74,50 @@ pub enum PropsError {
 
 impl Props {
     pub fn parse(v: &Value) -> Result<Props, PropsError> {
-        let m = v.as_object().ok_or_else(|| PropsError::NotAnObject(short(v)))?;
+        let m = v
+            .as_object()
+            .ok_or_else(|| PropsError::NotAnObject(short(v)))?;
         if let Some(name) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
             return Err(PropsError::Unknown { name: name.clone() });
         }
         let secret_arn = string(m, "SecretArn")?.ok_or(PropsError::MissingSecretArn)?;
         if !secret_arn.starts_with("arn:") {
-            return Err(PropsError::Invalid { name: "SecretArn", expected: "must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`)", value: secret_arn });
+            return Err(PropsError::Invalid {
+                name: "SecretArn",
+                expected: "must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`)",
+                value: secret_arn,
+            });
         }
         let version = |name: &'static str| -> Result<Option<i64>, PropsError> {
             match m.get(name) {
                 None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => n.as_i64().filter(|v| *v >= 0).map(Some).ok_or_else(|| PropsError::Invalid {
+                Some(Value::Number(n)) => {
+                    n.as_i64()
+                        .filter(|v| *v >= 0)
+                        .map(Some)
+                        .ok_or_else(|| PropsError::Invalid {
+                            name,
+                            expected: "must be a whole number ≥ 0",
+                            value: n.to_string(),
+                        })
+                }
+                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+                Some(Value::String(s)) => s
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|v| *v >= 0)
+                    .map(Some)
+                    .ok_or_else(|| PropsError::Invalid {
+                        name,
+                        expected: "must be a whole number ≥ 0 (a migration version)",
+                        value: s.clone(),
+                    }),
+                Some(other) => Err(PropsError::Invalid {
                     name,
                     expected: "must be a whole number ≥ 0",
-                    value: n.to_string(),
+                    value: short(other),
                 }),
-                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-                Some(Value::String(s)) => s.trim().parse::<i64>().ok().filter(|v| *v >= 0).map(Some).ok_or_else(|| {
-                    PropsError::Invalid { name, expected: "must be a whole number ≥ 0 (a migration version)", value: s.clone() }
-                }),
-                Some(other) => Err(PropsError::Invalid { name, expected: "must be a whole number ≥ 0", value: short(other) }),
             }
         };
         let init_sql = match m.get("InitSql") {
@@ -101,16 +128,34 @@ impl Props {
                 .iter()
                 .map(|i| match i {
                     Value::String(s) => Ok(s.clone()),
-                    other => Err(PropsError::Invalid { name: "InitSql", expected: "must be a list of SQL strings", value: short(other) }),
+                    other => Err(PropsError::Invalid {
+                        name: "InitSql",
+                        expected: "must be a list of SQL strings",
+                        value: short(other),
+                    }),
                 })
                 .collect::<Result<_, _>>()?,
-            Some(other) => return Err(PropsError::Invalid { name: "InitSql", expected: "must be a list of SQL strings", value: short(other) }),
+            Some(other) => {
+                return Err(PropsError::Invalid {
+                    name: "InitSql",
+                    expected: "must be a list of SQL strings",
+                    value: short(other),
+                })
+            }
         };
-        let on_rollback = match string(m, "OnRollback")?.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        let on_rollback = match string(m, "OnRollback")?
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             None | Some("") | Some("revert") => OnRollback::Revert,
             Some("keep") => OnRollback::Keep,
             Some(other) => {
-                return Err(PropsError::Invalid { name: "OnRollback", expected: "must be `revert` or `keep`", value: other.to_string() })
+                return Err(PropsError::Invalid {
+                    name: "OnRollback",
+                    expected: "must be `revert` or `keep`",
+                    value: other.to_string(),
+                })
             }
         };
         let lock_timeout = match version("LockTimeoutSeconds").map_err(|_| PropsError::Invalid {
@@ -130,7 +175,10 @@ impl Props {
         };
         let drain = match (string(m, "DrainTagKey")?, string(m, "DrainTagValue")?) {
             (None, None) => None,
-            (Some(k), Some(v)) if !k.is_empty() => Some(Drain { tag_key: k, tag_value: v }),
+            (Some(k), Some(v)) if !k.is_empty() => Some(Drain {
+                tag_key: k,
+                tag_value: v,
+            }),
             _ => return Err(PropsError::HalfDrain),
         };
         let allow_breaking = match m.get("AllowBreaking") {
@@ -139,9 +187,21 @@ impl Props {
             Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
                 "true" => true,
                 "false" | "" => false,
-                _ => return Err(PropsError::Invalid { name: "AllowBreaking", expected: "must be `true` or `false`", value: s.clone() }),
+                _ => {
+                    return Err(PropsError::Invalid {
+                        name: "AllowBreaking",
+                        expected: "must be `true` or `false`",
+                        value: s.clone(),
+                    })
+                }
             },
-            Some(other) => return Err(PropsError::Invalid { name: "AllowBreaking", expected: "must be `true` or `false`", value: short(other) }),
+            Some(other) => {
+                return Err(PropsError::Invalid {
+                    name: "AllowBreaking",
+                    expected: "must be `true` or `false`",
+                    value: short(other),
+                })
+            }
         };
         Ok(Props {
             secret_arn,
@@ -163,7 +223,11 @@ fn string(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, 
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(PropsError::Invalid { name, expected: "must be a string", value: short(other) }),
+        Some(other) => Err(PropsError::Invalid {
+            name,
+            expected: "must be a string",
+            value: short(other),
+        }),
     }
 }
 
@@ -206,7 +270,13 @@ mod tests {
         assert_eq!(p.on_rollback, OnRollback::Keep);
         assert_eq!(p.lock_timeout, Duration::from_secs(30));
         assert_eq!(p.init_sql, vec!["SET FOREIGN_KEY_CHECKS=0".to_string()]);
-        assert_eq!(p.drain, Some(Drain { tag_key: "schemagate:drain".into(), tag_value: "prod-app".into() }));
+        assert_eq!(
+            p.drain,
+            Some(Drain {
+                tag_key: "schemagate:drain".into(),
+                tag_value: "prod-app".into()
+            })
+        );
         assert!(p.allow_breaking);
     }
 

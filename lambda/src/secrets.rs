@@ -24,7 +24,9 @@ pub struct SecretsManager {
 
 impl SecretsManager {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
-        SecretsManager { client: aws_sdk_secretsmanager::Client::new(config) }
+        SecretsManager {
+            client: aws_sdk_secretsmanager::Client::new(config),
+        }
     }
 }
 
@@ -32,15 +34,22 @@ impl SecretSource for SecretsManager {
     fn get<'a>(
         &'a self,
         arn: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, SecretError>> + Send + 'a>> {
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, SecretError>> + Send + 'a>>
+    {
         Box::pin(async move {
-            let out = self.client.get_secret_value().secret_id(arn).send().await.map_err(|e| {
-                let service = e.as_service_error().map(|s| s.to_string());
-                SecretError::Fetch {
-                    arn: arn.to_string(),
-                    message: service.unwrap_or_else(|| aws_error_chain(&e)),
-                }
-            })?;
+            let out = self
+                .client
+                .get_secret_value()
+                .secret_id(arn)
+                .send()
+                .await
+                .map_err(|e| {
+                    let service = e.as_service_error().map(|s| s.to_string());
+                    SecretError::Fetch {
+                        arn: arn.to_string(),
+                        message: service.unwrap_or_else(|| aws_error_chain(&e)),
+                    }
+                })?;
             out.secret_string.ok_or_else(|| SecretError::Format {
                 arn: arn.to_string(),
                 message: "the secret has no SecretString (binary secrets are not supported)".into(),
@@ -118,15 +127,27 @@ impl RdsSecret {
             } else if e.is_syntax() || e.is_eof() {
                 format!("not valid JSON (line {} column {})", e.line(), e.column())
             } else {
-                format!("a field has the wrong type (line {} column {})", e.line(), e.column())
+                format!(
+                    "a field has the wrong type (line {} column {})",
+                    e.line(),
+                    e.column()
+                )
             };
-            SecretError::Format { arn: arn.to_string(), message }
+            SecretError::Format {
+                arn: arn.to_string(),
+                message,
+            }
         })
     }
 
     /// Connection options; `database` overrides the secret's `dbname`, and
     /// `default_kind` is used when the secret has no `engine`.
-    pub fn connect_options(&self, arn: &str, database: Option<&str>, default_kind: Kind) -> Result<ConnectOptions, SecretError> {
+    pub fn connect_options(
+        &self,
+        arn: &str,
+        database: Option<&str>,
+        default_kind: Kind,
+    ) -> Result<ConnectOptions, SecretError> {
         let kind = match &self.engine {
             None => default_kind,
             Some(e) => Kind::from_engine(e).ok_or_else(|| SecretError::Format {
@@ -134,10 +155,12 @@ impl RdsSecret {
                 message: format!("engine `{e}` is not supported; use mariadb, mysql or postgres"),
             })?,
         };
-        let database = database.or(self.dbname.as_deref()).ok_or_else(|| SecretError::Format {
-            arn: arn.to_string(),
-            message: "no `dbname` in the secret and no `DatabaseName` property".into(),
-        })?;
+        let database = database
+            .or(self.dbname.as_deref())
+            .ok_or_else(|| SecretError::Format {
+                arn: arn.to_string(),
+                message: "no `dbname` in the secret and no `DatabaseName` property".into(),
+            })?;
         let port = self.port.unwrap_or(match kind {
             Kind::MariaDb => 3306,
             Kind::Postgres => 5432,
@@ -163,28 +186,48 @@ mod tests {
         assert_eq!(s.port, Some(3307));
         let o = s.connect_options("arn", None, Kind::MariaDb).unwrap();
         assert_eq!(o.to_string(), "mariadb://h:3307/app");
-        let o = s.connect_options("arn", Some("other"), Kind::MariaDb).unwrap();
+        let o = s
+            .connect_options("arn", Some("other"), Kind::MariaDb)
+            .unwrap();
         assert_eq!(o.database(), "other");
         assert!(!format!("{s:?}").contains("p4ss"));
     }
 
     #[test]
     fn errors_name_the_problem_not_the_secret() {
-        let err = RdsSecret::parse("arn:x", r#"{"host":"h","username":"u","pass":"hunter2"}"#).unwrap_err().to_string();
+        let err = RdsSecret::parse("arn:x", r#"{"host":"h","username":"u","pass":"hunter2"}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing field `password`"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = RdsSecret::parse("arn:x", "not json hunter2").unwrap_err().to_string();
+        let err = RdsSecret::parse("arn:x", "not json hunter2")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
-        let err = RdsSecret::parse("arn:x", r#"{"host":"h","username":"u","password":123456}"#).unwrap_err().to_string();
+        let err = RdsSecret::parse("arn:x", r#"{"host":"h","username":"u","password":123456}"#)
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("123456"), "{err}");
         assert!(err.contains("wrong type"), "{err}");
     }
 
     #[test]
     fn unsupported_engine_and_missing_dbname() {
-        let s = RdsSecret::parse("a", r#"{"engine":"oracle-ee","host":"h","username":"u","password":"p"}"#).unwrap();
-        assert!(s.connect_options("a", None, Kind::MariaDb).unwrap_err().to_string().contains("engine `oracle-ee`"));
+        let s = RdsSecret::parse(
+            "a",
+            r#"{"engine":"oracle-ee","host":"h","username":"u","password":"p"}"#,
+        )
+        .unwrap();
+        assert!(s
+            .connect_options("a", None, Kind::MariaDb)
+            .unwrap_err()
+            .to_string()
+            .contains("engine `oracle-ee`"));
         let s = RdsSecret::parse("a", r#"{"host":"h","username":"u","password":"p"}"#).unwrap();
-        assert!(s.connect_options("a", None, Kind::MariaDb).unwrap_err().to_string().contains("no `dbname`"));
+        assert!(s
+            .connect_options("a", None, Kind::MariaDb)
+            .unwrap_err()
+            .to_string()
+            .contains("no `dbname`"));
     }
 }

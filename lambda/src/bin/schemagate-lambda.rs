@@ -9,14 +9,17 @@ use serde_json::Value;
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_current_span(false)
         .without_time()
         .init();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;
     let handler = Arc::new(
-        Handler::new(config, Arc::new(SecretsManager::new(&aws))).with_autoscaling(aws_sdk_autoscaling::Client::new(&aws)),
+        Handler::new(config, Arc::new(SecretsManager::new(&aws)))
+            .with_autoscaling(aws_sdk_autoscaling::Client::new(&aws)),
     );
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();

@@ -38,7 +38,10 @@ pub enum RequestError {
     NoResponseUrl(String),
     /// Answerable with FAILED.
     #[error("malformed CloudFormation request: {message}")]
-    Malformed { envelope: Box<Envelope>, message: String },
+    Malformed {
+        envelope: Box<Envelope>,
+        message: String,
+    },
 }
 
 impl Envelope {
@@ -62,7 +65,10 @@ impl Request {
             Ok(r) => r,
             Err(e) => {
                 return Err(match envelope {
-                    Some(envelope) => RequestError::Malformed { envelope: Box::new(envelope), message: e.to_string() },
+                    Some(envelope) => RequestError::Malformed {
+                        envelope: Box::new(envelope),
+                        message: e.to_string(),
+                    },
                     None => RequestError::NoResponseUrl(e.to_string()),
                 })
             }
@@ -143,6 +149,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(Request::parse(serde_json::json!({"hello": 1})), Err(RequestError::NoResponseUrl(_))));
+        assert!(matches!(
+            Request::parse(serde_json::json!({"hello": 1})),
+            Err(RequestError::NoResponseUrl(_))
+        ));
     }
 }

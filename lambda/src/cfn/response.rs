@@ -28,12 +28,26 @@ pub struct Response {
 }
 
 impl Response {
-    pub fn success(physical_resource_id: String, reason: String, data: HashMap<String, String>) -> Self {
-        Response { status: Status::Success, reason, physical_resource_id, data }
+    pub fn success(
+        physical_resource_id: String,
+        reason: String,
+        data: HashMap<String, String>,
+    ) -> Self {
+        Response {
+            status: Status::Success,
+            reason,
+            physical_resource_id,
+            data,
+        }
     }
 
     pub fn failed(physical_resource_id: String, reason: String) -> Self {
-        Response { status: Status::Failed, reason, physical_resource_id, data: HashMap::new() }
+        Response {
+            status: Status::Failed,
+            reason,
+            physical_resource_id,
+            data: HashMap::new(),
+        }
     }
 
     /// The JSON body for `envelope`, at most [`MAX_BODY`] bytes.
@@ -117,7 +131,11 @@ mod tests {
             let reason = unit.repeat(100_000);
             let body = Response::failed("id".into(), reason).body(&envelope());
             assert!(body.len() <= MAX_BODY, "{unit:?}: {}", body.len());
-            assert!(body.len() > MAX_BODY - 16, "{unit:?}: cut too much: {}", body.len());
+            assert!(
+                body.len() > MAX_BODY - 16,
+                "{unit:?}: cut too much: {}",
+                body.len()
+            );
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             assert_eq!(v["Status"], "FAILED");
             assert!(v["Reason"].as_str().unwrap().ends_with('…'));

@@ -10,7 +10,11 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE};
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {
     #[error("the response to `{url}` was refused with HTTP {status}: {body}")]
-    Refused { url: String, status: u16, body: String },
+    Refused {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("the response to `{url}` could not be delivered: {message}")]
     Network { url: String, message: String },
 }
@@ -33,7 +37,12 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// PUT `body` to `url`, retrying transient failures up to `attempts` times.
-pub async fn send(client: &reqwest::Client, url: &str, body: String, attempts: usize) -> Result<(), SendError> {
+pub async fn send(
+    client: &reqwest::Client,
+    url: &str,
+    body: String,
+    attempts: usize,
+) -> Result<(), SendError> {
     let shown = redact_url(url);
     let once = || async {
         let res = client
@@ -43,13 +52,20 @@ pub async fn send(client: &reqwest::Client, url: &str, body: String, attempts: u
             .timeout(Duration::from_secs(20))
             .send()
             .await
-            .map_err(|e| SendError::Network { url: shown.clone(), message: chain(&e.without_url()) })?;
+            .map_err(|e| SendError::Network {
+                url: shown.clone(),
+                message: chain(&e.without_url()),
+            })?;
         let status = res.status();
         if status.is_success() {
             Ok(())
         } else {
             let text = res.text().await.unwrap_or_default();
-            Err(SendError::Refused { url: shown.clone(), status: status.as_u16(), body: text.chars().take(300).collect() })
+            Err(SendError::Refused {
+                url: shown.clone(),
+                status: status.as_u16(),
+                body: text.chars().take(300).collect(),
+            })
         }
     };
     once.retry(
@@ -83,7 +99,9 @@ mod tests {
     #[test]
     fn the_signature_is_never_shown() {
         assert_eq!(
-            redact_url("https://b.s3.amazonaws.com/arn%3A/x?X-Amz-Signature=abc&X-Amz-Credential=k"),
+            redact_url(
+                "https://b.s3.amazonaws.com/arn%3A/x?X-Amz-Signature=abc&X-Amz-Credential=k"
+            ),
             "https://b.s3.amazonaws.com/arn%3A/x?…"
         );
     }

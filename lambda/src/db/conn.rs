@@ -62,7 +62,11 @@ impl Conn {
             })
             .await
             .map_err(|e| classify_connect_error(&target, e, started.elapsed()))?;
-        Ok(Conn { inner, target, database: opts.database().to_string() })
+        Ok(Conn {
+            inner,
+            target,
+            database: opts.database().to_string(),
+        })
     }
 
     pub fn kind(&self) -> Kind {
@@ -97,7 +101,9 @@ impl Conn {
         let q = sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string()));
         let r = match &mut self.inner {
             Inner::My(c) => {
-                sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string())).fetch_one(c).await
+                sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string()))
+                    .fetch_one(c)
+                    .await
             }
             Inner::Pg(c) => q.fetch_one(c).await,
         };
@@ -133,7 +139,9 @@ impl Conn {
                 }
             }
         };
-        result.map(|_| completed).map_err(|source| BatchError { completed, source })
+        result
+            .map(|_| completed)
+            .map_err(|source| BatchError { completed, source })
     }
 
     /// The history, or `None` when the table does not exist yet.
@@ -148,13 +156,15 @@ impl Conn {
         match rows {
             Ok(rows) => Ok(Some(
                 rows.into_iter()
-                    .map(|(version, description, success, checksum, execution_time_ns)| Applied {
-                        version,
-                        description,
-                        success,
-                        checksum,
-                        execution_time_ns,
-                    })
+                    .map(
+                        |(version, description, success, checksum, execution_time_ns)| Applied {
+                            version,
+                            description,
+                            success,
+                            checksum,
+                            execution_time_ns,
+                        },
+                    )
                     .collect(),
             )),
             Err(e) if is_missing_table(&e) => Ok(None),

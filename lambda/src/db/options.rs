@@ -116,7 +116,11 @@ impl ConnectOptions {
         let redacted = || redact_url(url);
         match scheme {
             "mysql" | "mariadb" => {
-                let url = if scheme == "mariadb" { url.replacen("mariadb", "mysql", 1) } else { url.to_string() };
+                let url = if scheme == "mariadb" {
+                    url.replacen("mariadb", "mysql", 1)
+                } else {
+                    url.to_string()
+                };
                 MySqlConnectOptions::from_str(&url)
                     .map(|o| ConnectOptions::MariaDb(o).quiet())
                     .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted())))
@@ -146,12 +150,30 @@ impl ConnectOptions {
         // the server would see a (wrong) password.
         match p.kind {
             Kind::MariaDb => {
-                let o = MySqlConnectOptions::new().host(p.host).port(p.port).username(p.username).database(p.database);
-                ConnectOptions::MariaDb(if p.password.is_empty() { o } else { o.password(p.password) }).quiet()
+                let o = MySqlConnectOptions::new()
+                    .host(p.host)
+                    .port(p.port)
+                    .username(p.username)
+                    .database(p.database);
+                ConnectOptions::MariaDb(if p.password.is_empty() {
+                    o
+                } else {
+                    o.password(p.password)
+                })
+                .quiet()
             }
             Kind::Postgres => {
-                let o = PgConnectOptions::new_without_pgpass().host(p.host).port(p.port).username(p.username).database(p.database);
-                ConnectOptions::Postgres(if p.password.is_empty() { o } else { o.password(p.password) }).quiet()
+                let o = PgConnectOptions::new_without_pgpass()
+                    .host(p.host)
+                    .port(p.port)
+                    .username(p.username)
+                    .database(p.database);
+                ConnectOptions::Postgres(if p.password.is_empty() {
+                    o
+                } else {
+                    o.password(p.password)
+                })
+                .quiet()
             }
         }
     }
@@ -250,7 +272,9 @@ mod tests {
 
     #[test]
     fn url_errors_redact_the_password() {
-        let err = ConnectOptions::from_url("oracle://u:hunter2@h/db").unwrap_err().to_string();
+        let err = ConnectOptions::from_url("oracle://u:hunter2@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.contains("u:***@h/db"), "{err}");
     }
@@ -266,7 +290,10 @@ mod tests {
     #[test]
     fn ssl_modes_parse() {
         assert_eq!("required".parse::<SslMode>().unwrap(), SslMode::Required);
-        assert_eq!("verify_full".parse::<SslMode>().unwrap(), SslMode::VerifyFull);
+        assert_eq!(
+            "verify_full".parse::<SslMode>().unwrap(),
+            SslMode::VerifyFull
+        );
         assert!("maybe".parse::<SslMode>().is_err());
     }
 }

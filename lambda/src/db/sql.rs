@@ -119,7 +119,10 @@ pub fn finish(m: &Mark<'_>, elapsed: Option<Duration>) -> String {
                 Some(d) => d.as_nanos().to_string(),
                 None => "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000".to_string(),
             };
-            format!("UPDATE {TABLE} SET success = TRUE, execution_time = {ns} WHERE version = {}", row.version)
+            format!(
+                "UPDATE {TABLE} SET success = TRUE, execution_time = {ns} WHERE version = {}",
+                row.version
+            )
         }
         Mark::Down(v) => format!("DELETE FROM {TABLE} WHERE version = {v}"),
     }
@@ -132,8 +135,15 @@ pub fn finish(m: &Mark<'_>, elapsed: Option<Duration>) -> String {
 /// commits. `statement` (time left before the watchdog) renews the session's
 /// `max_statement_time` for this batch, so a statement that starts late in a
 /// run is still stopped by the server in time.
-pub fn chained(this: &Mark<'_>, body: Option<&str>, next: Option<&Mark<'_>>, statement: Option<Duration>) -> Batch {
-    let next = next.map(|n| format!("{};\n", mark(Kind::MariaDb, n))).unwrap_or_default();
+pub fn chained(
+    this: &Mark<'_>,
+    body: Option<&str>,
+    next: Option<&Mark<'_>>,
+    statement: Option<Duration>,
+) -> Batch {
+    let next = next
+        .map(|n| format!("{};\n", mark(Kind::MariaDb, n)))
+        .unwrap_or_default();
     Batch {
         sql: format!(
             "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{body}{finish};\n{next}SET autocommit = 1",
@@ -165,7 +175,10 @@ pub fn up_atomic(kind: Kind, row: &Row<'_>, body: Option<&str>) -> Batch {
 
 pub fn down_atomic(version: i64, body: Option<&str>) -> Batch {
     Batch {
-        sql: format!("{body}DELETE FROM {TABLE} WHERE version = {version}", body = body.unwrap_or("")),
+        sql: format!(
+            "{body}DELETE FROM {TABLE} WHERE version = {version}",
+            body = body.unwrap_or("")
+        ),
         prefix: 0,
     }
 }
@@ -174,7 +187,14 @@ pub fn down_atomic(version: i64, body: Option<&str>) -> Batch {
 pub fn baseline(kind: Kind, rows: &[Row<'_>]) -> String {
     let values: Vec<String> = rows
         .iter()
-        .map(|r| format!("({}, {}, TRUE, {}, 0)", r.version, text(kind, r.description), bytes(kind, r.checksum)))
+        .map(|r| {
+            format!(
+                "({}, {}, TRUE, {}, 0)",
+                r.version,
+                text(kind, r.description),
+                bytes(kind, r.checksum)
+            )
+        })
         .collect();
     format!(
         "INSERT INTO {TABLE} (version, description, success, checksum, execution_time) VALUES {}",
@@ -188,19 +208,35 @@ mod tests {
 
     #[test]
     fn values_are_hex_literals_so_quotes_cannot_escape() {
-        let row = Row { version: 3, description: "it's; DROP TABLE x", checksum: &[0xab, 0x01] };
+        let row = Row {
+            version: 3,
+            description: "it's; DROP TABLE x",
+            checksum: &[0xab, 0x01],
+        };
         let m = mark(Kind::MariaDb, &Mark::Up(Row { ..row }));
         assert!(!m.contains("it's"));
         assert!(m.contains("X'ab01'"));
-        let row = Row { version: 3, description: "it's; DROP TABLE x", checksum: &[0xab, 0x01] };
+        let row = Row {
+            version: 3,
+            description: "it's; DROP TABLE x",
+            checksum: &[0xab, 0x01],
+        };
         let b = up_atomic(Kind::Postgres, &row, None);
         assert!(b.sql.contains("'\\xab01'::bytea"));
     }
 
     #[test]
     fn a_chained_batch_finishes_this_step_and_claims_the_next() {
-        let this = Mark::Up(Row { version: 1, description: "a", checksum: &[1] });
-        let next = Mark::Up(Row { version: 2, description: "b", checksum: &[2] });
+        let this = Mark::Up(Row {
+            version: 1,
+            description: "a",
+            checksum: &[1],
+        });
+        let next = Mark::Up(Row {
+            version: 2,
+            description: "b",
+            checksum: &[2],
+        });
         let b = chained(&this, Some("CREATE TABLE a (id INT);\n"), Some(&next), None);
         assert_eq!(b.prefix, 1);
         let lines: Vec<&str> = b.sql.lines().collect();
@@ -209,16 +245,34 @@ mod tests {
         assert!(lines[2].starts_with("UPDATE _sqlx_migrations SET success = TRUE"));
         assert!(lines[3].contains("VALUES (2, ") && lines[3].contains("FALSE"));
         assert_eq!(lines[4], "SET autocommit = 1");
-        assert!(!chained(&Mark::Down(4), None, None, None).sql.contains("INSERT"));
-        let late = chained(&Mark::Down(4), None, None, Some(Duration::from_millis(2500)));
-        assert!(late.sql.starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0, max_statement_time = 2.500;"), "{}", late.sql);
+        assert!(!chained(&Mark::Down(4), None, None, None)
+            .sql
+            .contains("INSERT"));
+        let late = chained(
+            &Mark::Down(4),
+            None,
+            None,
+            Some(Duration::from_millis(2500)),
+        );
+        assert!(
+            late.sql.starts_with(
+                "SET @schemagate_t0 = NOW(6), autocommit = 0, max_statement_time = 2.500;"
+            ),
+            "{}",
+            late.sql
+        );
     }
 
     #[test]
     fn session_limits() {
-        let s = session(Kind::MariaDb, Duration::from_secs(5), Some(Duration::from_millis(90_500)));
+        let s = session(
+            Kind::MariaDb,
+            Duration::from_secs(5),
+            Some(Duration::from_millis(90_500)),
+        );
         assert!(s.contains("lock_wait_timeout = 5"));
         assert!(s.contains("max_statement_time = 90.500"));
-        assert!(session(Kind::MariaDb, Duration::from_secs(5), None).contains("max_statement_time = 0.000"));
+        assert!(session(Kind::MariaDb, Duration::from_secs(5), None)
+            .contains("max_statement_time = 0.000"));
     }
 }

@@ -78,10 +78,18 @@ impl Report {
     /// `applied 0041, 0042` / `reverted 0042` / `already at version 42`.
     pub fn summary(&self) -> String {
         let names = |d: Direction| -> Vec<String> {
-            self.steps.iter().filter(|s| s.step.direction == d).map(|s| s.step.name.clone()).collect()
+            self.steps
+                .iter()
+                .filter(|s| s.step.direction == d)
+                .map(|s| s.step.name.clone())
+                .collect()
         };
         let mut parts = Vec::new();
-        for (d, verb) in [(Direction::Baseline, "baselined"), (Direction::Up, "applied"), (Direction::Down, "reverted")] {
+        for (d, verb) in [
+            (Direction::Baseline, "baselined"),
+            (Direction::Up, "applied"),
+            (Direction::Down, "reverted"),
+        ] {
             let n = names(d);
             if !n.is_empty() {
                 parts.push(format!("{verb} {}", list(&n)));
@@ -90,7 +98,12 @@ impl Report {
         let mut s = if parts.is_empty() {
             format!("already at version {}; nothing to do", self.to)
         } else {
-            format!("{} in {}; schema at version {}", parts.join("; "), secs(self.elapsed), self.to)
+            format!(
+                "{} in {}; schema at version {}",
+                parts.join("; "),
+                secs(self.elapsed),
+                self.to
+            )
         };
         if let Some(st) = &self.stopped {
             s.push_str(&format!(
@@ -106,7 +119,12 @@ fn list(names: &[String]) -> String {
     if names.len() <= 6 {
         names.join(", ")
     } else {
-        format!("{}, … , {} ({} migrations)", names[..3].join(", "), names[names.len() - 1], names.len())
+        format!(
+            "{}, … , {} ({} migrations)",
+            names[..3].join(", "),
+            names[names.len() - 1],
+            names.len()
+        )
     }
 }
 
@@ -153,11 +171,24 @@ impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let done = self.done.count(Direction::Up) + self.done.count(Direction::Down);
         if done > 0 {
-            let names: Vec<String> = self.done.steps.iter().map(|s| s.step.name.clone()).collect();
-            let verb = if self.failed.direction == Direction::Down { "reverted" } else { "applied" };
+            let names: Vec<String> = self
+                .done
+                .steps
+                .iter()
+                .map(|s| s.step.name.clone())
+                .collect();
+            let verb = if self.failed.direction == Direction::Down {
+                "reverted"
+            } else {
+                "applied"
+            };
             write!(f, "{verb} {}; ", list(&names))?;
         }
-        let what = if self.failed.direction == Direction::Down { "reverting" } else { "at" };
+        let what = if self.failed.direction == Direction::Down {
+            "reverting"
+        } else {
+            "at"
+        };
         write!(f, "failed {what} `{}`: {}", self.failed.name, self.error)?;
         match &self.left {
             Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
@@ -246,8 +277,11 @@ pub async fn run_with(
     hooks: Hooks<'_>,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    let statement_limit = opts.deadline.map(|d| d.saturating_duration_since(Instant::now()));
-    conn.execute(&sql::session(conn.kind(), opts.lock_wait, statement_limit)).await?;
+    let statement_limit = opts
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    conn.execute(&sql::session(conn.kind(), opts.lock_wait, statement_limit))
+        .await?;
     for init in &opts.init_sql {
         conn.execute(init).await?;
     }
@@ -257,7 +291,10 @@ pub async fn run_with(
     let lock_timeout = match opts.deadline {
         Some(d) => opts
             .lock_timeout
-            .min(d.saturating_duration_since(Instant::now()).saturating_sub(Duration::from_secs(1)))
+            .min(
+                d.saturating_duration_since(Instant::now())
+                    .saturating_sub(Duration::from_secs(1)),
+            )
             .max(Duration::from_secs(1)),
         None => opts.lock_timeout,
     };
@@ -297,36 +334,60 @@ async fn locked(
         stopped: p.stopped.clone(),
     };
 
-    let baseline: Vec<&Step> = p.steps.iter().filter(|s| s.direction == Direction::Baseline).collect();
+    let baseline: Vec<&Step> = p
+        .steps
+        .iter()
+        .filter(|s| s.direction == Direction::Baseline)
+        .collect();
     if !baseline.is_empty() {
         let t = Instant::now();
         let rows: Vec<sql::Row<'_>> = baseline
             .iter()
             .map(|s| {
                 let f = set.get(s.version).expect("planned from the set");
-                sql::Row { version: f.version, description: &f.description, checksum: &f.up.checksum }
+                sql::Row {
+                    version: f.version,
+                    description: &f.description,
+                    checksum: &f.up.checksum,
+                }
             })
             .collect();
         conn.execute(&sql::baseline(conn.kind(), &rows)).await?;
         for s in baseline {
-            report.steps.push(StepOutcome { step: s.clone(), duration: Duration::ZERO });
+            report.steps.push(StepOutcome {
+                step: s.clone(),
+                duration: Duration::ZERO,
+            });
             report.to = s.version;
         }
-        tracing::info!(count = rows.len(), ms = t.elapsed().as_millis() as u64, "baseline recorded");
+        tracing::info!(
+            count = rows.len(),
+            ms = t.elapsed().as_millis() as u64,
+            "baseline recorded"
+        );
     }
 
-    let steps: Vec<&Step> = p.steps.iter().filter(|s| s.direction != Direction::Baseline).collect();
+    let steps: Vec<&Step> = p
+        .steps
+        .iter()
+        .filter(|s| s.direction != Direction::Baseline)
+        .collect();
     // MariaDB: whether the current step's history row is already claimed
     // (each batch claims the next step's row; see `sql::chained`).
     let mut claimed = false;
     for (i, step) in steps.iter().enumerate() {
         let file = set.get(step.version).expect("planned from the set");
-        let next = steps.get(i + 1).map(|s| set.get(s.version).expect("planned from the set"));
+        let next = steps
+            .get(i + 1)
+            .map(|s| set.get(s.version).expect("planned from the set"));
         progress.started(step);
         let t = Instant::now();
         match one(conn, file, step, next, &mut claimed, opts).await {
             Ok(()) => {
-                let outcome = StepOutcome { step: (*step).clone(), duration: t.elapsed() };
+                let outcome = StepOutcome {
+                    step: (*step).clone(),
+                    duration: t.elapsed(),
+                };
                 progress.finished(&outcome);
                 report.steps.push(outcome);
                 report.to = match step.direction {
@@ -336,7 +397,11 @@ async fn locked(
             }
             Err((error, left)) => {
                 report.elapsed = started.elapsed();
-                let script = if step.direction == Direction::Down { file.down.as_ref() } else { Some(&file.up) };
+                let script = if step.direction == Direction::Down {
+                    file.down.as_ref()
+                } else {
+                    Some(&file.up)
+                };
                 return Err(Error::Apply(ApplyError {
                     done: report,
                     failed: (*step).clone(),
@@ -353,13 +418,22 @@ async fn locked(
 
 /// The version below `version` that stays applied after reverting it.
 fn previous(set: &MigrationSet, version: i64) -> i64 {
-    set.files.iter().map(|f| f.version).filter(|&v| v < version).max().unwrap_or(0)
+    set.files
+        .iter()
+        .map(|f| f.version)
+        .filter(|&v| v < version)
+        .max()
+        .unwrap_or(0)
 }
 
 fn mark_of<'a>(file: &'a MigrationFile, direction: Direction) -> sql::Mark<'a> {
     match direction {
         Direction::Down => sql::Mark::Down(file.version),
-        _ => sql::Mark::Up(sql::Row { version: file.version, description: &file.description, checksum: &file.up.checksum }),
+        _ => sql::Mark::Up(sql::Row {
+            version: file.version,
+            description: &file.description,
+            checksum: &file.up.checksum,
+        }),
     }
 }
 
@@ -374,7 +448,10 @@ async fn one(
 ) -> Result<(), (String, Left)> {
     let kind = conn.kind();
     let script = match step.direction {
-        Direction::Down => file.down.as_ref().expect("planned down steps are reversible"),
+        Direction::Down => file
+            .down
+            .as_ref()
+            .expect("planned down steps are reversible"),
         _ => &file.up,
     };
     let body = terminated(&script.sql, kind);
@@ -384,7 +461,11 @@ async fn one(
         attempt += 1;
         let failure = match (kind, script.no_tx) {
             (Kind::Postgres, false) => {
-                let row = sql::Row { version: file.version, description: &file.description, checksum: &file.up.checksum };
+                let row = sql::Row {
+                    version: file.version,
+                    description: &file.description,
+                    checksum: &file.up.checksum,
+                };
                 let batch = match step.direction {
                     Direction::Down => sql::down_atomic(file.version, body.as_deref()),
                     _ => sql::up_atomic(kind, &row, body.as_deref()),
@@ -405,7 +486,9 @@ async fn one(
             (Kind::Postgres, true) => {
                 // CREATE INDEX CONCURRENTLY and friends cannot share a
                 // transaction: claim, run the script alone, finish.
-                conn.execute(&sql::mark(kind, &this)).await.map_err(|e| (e.to_string(), Left::Nothing))?;
+                conn.execute(&sql::mark(kind, &this))
+                    .await
+                    .map_err(|e| (e.to_string(), Left::Nothing))?;
                 let t = Instant::now();
                 let ran = match &body {
                     Some(b) => conn.batch(b.clone()).await.map(|_| ()),
@@ -424,12 +507,17 @@ async fn one(
             (Kind::MariaDb, _) => {
                 if !*claimed {
                     conn.execute(&sql::mark(kind, &this)).await.map_err(|e| {
-                        (format!("{e} (while recording the migration; the script did not run)"), Left::Nothing)
+                        (
+                            format!("{e} (while recording the migration; the script did not run)"),
+                            Left::Nothing,
+                        )
                     })?;
                     *claimed = true;
                 }
                 let next_mark = next.map(|n| mark_of(n, step.direction));
-                let limit = opts.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+                let limit = opts
+                    .deadline
+                    .map(|d| d.saturating_duration_since(Instant::now()));
                 let batch = sql::chained(&this, body.as_deref(), next_mark.as_ref(), limit);
                 match conn.batch(batch.sql).await {
                     Ok(_) => {
@@ -438,8 +526,16 @@ async fn one(
                     }
                     Err(e) => {
                         if let Err(abort) = conn.execute(sql::ABORT).await {
-                            let message = format!("{}; then the connection failed: {abort}", db_message(&e.source));
-                            return Err((message, Left::Partly { statements: e.completed.saturating_sub(batch.prefix) }));
+                            let message = format!(
+                                "{}; then the connection failed: {abort}",
+                                db_message(&e.source)
+                            );
+                            return Err((
+                                message,
+                                Left::Partly {
+                                    statements: e.completed.saturating_sub(batch.prefix),
+                                },
+                            ));
                         }
                         (e, batch.prefix)
                     }
@@ -459,7 +555,10 @@ async fn one(
         // The first statement of the script failed: a failed statement
         // changes nothing, so give the claim back.
         if let Err(e) = conn.execute(&sql::unmark(&this)).await {
-            return Err((format!("{message}; then restoring its history row failed: {e}"), Left::Partly { statements: 0 }));
+            return Err((
+                format!("{message}; then restoring its history row failed: {e}"),
+                Left::Partly { statements: 0 },
+            ));
         }
         *claimed = false;
         if crate::db::is_lock_timeout(&err.source) && time_left(opts, attempt) {

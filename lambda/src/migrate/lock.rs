@@ -15,12 +15,17 @@ use crate::error::Error;
 /// The lock's name (MariaDB) or key (PostgreSQL) for a database.
 pub fn name(database: &str) -> String {
     let full = format!("schemagate:{database}");
-    let plain = database.chars().all(|c| c.is_ascii_alphanumeric() || "_$-".contains(c));
+    let plain = database
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_$-".contains(c));
     if plain && full.len() <= 64 {
         full
     } else {
         // GET_LOCK names are limited to 64 characters.
-        format!("schemagate:{}", hex::encode(&Sha256::digest(database.as_bytes())[..20]))
+        format!(
+            "schemagate:{}",
+            hex::encode(&Sha256::digest(database.as_bytes())[..20])
+        )
     }
 }
 
@@ -53,13 +58,19 @@ pub async fn acquire(conn: &mut Conn, database: &str, timeout: Duration) -> Resu
             let start = Instant::now();
             loop {
                 let got = conn
-                    .scalar_opt_i64(&format!("SELECT pg_try_advisory_lock({})::int::bigint", key(database)))
+                    .scalar_opt_i64(&format!(
+                        "SELECT pg_try_advisory_lock({})::int::bigint",
+                        key(database)
+                    ))
                     .await?;
                 if got == Some(1) {
                     return Ok(());
                 }
                 if start.elapsed() >= timeout {
-                    return Err(Error::LockTimeout { name: lock, seconds: timeout.as_secs() });
+                    return Err(Error::LockTimeout {
+                        name: lock,
+                        seconds: timeout.as_secs(),
+                    });
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }

@@ -11,5 +11,7 @@ pub mod source;
 
 pub use apply::{run, run_with, ApplyError, Gate, Hooks, Options, Progress, Report, StepOutcome};
 pub use history::Applied;
-pub use plan::{plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target};
+pub use plan::{
+    plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target,
+};
 pub use source::{MigrationFile, MigrationSet, Script, SourceError};

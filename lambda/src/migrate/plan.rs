@@ -74,14 +74,21 @@ impl Plan {
         self.steps.is_empty()
     }
     pub fn count(&self, direction: Direction) -> usize {
-        self.steps.iter().filter(|s| s.direction == direction).count()
+        self.steps
+            .iter()
+            .filter(|s| s.direction == direction)
+            .count()
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error("migration `{name}` is recorded as failed: it was partly applied and nothing will run until it is resolved. Compare the database with `{}`, finish or undo its statements by hand, then delete its history row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) and run again", file.display())]
-    Dirty { version: i64, name: String, file: PathBuf },
+    Dirty {
+        version: i64,
+        name: String,
+        file: PathBuf,
+    },
     #[error("version {version} failed earlier and its file is gone from the migrations folder; restore the file or delete its row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) after checking the database")]
     DirtyMissing { version: i64 },
     #[error("applied migration `{}` was edited after it ran (checksum differs from the history); restore the file as it was applied and put the change in a new migration", file.display())]
@@ -93,7 +100,11 @@ pub enum PlanError {
     #[error("target version {target} is not in the migrations folder (latest there: {latest}); use one of its versions, or 0 to revert everything")]
     UnknownTarget { target: i64, latest: String },
     #[error("cannot go down to version {target}: `{name}` is irreversible (no `.down.sql`); the lowest reachable version is {reachable}")]
-    Irreversible { target: i64, name: String, reachable: i64 },
+    Irreversible {
+        target: i64,
+        name: String,
+        reachable: i64,
+    },
     #[error("baseline version {baseline} is not in the migrations folder; use the version of the last migration the database already has")]
     UnknownBaseline { baseline: i64 },
 }
@@ -121,8 +132,14 @@ pub fn plan_with(
 ) -> Result<Plan, PlanError> {
     if let Some(dirty) = applied.iter().find(|a| !a.success) {
         return Err(match set.get(dirty.version) {
-            Some(f) => PlanError::Dirty { version: dirty.version, name: f.name(), file: f.up.path.clone() },
-            None => PlanError::DirtyMissing { version: dirty.version },
+            Some(f) => PlanError::Dirty {
+                version: dirty.version,
+                name: f.name(),
+                file: f.up.path.clone(),
+            },
+            None => PlanError::DirtyMissing {
+                version: dirty.version,
+            },
         });
     }
 
@@ -134,7 +151,10 @@ pub fn plan_with(
             description: a.description.clone(),
         })?;
         if file.up.checksum != a.checksum {
-            return Err(PlanError::ChecksumMismatch { version: a.version, file: file.up.path.clone() });
+            return Err(PlanError::ChecksumMismatch {
+                version: a.version,
+                file: file.up.path.clone(),
+            });
         }
         done.insert(a.version, ());
     }
@@ -145,7 +165,11 @@ pub fn plan_with(
             return Err(PlanError::UnknownBaseline { baseline: b });
         }
         for f in set.files.iter().filter(|f| f.version <= b) {
-            steps.push(Step { version: f.version, name: f.name(), direction: Direction::Baseline });
+            steps.push(Step {
+                version: f.version,
+                name: f.name(),
+                direction: Direction::Baseline,
+            });
             done.insert(f.version, ());
         }
     }
@@ -159,7 +183,10 @@ pub fn plan_with(
             .map(|f| f.name())
             .collect();
         if !late.is_empty() {
-            return Err(PlanError::OutOfOrder { current: cur, pending: late });
+            return Err(PlanError::OutOfOrder {
+                current: cur,
+                pending: late,
+            });
         }
     }
 
@@ -178,28 +205,55 @@ pub fn plan_with(
     let mut stopped = None;
     let mut target = target;
     if target >= reached.unwrap_or(0) {
-        for f in set.files.iter().filter(|f| f.version <= target && !done.contains_key(&f.version)) {
-            steps.push(Step { version: f.version, name: f.name(), direction: Direction::Up });
+        for f in set
+            .files
+            .iter()
+            .filter(|f| f.version <= target && !done.contains_key(&f.version))
+        {
+            steps.push(Step {
+                version: f.version,
+                name: f.name(),
+                direction: Direction::Up,
+            });
         }
     } else {
         for (&v, _) in done.range(target + 1..).rev() {
-            let f = set.get(v).expect("applied versions were checked against the folder");
+            let f = set
+                .get(v)
+                .expect("applied versions were checked against the folder");
             if !f.reversible() {
                 match on_irreversible {
                     OnIrreversible::Refuse => {
-                        return Err(PlanError::Irreversible { target, name: f.name(), reachable: v })
+                        return Err(PlanError::Irreversible {
+                            target,
+                            name: f.name(),
+                            reachable: v,
+                        })
                     }
                     OnIrreversible::Stop => {
-                        stopped = Some(Stopped { requested: target, name: f.name(), version: v });
+                        stopped = Some(Stopped {
+                            requested: target,
+                            name: f.name(),
+                            version: v,
+                        });
                         target = v;
                         break;
                     }
                 }
             }
-            steps.push(Step { version: v, name: f.name(), direction: Direction::Down });
+            steps.push(Step {
+                version: v,
+                name: f.name(),
+                direction: Direction::Down,
+            });
         }
     }
-    Ok(Plan { current, target, steps, stopped })
+    Ok(Plan {
+        current,
+        target,
+        steps,
+        stopped,
+    })
 }
 
 #[cfg(test)]
@@ -240,7 +294,12 @@ mod tests {
                             Some(script(&format!("{n:04}_m.down.sql"), "")),
                         )
                     };
-                    MigrationFile { version: n, description: "m".into(), up, down }
+                    MigrationFile {
+                        version: n,
+                        description: "m".into(),
+                        up,
+                        down,
+                    }
                 })
                 .collect(),
         }
@@ -260,7 +319,11 @@ mod tests {
     }
 
     fn versions(p: &Plan, d: Direction) -> Vec<i64> {
-        p.steps.iter().filter(|s| s.direction == d).map(|s| s.version).collect()
+        p.steps
+            .iter()
+            .filter(|s| s.direction == d)
+            .map(|s| s.version)
+            .collect()
     }
 
     #[test]
@@ -306,23 +369,51 @@ mod tests {
     fn down_past_an_irreversible_migration_is_refused_naming_it() {
         let s = set(&[1, -2, 3]);
         let err = plan(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None).unwrap_err();
-        assert_eq!(err, PlanError::Irreversible { target: 1, name: "0002_m".into(), reachable: 2 });
+        assert_eq!(
+            err,
+            PlanError::Irreversible {
+                target: 1,
+                name: "0002_m".into(),
+                reachable: 2
+            }
+        );
         assert!(err.to_string().contains("`0002_m` is irreversible"));
     }
 
     #[test]
     fn a_rollback_reverts_down_to_an_irreversible_migration_and_stops_there() {
         let s = set(&[1, -2, 3, 4]);
-        let p = plan_with(&s, &applied(&s, &[1, 2, 3, 4]), Target::Version(1), None, OnIrreversible::Stop).unwrap();
+        let p = plan_with(
+            &s,
+            &applied(&s, &[1, 2, 3, 4]),
+            Target::Version(1),
+            None,
+            OnIrreversible::Stop,
+        )
+        .unwrap();
         assert_eq!(versions(&p, Direction::Down), vec![4, 3]);
         assert_eq!(p.target, 2, "the irreversible one stays applied");
-        assert_eq!(p.stopped, Some(Stopped { requested: 1, name: "0002_m".into(), version: 2 }));
+        assert_eq!(
+            p.stopped,
+            Some(Stopped {
+                requested: 1,
+                name: "0002_m".into(),
+                version: 2
+            })
+        );
     }
 
     #[test]
     fn a_rollback_stopped_by_the_newest_migration_reverts_nothing() {
         let s = set(&[1, 2, -3]);
-        let p = plan_with(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None, OnIrreversible::Stop).unwrap();
+        let p = plan_with(
+            &s,
+            &applied(&s, &[1, 2, 3]),
+            Target::Version(1),
+            None,
+            OnIrreversible::Stop,
+        )
+        .unwrap();
         assert!(p.is_empty());
         assert_eq!((p.current, p.target), (Some(3), 3));
         assert_eq!(p.stopped.unwrap().name, "0003_m");
@@ -335,7 +426,14 @@ mod tests {
         let stop = plan_with(&s, &h, Target::Version(1), None, OnIrreversible::Stop).unwrap();
         assert_eq!(stop, plan(&s, &h, Target::Version(1), None).unwrap());
         assert_eq!(stop.stopped, None);
-        let up = plan_with(&s, &applied(&s, &[1]), Target::Latest, None, OnIrreversible::Stop).unwrap();
+        let up = plan_with(
+            &s,
+            &applied(&s, &[1]),
+            Target::Latest,
+            None,
+            OnIrreversible::Stop,
+        )
+        .unwrap();
         assert_eq!(versions(&up, Direction::Up), vec![2, 3]);
     }
 
@@ -346,7 +444,9 @@ mod tests {
         h[1].success = false;
         let err = plan(&s, &h, Target::Latest, None).unwrap_err();
         assert!(matches!(err, PlanError::Dirty { version: 2, .. }));
-        assert!(err.to_string().contains("DELETE FROM _sqlx_migrations WHERE version = 2"));
+        assert!(err
+            .to_string()
+            .contains("DELETE FROM _sqlx_migrations WHERE version = 2"));
     }
 
     #[test]
@@ -355,7 +455,10 @@ mod tests {
         let mut h = applied(&s, &[1, 2]);
         h[0].checksum = vec![0; 48];
         let err = plan(&s, &h, Target::Latest, None).unwrap_err();
-        assert!(err.to_string().contains("migrations/0001_m.up.sql"), "{err}");
+        assert!(
+            err.to_string().contains("migrations/0001_m.up.sql"),
+            "{err}"
+        );
         assert!(err.to_string().contains("edited after it ran"), "{err}");
     }
 
@@ -363,7 +466,13 @@ mod tests {
     fn an_applied_version_without_its_file_is_reported() {
         let s = set(&[1, 2]);
         let mut h = applied(&s, &[1, 2]);
-        h.push(Applied { version: 7, description: "gone".into(), success: true, checksum: vec![], execution_time_ns: 0 });
+        h.push(Applied {
+            version: 7,
+            description: "gone".into(),
+            success: true,
+            checksum: vec![],
+            execution_time_ns: 0,
+        });
         let err = plan(&s, &h, Target::Latest, None).unwrap_err();
         assert!(matches!(err, PlanError::MissingFile { version: 7, .. }));
     }
@@ -372,7 +481,13 @@ mod tests {
     fn a_file_older_than_the_applied_head_is_out_of_order_not_applied() {
         let s = set(&[1, 2, 3, 4]);
         let err = plan(&s, &applied(&s, &[1, 3]), Target::Latest, None).unwrap_err();
-        assert_eq!(err, PlanError::OutOfOrder { current: 3, pending: vec!["0002_m".into()] });
+        assert_eq!(
+            err,
+            PlanError::OutOfOrder {
+                current: 3,
+                pending: vec!["0002_m".into()]
+            }
+        );
         assert!(err.to_string().contains("0002_m"));
     }
 
@@ -409,6 +524,9 @@ mod tests {
     #[test]
     fn unknown_baseline_is_refused() {
         let s = set(&[1, 2]);
-        assert_eq!(plan(&s, &[], Target::Latest, Some(5)), Err(PlanError::UnknownBaseline { baseline: 5 }));
+        assert_eq!(
+            plan(&s, &[], Target::Latest, Some(5)),
+            Err(PlanError::UnknownBaseline { baseline: 5 })
+        );
     }
 }

@@ -49,7 +49,13 @@ mod tests {
 
     #[test]
     fn empty_and_comment_only_scripts_are_no_ops() {
-        for sql in ["", "  \n", "-- nothing to undo\n", "/* keep */", "# mysql comment\n"] {
+        for sql in [
+            "",
+            "  \n",
+            "-- nothing to undo\n",
+            "/* keep */",
+            "# mysql comment\n",
+        ] {
             assert_eq!(terminated(sql, Kind::MariaDb), None, "{sql:?}");
         }
         assert_eq!(terminated("-- none", Kind::Postgres), None);
@@ -63,14 +69,21 @@ mod tests {
 
     #[test]
     fn a_terminated_script_is_left_alone() {
-        assert_eq!(terminated("SELECT 1;  -- x", Kind::MariaDb).unwrap(), "SELECT 1;  -- x\n");
+        assert_eq!(
+            terminated("SELECT 1;  -- x", Kind::MariaDb).unwrap(),
+            "SELECT 1;  -- x\n"
+        );
     }
 
     #[test]
     fn semicolons_in_strings_do_not_count() {
         let t = terminated("INSERT INTO t VALUES ('a;')", Kind::MariaDb).unwrap();
         assert!(t.ends_with("\n;\n"));
-        let t = terminated("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql", Kind::Postgres).unwrap();
+        let t = terminated(
+            "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
+            Kind::Postgres,
+        )
+        .unwrap();
         assert!(t.ends_with("\n;\n"));
     }
 }

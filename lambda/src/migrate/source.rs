@@ -45,7 +45,9 @@ impl MigrationFile {
     /// `0043_drop_legacy_email`: the file name without its suffix.
     pub fn name(&self) -> String {
         let file = self.up.file_name();
-        file.trim_end_matches(".sql").trim_end_matches(".up").to_string()
+        file.trim_end_matches(".sql")
+            .trim_end_matches(".up")
+            .to_string()
     }
 
     pub fn reversible(&self) -> bool {
@@ -77,7 +79,9 @@ impl MigrationSet {
     /// reverse) — each naming the file and the fix.
     pub fn load(dir: &Path) -> Result<Self, SourceError> {
         if !dir.is_dir() {
-            return Err(SourceError::NotAFolder { dir: dir.to_path_buf() });
+            return Err(SourceError::NotAFolder {
+                dir: dir.to_path_buf(),
+            });
         }
         let resolved = sqlx::migrate::resolve_blocking(dir).map_err(|e| SourceError::Read {
             dir: dir.to_path_buf(),
@@ -94,7 +98,9 @@ impl MigrationSet {
                 no_tx: m.no_tx,
             };
             let duplicate = match m.migration_type {
-                MigrationType::ReversibleDown => downs.insert(m.version, script.clone()).map(|s| s.path),
+                MigrationType::ReversibleDown => {
+                    downs.insert(m.version, script.clone()).map(|s| s.path)
+                }
                 up_type => {
                     if up_type == MigrationType::Simple {
                         simple.insert(m.version, ());
@@ -104,7 +110,11 @@ impl MigrationSet {
                 }
             };
             if let Some(first) = duplicate {
-                return Err(SourceError::Duplicate { version: m.version, first, second: script.path });
+                return Err(SourceError::Duplicate {
+                    version: m.version,
+                    first,
+                    second: script.path,
+                });
             }
         }
         let mut files = Vec::with_capacity(ups.len());
@@ -114,16 +124,27 @@ impl MigrationSet {
             match (&down, is_simple) {
                 (None, false) => return Err(SourceError::MissingDown { up: up.path }),
                 (Some(d), true) => {
-                    return Err(SourceError::Ambiguous { simple: up.path, down: d.path.clone() })
+                    return Err(SourceError::Ambiguous {
+                        simple: up.path,
+                        down: d.path.clone(),
+                    })
                 }
                 _ => {}
             }
-            files.push(MigrationFile { version, description, up, down });
+            files.push(MigrationFile {
+                version,
+                description,
+                up,
+                down,
+            });
         }
         if let Some((_, orphan)) = downs.into_iter().next() {
             return Err(SourceError::OrphanDown { down: orphan.path });
         }
-        Ok(MigrationSet { dir: dir.to_path_buf(), files })
+        Ok(MigrationSet {
+            dir: dir.to_path_buf(),
+            files,
+        })
     }
 }
 
@@ -134,7 +155,11 @@ pub enum SourceError {
     #[error("cannot read migrations from `{}`: {message}", dir.display())]
     Read { dir: PathBuf, message: String },
     #[error("version {version} is used by `{}` and `{}`; give one of them a new version", first.display(), second.display())]
-    Duplicate { version: i64, first: PathBuf, second: PathBuf },
+    Duplicate {
+        version: i64,
+        first: PathBuf,
+        second: PathBuf,
+    },
     #[error("`{}` has no matching `.down.sql`; add one (an empty one is a deliberate no-op) or rename it to `<version>_<name>.sql` to mark it irreversible", up.display())]
     MissingDown { up: PathBuf },
     #[error("`{}` has no matching `.up.sql`; rename or remove it", down.display())]
@@ -165,7 +190,10 @@ mod tests {
             ("README.md", "not a migration"),
         ]);
         let set = MigrationSet::load(dir.path()).unwrap();
-        assert_eq!(set.files.iter().map(|f| f.version).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            set.files.iter().map(|f| f.version).collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert!(!set.files[0].reversible());
         assert!(set.files[1].reversible());
         assert_eq!(set.files[1].name(), "2_add_email");
@@ -177,9 +205,18 @@ mod tests {
     fn checksum_is_sqlx_sha384_of_the_file() {
         let dir = folder(&[("1_a.sql", "SELECT 1;\n")]);
         let set = MigrationSet::load(dir.path()).unwrap();
-        assert_eq!(set.files[0].up.checksum, sqlx::migrate::Migration::new(
-            1, "a".into(), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe("SELECT 1;\n".to_string())), false
-        ).checksum.to_vec());
+        assert_eq!(
+            set.files[0].up.checksum,
+            sqlx::migrate::Migration::new(
+                1,
+                "a".into(),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe("SELECT 1;\n".to_string())),
+                false
+            )
+            .checksum
+            .to_vec()
+        );
         assert_eq!(set.files[0].up.checksum.len(), 48);
     }
 
@@ -201,7 +238,10 @@ mod tests {
     #[test]
     fn orphan_down_and_missing_folder_are_errors() {
         let dir = folder(&[("4_x.down.sql", "SELECT 1;")]);
-        assert!(matches!(MigrationSet::load(dir.path()), Err(SourceError::OrphanDown { .. })));
+        assert!(matches!(
+            MigrationSet::load(dir.path()),
+            Err(SourceError::OrphanDown { .. })
+        ));
         assert!(matches!(
             MigrationSet::load(&dir.path().join("nope")),
             Err(SourceError::NotAFolder { .. })

@@ -315,4 +315,3 @@ impl Drop for Moto {
         let _ = self.child.wait();
     }
 }
-
