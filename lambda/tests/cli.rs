@@ -3,26 +3,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use common::{Folder, Moto, TestDb};
-
-fn schemagate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schemagate"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("SCHEMAGATE_SECRET_ARN")
-        .env_remove("SCHEMAGATE_MIGRATIONS_DIR")
-        .output()
-        .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+use common::{schemagate, text, Folder, Moto, TestDb};
 
 #[tokio::test]
 async fn up_prints_a_line_per_migration_and_exits_0_then_reports_nothing_to_do() {

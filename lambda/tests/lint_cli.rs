@@ -4,26 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
-use common::{Folder, TestDb};
-
-fn schemagate(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_schemagate"))
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .env_remove("SCHEMAGATE_SECRET_ARN")
-        .env_remove("SCHEMAGATE_MIGRATIONS_DIR")
-        .output()
-        .unwrap()
-}
-
-fn out(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
-}
+use common::{schemagate, text as out, Folder, TestDb};
 
 /// The example history with `0003` marked (it adds a UNIQUE index to
 /// `users`) and a `0007` that drops a column at line 3.

@@ -98,14 +98,10 @@ impl Conn {
 
     /// One nullable integer.
     pub async fn scalar_opt_i64(&mut self, sql: &str) -> Result<Option<i64>, DbError> {
-        let q = sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string()));
+        let text = AssertSqlSafe(sql.to_string());
         let r = match &mut self.inner {
-            Inner::My(c) => {
-                sqlx::query_scalar::<_, Option<i64>>(AssertSqlSafe(sql.to_string()))
-                    .fetch_one(c)
-                    .await
-            }
-            Inner::Pg(c) => q.fetch_one(c).await,
+            Inner::My(c) => sqlx::query_scalar(text).fetch_one(c).await,
+            Inner::Pg(c) => sqlx::query_scalar(text).fetch_one(c).await,
         };
         r.map_err(|e| DbError::query(format!("`{sql}`"), e))
     }

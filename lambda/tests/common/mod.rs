@@ -5,7 +5,7 @@
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -314,4 +314,23 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The CLI binary, with no database or folder coming from the environment.
+pub fn schemagate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_schemagate"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env_remove("SCHEMAGATE_SECRET_ARN")
+        .env_remove("SCHEMAGATE_MIGRATIONS_DIR")
+        .output()
+        .unwrap()
+}
+
+/// stdout and stderr as text.
+pub fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
