@@ -326,11 +326,12 @@ async fn a_history_of_320_generated_migrations_applies_once() {
     let folder = Folder::empty();
     folder
         .write(
-            "0000_counter.up.sql",
+            "0001_counter.up.sql",
             "CREATE TABLE counter (n INT NOT NULL);",
         )
-        .write("0000_counter.down.sql", "DROP TABLE counter;");
-    for v in 1..=320 {
+        .write("0001_counter.down.sql", "DROP TABLE counter;");
+    // Versions are positive: the counter is 1, the steps 2..=321.
+    for v in 2..=321 {
         folder.write(
             &format!("{v:04}_step_{v}.up.sql"),
             &format!("CREATE TABLE t{v} (id INT PRIMARY KEY);\nINSERT INTO counter VALUES ({v});"),
@@ -341,7 +342,7 @@ async fn a_history_of_320_generated_migrations_applies_once() {
         );
     }
     let r = up(&db, &folder).await.unwrap();
-    assert_eq!((r.to, r.count(Direction::Up)), (320, 321));
+    assert_eq!((r.to, r.count(Direction::Up)), (321, 321));
     assert_eq!(db.count("SELECT COUNT(*) FROM counter").await, 320);
     assert_eq!(
         db.count("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
@@ -355,10 +356,10 @@ async fn a_history_of_320_generated_migrations_applies_once() {
 async fn two_engines_started_together_apply_every_migration_exactly_once() {
     let db = TestDb::mariadb("race").await;
     let folder = Folder::empty();
-    folder.write("0000_counter.sql", "CREATE TABLE counter (n INT NOT NULL);");
+    folder.write("0001_counter.sql", "CREATE TABLE counter (n INT NOT NULL);");
     for v in 1..=40 {
         folder.write(
-            &format!("{v:04}_m.sql"),
+            &format!("{:04}_m.sql", v + 1),
             &format!("CREATE TABLE t{v} (id INT);\nINSERT INTO counter VALUES ({v});"),
         );
     }
@@ -369,7 +370,7 @@ async fn two_engines_started_together_apply_every_migration_exactly_once() {
         41,
         "each applied once between them"
     );
-    assert_eq!((a.to, b.to), (40, 40));
+    assert_eq!((a.to, b.to), (41, 41));
     assert_eq!(db.count("SELECT COUNT(*) FROM counter").await, 40);
     assert_eq!(db.count("SELECT COUNT(DISTINCT n) FROM counter").await, 40);
 }
@@ -572,10 +573,10 @@ async fn postgres_rolls_a_failed_migration_back_whole() {
 async fn postgres_two_engines_apply_once() {
     let db = TestDb::postgres("pgrace").await;
     let folder = Folder::empty();
-    folder.write("0000_counter.sql", "CREATE TABLE counter (n INT NOT NULL);");
+    folder.write("0001_counter.sql", "CREATE TABLE counter (n INT NOT NULL);");
     for v in 1..=20 {
         folder.write(
-            &format!("{v:04}_m.sql"),
+            &format!("{:04}_m.sql", v + 1),
             &format!("INSERT INTO counter VALUES ({v});"),
         );
     }
