@@ -4,7 +4,8 @@
  *
  * Pure file-system helpers, no constructs: they are unit-tested on their own.
  * File names follow sqlx: `<version>_<description>.up.sql` + `.down.sql`
- * (reversible) or `<version>_<description>.sql` (irreversible).
+ * (reversible) or `<version>_<description>.sql` (irreversible), read by the
+ * same rules as the Lambda's `lambda/src/migrate/source.rs`.
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
@@ -35,15 +36,134 @@ export interface MigrationsSource {
   readonly hash: string;
 }
 
-const FILE_PATTERN = /^(\d+)_(.+?)(\.up|\.down)?\.sql$/;
+/** The folder's own ignore list: one file name or pattern per line (`*`, `?`, `#` comments). */
+export const IGNORE_FILE = '.schemagateignore';
+
+const MAX_VERSION = BigInt('9223372036854775807');
+
+/** A file name read as a migration's. */
+export interface ParsedName {
+  /** The version as a canonical decimal integer string. */
+  readonly version: string;
+  readonly description: string;
+  /** `''` (irreversible), `'.up'` or `'.down'`. */
+  readonly kind: '' | '.up' | '.down';
+}
 
 /**
- * Reads and checks a sqlx-style migrations folder.
+ * Reads a file name as a migration's, by the Lambda's rules
+ * (`lambda/src/migrate/source.rs` `parse_name`): `<version>_<description>`
+ * and a lowercase `.sql`, `.up.sql` or `.down.sql`, the version a positive
+ * 64-bit integer. Returns the parsed name, or why it is not a migration's
+ * with the rename that fixes it.
+ */
+export function parseMigrationName(name: string): ParsedName | { problem: string } {
+  const trimmed = name.trim();
+  if (trimmed !== name) {
+    return { problem: `the name starts or ends with a space; rename it to \`${trimmed}\`` };
+  }
+  const lower = name.toLowerCase();
+  const suffix = ['.up.sql', '.down.sql', '.sql'].find((s) => lower.endsWith(s));
+  if (suffix === undefined) {
+    return {
+      problem:
+        'only `<version>_<description>.sql`, `.up.sql` and `.down.sql` files are migrations; rename or remove it',
+    };
+  }
+  const stem = name.slice(0, name.length - suffix.length);
+  if (name.slice(stem.length) !== suffix) {
+    return { problem: `the suffix must be lowercase; rename it to \`${stem}${suffix}\`` };
+  }
+  const stemLower = stem.toLowerCase();
+  for (const tail of ['.up', '.down', '.sql']) {
+    if (stemLower.endsWith(tail)) {
+      const base = stem.slice(0, stem.length - tail.length);
+      return suffix === '.sql' && tail !== '.sql'
+        ? { problem: `the suffix must be lowercase; rename it to \`${base}${tail}.sql\`` }
+        : { problem: `the suffix is doubled; rename it to \`${base}${suffix}\`` };
+    }
+  }
+  const sep = stem.indexOf('_');
+  if (sep < 0) {
+    const digits = /^\d*/.exec(stem)![0].length;
+    if (digits === 0) {
+      return { problem: NO_VERSION };
+    }
+    if (digits === stem.length) {
+      return { problem: noDescription(stem) };
+    }
+    return {
+      problem: `the version is not followed by \`_\`; rename it to \`${stem.slice(0, digits)}_${stem.slice(digits)}${suffix}\``,
+    };
+  }
+  const version = stem.slice(0, sep);
+  const description = stem.slice(sep + 1);
+  const unsigned = version.startsWith('-') ? version.slice(1) : version;
+  if (!/^\d+$/.test(unsigned)) {
+    return { problem: NO_VERSION };
+  }
+  const v = BigInt(unsigned);
+  if (version.startsWith('-') || v === BigInt(0)) {
+    return {
+      problem: `version \`${version}\` is not positive (versions start at 1; 0 means no migration applied); renumber it`,
+    };
+  }
+  if (v > MAX_VERSION) {
+    return { problem: tooLarge(version) };
+  }
+  if (description === '') {
+    return { problem: noDescription(version) };
+  }
+  return { version: v.toString(), description, kind: suffix === '.sql' ? '' : (suffix.slice(0, -4) as '.up' | '.down') };
+}
+
+const NO_VERSION = 'it has no version; name it `<version>_<description>.sql` (or `.up.sql` + `.down.sql`)';
+
+function noDescription(version: string): string {
+  return `it has no description; name it \`${version}_<description>.sql\` (or \`.up.sql\` + \`.down.sql\`)`;
+}
+
+function tooLarge(version: string): string {
+  return `version \`${version}\` is larger than ${MAX_VERSION}; renumber it`;
+}
+
+/**
+ * `*` matches any run of characters, `?` one character, anything else itself
+ * (case-sensitive) — the Lambda's `wildcard_match`, character for character.
+ */
+export function wildcardMatch(pattern: string, name: string): boolean {
+  const p = [...pattern];
+  const n = [...name];
+  let pi = 0;
+  let ni = 0;
+  let star: [number, number] | undefined;
+  while (ni < n.length) {
+    if (pi < p.length && p[pi] === '*') {
+      star = [pi, ni];
+      pi += 1;
+    } else if (pi < p.length && (p[pi] === '?' || p[pi] === n[ni])) {
+      pi += 1;
+      ni += 1;
+    } else if (star !== undefined) {
+      pi = star[0] + 1;
+      ni = star[1] + 1;
+      star = [star[0], star[1] + 1];
+    } else {
+      return false;
+    }
+  }
+  return p.slice(pi).every((c) => c === '*');
+}
+
+/**
+ * Reads and checks a sqlx-style migrations folder, by the Lambda's rules, so
+ * the construct and the Lambda agree on what a migration is.
  *
- * Files that do not end in `.sql` (a README, `.gitkeep`) are ignored, as sqlx
- * ignores them. A `.sql` file whose name does not follow the pattern, two
- * files for the same version, or half of an up/down pair is an error that
- * names the file.
+ * Every regular file is a migration, or ignored — subfolders, names starting
+ * with `.`, `README*` and `*.md` (any case), names matched by a line of the
+ * folder's `.schemagateignore` (a valid migration name is never ignored) — or
+ * an error naming it and the fix. Two files for the same version, or half of
+ * an up/down pair, is an error that names the file.
  */
 export function readMigrationsSource(dir: string): MigrationsSource {
   const absDir = path.resolve(dir);
@@ -54,23 +174,44 @@ export function readMigrationsSource(dir: string): MigrationsSource {
     );
   }
 
+  const ignoreFile = path.join(absDir, IGNORE_FILE);
+  const patterns = fs.existsSync(ignoreFile)
+    ? fs
+        .readFileSync(ignoreFile, 'utf8')
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l !== '' && !l.startsWith('#'))
+    : [];
   const byVersion = new Map<string, { description: string; kinds: Map<string, string> }>();
   const files: string[] = [];
+  const misnamed: string[] = [];
   for (const name of fs.readdirSync(absDir).sort()) {
-    const full = path.join(absDir, name);
-    if (!name.endsWith('.sql') || !fs.statSync(full).isFile()) {
+    if (name.startsWith('.')) {
       continue;
     }
-    const m = FILE_PATTERN.exec(name);
-    if (!m) {
-      throw new Error(
-        `schemagate: migration file \`${name}\` in \`${absDir}\` does not follow the sqlx naming ` +
-          '`<version>_<description>.up.sql`, `.down.sql` or `<version>_<description>.sql`; rename it.',
-      );
+    const full = path.join(absDir, name);
+    const parsed = parseMigrationName(name);
+    const lower = name.toLowerCase();
+    const ignored =
+      'problem' in parsed &&
+      (lower.startsWith('readme') || lower.endsWith('.md') || patterns.some((p) => wildcardMatch(p, name)));
+    let isFile: boolean;
+    try {
+      isFile = fs.statSync(full).isFile();
+    } catch (e) {
+      if (ignored) {
+        continue;
+      }
+      throw new Error(`schemagate: cannot read \`${full}\`: ${(e as Error).message}`);
     }
-    const version = BigInt(m[1]).toString();
-    const description = m[2];
-    const kind = m[3] ?? '';
+    if (!isFile || ignored) {
+      continue;
+    }
+    if ('problem' in parsed) {
+      misnamed.push(`\`${full}\` is not a migration file name: ${parsed.problem}`);
+      continue;
+    }
+    const { version, description, kind } = parsed;
     let entry = byVersion.get(version);
     if (!entry) {
       entry = { description, kinds: new Map() };
@@ -86,6 +227,11 @@ export function readMigrationsSource(dir: string): MigrationsSource {
     }
     entry.kinds.set(kind, name);
     files.push(name);
+  }
+  if (misnamed.length > 0) {
+    throw new Error(
+      `schemagate: ${misnamed.join('; ')}; a file that is not a migration can be listed in \`${ignoreFile}\``,
+    );
   }
 
   const versions: MigrationVersion[] = [];

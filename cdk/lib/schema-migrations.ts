@@ -78,7 +78,10 @@ export interface SchemaMigrationsProps {
   /**
    * Folder of sqlx-named migration files: `<version>_<description>.up.sql` +
    * `<version>_<description>.down.sql`, or `<version>_<description>.sql`
-   * (irreversible). The files ship inside the Lambda package.
+   * (irreversible); versions positive, suffixes lowercase. Subfolders,
+   * dotfiles, `README*`, `*.md` and names listed in the folder's
+   * `.schemagateignore` are ignored; any other file stops the synth with a
+   * message naming it. The migration files ship inside the Lambda package.
    */
   readonly migrationsDir: string;
 

@@ -18,6 +18,7 @@ use crate::lint::{self, report, MigrationLint};
 use crate::migrate::{
     self, apply, Direction, MigrationSet, Plan, Report, Step, StepOutcome, Target,
 };
+use crate::redact;
 use crate::secrets::{RdsSecret, SecretSource, SecretsManager};
 use crate::Error;
 
@@ -40,7 +41,7 @@ pub struct Global {
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Read credentials from this RDS-format secret in Secrets Manager instead.
-    #[arg(long, env = "SCHEMAGATE_SECRET_ARN", global = true)]
+    #[arg(long, env = "SCHEMAGATE_SECRET_ARN", global = true, value_parser = secret_id)]
     pub secret_arn: Option<String>,
     /// Override the database name from the URL or the secret.
     #[arg(long, global = true)]
@@ -120,17 +121,21 @@ pub const EXIT_UNMARKED_BREAKING: i32 = 5;
 /// Run the CLI; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
     let json = cli.global.json;
+    // Every error message passes here: credentials in it (a URL given in the
+    // wrong place, a literal of --init-sql quoted back by the server) hidden.
+    let secrets = redact::Secrets::default().with_sql(&cli.global.init_sql);
     if let Command::Lint { since, dialect } = &cli.command {
         return match lint_command(&cli.global, *since, dialect.as_deref()).await {
             Ok(code) => code,
             Err(e) => {
+                let error = secrets.redact(&e.to_string());
                 if json {
                     println!(
                         "{}",
-                        json!({"ok": false, "error": e.to_string(), "exit_code": e.exit_code()})
+                        json!({"ok": false, "error": error, "exit_code": e.exit_code()})
                     );
                 } else {
-                    eprintln!("schemagate: error: {e}");
+                    eprintln!("schemagate: error: {error}");
                 }
                 e.exit_code()
             }
@@ -139,15 +144,44 @@ pub async fn main(cli: Cli) -> i32 {
     match dispatch(cli).await {
         Ok(()) => 0,
         Err(e) => {
+            let error = secrets.redact(&e.to_string());
             if json {
-                let out = json!({"ok": false, "error": e.to_string(), "exit_code": e.exit_code()});
+                let out = json!({"ok": false, "error": error, "exit_code": e.exit_code()});
                 println!("{out}");
             } else {
-                eprintln!("schemagate: error: {e}");
+                eprintln!("schemagate: error: {error}");
             }
             e.exit_code()
         }
     }
+}
+
+/// Print a usage error of clap's with every value that may hold a
+/// credential redacted (see [`redact::usage_error`]); returns its exit code:
+/// 2, or 0 for `--help` and `--version`, which print as clap prints them.
+pub fn usage_error(e: clap::Error) -> i32 {
+    use clap::error::ErrorKind;
+    let code = e.exit_code();
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+        }
+        _ => eprint!("{}", redact::usage_error(e, "--database-url")),
+    }
+    code
+}
+
+/// `--secret-arn`: an ARN or a secret's name, never a URL (its credentials
+/// would be shown back in the error that the secret does not exist).
+fn secret_id(s: &str) -> Result<String, String> {
+    if redact::looks_like_url(s) {
+        return Err(
+            "a secret is named by its ARN (`arn:aws:secretsmanager:…`) or its name, not a URL; give a database URL with --database-url".into(),
+        );
+    }
+    Ok(s.to_string())
 }
 
 async fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {

@@ -5,7 +5,8 @@
 //! validates its properties, [`secrets`] reads RDS-format secrets and [`db`]
 //! holds the per-engine connection and SQL. [`lint`] classifies pending
 //! migrations for the running release and [`drain`] empties its Auto Scaling
-//! groups before a breaking one.
+//! groups before a breaking one. [`redact`] hides credentials in every
+//! message a person is shown.
 
 pub mod cfn;
 pub mod cli;
@@ -16,6 +17,7 @@ pub mod handler;
 pub mod lint;
 pub mod migrate;
 pub mod props;
+pub mod redact;
 pub mod secrets;
 
 pub use error::{DbError, Error};

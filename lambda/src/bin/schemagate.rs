@@ -9,6 +9,12 @@ async fn main() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let code = schemagate::cli::main(schemagate::cli::Cli::parse()).await;
+    // Usage errors are printed with credentials redacted (clap's own
+    // rendering would quote a URL given in the wrong place as it is).
+    let cli = match schemagate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => std::process::exit(schemagate::cli::usage_error(e)),
+    };
+    let code = schemagate::cli::main(cli).await;
     std::process::exit(code);
 }

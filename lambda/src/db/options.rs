@@ -10,6 +10,10 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use crate::error::DbError;
+use crate::redact;
+
+/// The URL schemes `from_url` reads.
+const SCHEMES: [&str; 4] = ["mysql", "mariadb", "postgresql", "postgres"];
 
 /// Which SQL dialect and protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +58,10 @@ impl FromStr for SslMode {
             "required" | "require" => SslMode::Required,
             "verify-ca" => SslMode::VerifyCa,
             "verify-full" | "verify-identity" => SslMode::VerifyFull,
-            other => {
+            _ => {
                 return Err(format!(
-                    "unknown ssl mode `{other}`; use disabled, preferred, required, verify-ca or verify-full"
+                    "unknown ssl mode `{}`; use disabled, preferred, required, verify-ca or verify-full",
+                    redact::value(s)
                 ))
             }
         })
@@ -110,28 +115,58 @@ pub struct Parts<'a> {
 }
 
 impl ConnectOptions {
-    /// From `mysql://`, `mariadb://` or `postgres://` URLs.
+    /// From `mysql://`, `mariadb://` or `postgres://` URLs. A malformed URL
+    /// is refused with the URL shown without its password (however it is
+    /// malformed) and the form to write it in.
     pub fn from_url(url: &str) -> Result<Self, DbError> {
-        let scheme = url.split("://").next().unwrap_or("");
-        let redacted = || redact_url(url);
-        match scheme {
-            "mysql" | "mariadb" => {
-                let url = if scheme == "mariadb" {
-                    url.replacen("mariadb", "mysql", 1)
-                } else {
-                    url.to_string()
-                };
-                MySqlConnectOptions::from_str(&url)
-                    .map(|o| ConnectOptions::MariaDb(o).quiet())
-                    .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted())))
+        let shown = redact::value(url);
+        let bad = |why: &str| DbError::Url(format!("`{shown}`: {why}"));
+        let Some((scheme, rest)) = url.split_once("://") else {
+            // `u:p@h/db`, `mysql:/u:p@h/db`, `mysql//u:p@h/db`.
+            let known = SCHEMES.iter().find_map(|s| {
+                let tail = url.strip_prefix(s)?;
+                tail.starts_with([':', '/'])
+                    .then(|| format!("{s}://{}", tail.trim_start_matches([':', '/'])))
+            });
+            let fixed = known.unwrap_or_else(|| format!("mysql://{url}"));
+            return Err(bad(&format!(
+                "it does not start with `mysql://`, `mariadb://` or `postgres://`; write it as `{}`",
+                redact::value(&fixed)
+            )));
+        };
+        if !SCHEMES.contains(&scheme) {
+            return Err(bad("use mysql://, mariadb:// or postgres://"));
+        }
+        // `mysql:///u:p@h/db` (a slash too many) or a password holding `/` or
+        // `#`: sqlx would read the credentials as the database name, and the
+        // server would quote it back in its error.
+        let after_host = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+        let path_and_fragment = match after_host.find('?') {
+            Some(q) => {
+                let (path, query) = after_host.split_at(q);
+                format!("{path}{}", query.find('#').map_or("", |h| &query[h..]))
             }
-            "postgres" | "postgresql" => PgConnectOptions::from_str(url)
+            None => after_host.to_string(),
+        };
+        if path_and_fragment.contains('@') {
+            return Err(bad(&format!(
+                "the part after the host holds `@`: write two slashes after `{scheme}:`, and percent-encode a `/`, `?`, `#` or `@` in the password (`%2F`, `%3F`, `%23`, `%40`)"
+            )));
+        }
+        let with_hint = |e: sqlx::Error| {
+            if rest.contains('@') {
+                bad(&format!("{e}; a `/`, `?`, `#`, `:` or `@` in the password must be percent-encoded (`%2F`, `%3F`, `%23`, `%3A`, `%40`)"))
+            } else {
+                bad(&e.to_string())
+            }
+        };
+        match scheme {
+            "mysql" | "mariadb" => MySqlConnectOptions::from_str(&format!("mysql://{rest}"))
+                .map(|o| ConnectOptions::MariaDb(o).quiet())
+                .map_err(with_hint),
+            _ => PgConnectOptions::from_str(url)
                 .map(|o| ConnectOptions::Postgres(o).quiet())
-                .map_err(|e| DbError::Url(format!("`{}`: {e}", redacted()))),
-            _ => Err(DbError::Url(format!(
-                "`{}`: use mysql://, mariadb:// or postgres://",
-                redacted()
-            ))),
+                .map_err(with_hint),
         }
     }
 
@@ -246,17 +281,6 @@ impl ConnectOptions {
     }
 }
 
-/// A URL with its password replaced by `***`.
-pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((userinfo, host)) = rest.rsplit_once('@') {
-            let user = userinfo.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:***@{host}");
-        }
-    }
-    url.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +301,61 @@ mod tests {
             .to_string();
         assert!(!err.contains("hunter2"), "{err}");
         assert!(err.contains("u:***@h/db"), "{err}");
+    }
+
+    #[test]
+    fn malformed_urls_are_refused_without_the_password_and_with_the_form_to_use() {
+        for (url, says) in [
+            (
+                "u:hunter2@127.0.0.1:3307/rt1",
+                "write it as `mysql://u:***@127.0.0.1:3307/rt1`",
+            ),
+            (
+                "mysql:/u:hunter2@127.0.0.1:3307/rt1",
+                "write it as `mysql://u:***@127.0.0.1:3307/rt1`",
+            ),
+            (
+                "mysql//u:hunter2@127.0.0.1:3307/rt1",
+                "write it as `mysql://u:***@127.0.0.1:3307/rt1`",
+            ),
+            (
+                "postgres:u:hunter2@h/db",
+                "it does not start with `mysql://`, `mariadb://` or `postgres://`; write it as `postgres://u:***@h/db`",
+            ),
+            ("mysql:///u:hunter2@h/db", "write two slashes after `mysql:`"),
+            ("mysql://u:hun/ter2@h/db", "percent-encode a `/`"),
+            ("mysql://u:hun#ter2@h/db", "percent-encode a `/`"),
+            ("mysql://u:hunter2@h:99999/db", "must be percent-encoded"),
+            ("postgres://u:%68unter2@h:99999/db", "invalid port number"),
+        ] {
+            let err = ConnectOptions::from_url(url).unwrap_err();
+            assert!(matches!(err, DbError::Url(_)));
+            let err = err.to_string();
+            for secret in ["hunter2", "hun/ter2", "hun#ter2", "%68unter2", "unter2", "ter2"] {
+                assert!(!err.contains(secret), "{url}: {err}");
+            }
+            assert!(err.contains(says), "{url}: {err}");
+        }
+    }
+
+    #[test]
+    fn well_formed_urls_still_parse() {
+        let o = ConnectOptions::from_url("mysql://u:p%40ss@h:3307/db").unwrap();
+        assert_eq!((o.host(), o.port(), o.database()), ("h", 3307, "db"));
+        // The userinfo ends at the last `@`, as in a browser.
+        let o = ConnectOptions::from_url("mariadb://u:p@ss@h/db").unwrap();
+        assert_eq!((o.host(), o.database()), ("h", "db"));
+        let o =
+            ConnectOptions::from_url("postgres:///db?host=/run/postgresql&application_name=a@b")
+                .unwrap();
+        assert_eq!(o.database(), "db");
+    }
+
+    #[test]
+    fn an_unknown_ssl_mode_is_quoted_as_given_without_a_password() {
+        let err = "mysql://u:HunTer2@h".parse::<SslMode>().unwrap_err();
+        assert!(!err.to_ascii_lowercase().contains("hunter2"), "{err}");
+        assert!(err.contains("`mysql://u:***@h`"), "{err}");
     }
 
     #[test]
