@@ -273,9 +273,10 @@ async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> 
         None => None,
         Some("mariadb" | "mysql") => Some(Kind::MariaDb),
         Some("postgres" | "postgresql") => Some(Kind::Postgres),
-        Some(other) => {
+        Some(_) => {
             return Err(Error::Db(crate::DbError::Url(format!(
-                "unknown dialect `{other}`; use `mariadb` (also for MySQL) or `postgres`"
+                "unknown dialect `{}`; use `mariadb` (also for MySQL) or `postgres`",
+                redact::value(dialect.unwrap_or_default())
             ))))
         }
     };

@@ -258,6 +258,26 @@ fn a_url_in_the_wrong_place_is_a_usage_error_without_its_password() {
     let o = schemagate(&[url, "status"]);
     assert!(text(&o).1.contains(tip), "{}", text(&o).1);
 
+    // `--dialect` is matched in lowercase, and was quoted so: shown as given,
+    // redacted, even with a space in the password (exit 3 until usage errors
+    // of this kind move to 2).
+    let folder = Folder::empty();
+    let o = schemagate(&[
+        "--migrations",
+        folder.path().to_str().unwrap(),
+        "lint",
+        "--dialect",
+        "mysql://u:Super Secret123@h/db",
+    ]);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(3), "{out}{err}");
+    assert!(!err.to_lowercase().contains("secret123"), "{err}");
+    assert!(!err.to_lowercase().contains("super"), "{err}");
+    assert!(
+        err.contains("unknown dialect `mysql://u:***@h/db`"),
+        "{err}"
+    );
+
     // A folder that does not exist is refused before anything (exit 4).
     let o = schemagate(&["--migrations", url, "status"]);
     assert_eq!(o.status.code(), Some(4));
