@@ -87,7 +87,8 @@ impl Secrets {
                 }
             }
         }
-        self.known.sort_by_key(|(n, _)| std::cmp::Reverse(n.len()));
+        self.known
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.cmp(b)));
         self.known.dedup();
         self
     }
