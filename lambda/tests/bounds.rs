@@ -247,6 +247,33 @@ async fn lock_retries_end_at_the_deadline_with_nothing_applied() {
     assert_eq!(db.history().await, vec![(1, true), (2, true)]);
 }
 
+#[tokio::test]
+async fn a_statement_running_past_the_timeout_is_stopped_by_the_server_at_the_deadline() {
+    let db = TestDb::mariadb("bstmt").await;
+    let folder = Folder::empty();
+    folder.write("1_slow.sql", "SELECT SLEEP(20);");
+    let url = db.url();
+    let dir = folder.path();
+    let args = [
+        "--database-url",
+        &url,
+        "--migrations",
+        dir.to_str().unwrap(),
+        "--timeout",
+        "3",
+        "up",
+    ];
+    for _ in 0..2 {
+        let (out, elapsed) = cli(&args, Duration::from_secs(30)).await;
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        assert!(stderr.contains("failed at `1_slow`: Query execution was interrupted (max_statement_time exceeded) (1969). Nothing of `1_slow` was applied"), "{stderr}");
+        assert!(stderr.contains("--timeout"), "{stderr}");
+        assert_eq!(db.history().await, vec![]);
+    }
+}
+
 /// A server that accepts TCP connections and never says a word.
 fn silent_server() -> (u16, std::thread::JoinHandle<()>) {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -208,7 +208,7 @@ impl fmt::Display for ApplyError {
         match &self.left {
             Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
                 f,
-                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the function's deadline: give the function a longer timeout, or run this migration outside the deploy (`schemagate up`)",
+                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the run's deadline: allow more time (the function's timeout, or `schemagate up --timeout S`), or run this migration outside the deploy (`schemagate up`)",
                 self.failed.name, self.done.to
             ),
             Left::Nothing | Left::RolledBack => write!(
