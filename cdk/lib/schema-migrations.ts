@@ -153,13 +153,24 @@ export interface SchemaMigrationsProps {
   readonly timeout?: Duration;
 
   /**
-   * How long each DDL statement waits for a metadata lock before the engine
-   * retries (the session's `lock_wait_timeout`), so that a long transaction
-   * in the app delays the deploy rather than freezing the app.
+   * How long to wait for the migration lock held by another schemagate run
+   * (the `LockTimeoutSeconds` property). At most the function's timeout.
    *
-   * @default - the engine's default
+   * @default Duration.seconds(60)
    */
   readonly lockTimeout?: Duration;
+
+  /**
+   * How long one DDL statement may wait for a metadata lock held by the
+   * app (a long transaction) before it gives way and is retried, with
+   * backoff and jitter, until the function's deadline: every app query on
+   * the table queues behind a waiting DDL, so this is how long the app may
+   * stall per try. Sets `SCHEMAGATE_LOCK_WAIT_SECONDS`. MariaDB/MySQL wait in
+   * whole seconds (a fraction is rounded up); PostgreSQL in milliseconds.
+   *
+   * @default Duration.millis(500)
+   */
+  readonly lockWait?: Duration;
 
   /**
    * The Auto Scaling groups to scale to zero before the first breaking
@@ -308,6 +319,9 @@ export class SchemaMigrations extends Construct {
       environment: {
         SCHEMAGATE_SSL_MODE: 'required',
         RUST_LOG: 'info',
+        ...(props.lockWait !== undefined
+          ? { SCHEMAGATE_LOCK_WAIT_SECONDS: String(props.lockWait.toMilliseconds() / 1000) }
+          : {}),
       },
     });
     connections.connections.allowDefaultPortFrom(this.function, 'schemagate migrations Lambda');
@@ -627,6 +641,15 @@ function validateOptions(props: SchemaMigrationsProps, target: string): void {
       throw new Error(
         `schemagate: lockTimeout \`${props.lockTimeout.toHumanString()}\` must be at least 1 second and shorter ` +
           `than timeout \`${timeout.toHumanString()}\`, or the Lambda times out waiting for one lock.`,
+      );
+    }
+  }
+  if (props.lockWait !== undefined) {
+    const ms = props.lockWait.toMilliseconds();
+    if (ms < 1 || ms >= timeout.toMilliseconds()) {
+      throw new Error(
+        `schemagate: lockWait \`${props.lockWait.toHumanString()}\` must be at least 1 millisecond and shorter ` +
+          `than timeout \`${timeout.toHumanString()}\`; keep it short (the default is 500 ms): the app's queries wait behind it.`,
       );
     }
   }

@@ -213,6 +213,18 @@ describe('the Lambda', () => {
     });
   });
 
+  test('carries lockWait as SCHEMAGATE_LOCK_WAIT_SECONDS, in fractional seconds', () => {
+    // GIVEN / WHEN
+    const { template } = migrationsOnDatabase({ lockWait: Duration.millis(750) });
+
+    // THEN
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: { SCHEMAGATE_SSL_MODE: 'required', RUST_LOG: 'info', SCHEMAGATE_LOCK_WAIT_SECONDS: '0.75' },
+      },
+    });
+  });
+
   test('its one asset holds the bootstrap and the migrations folder', () => {
     // GIVEN
     const { stack, template } = migrationsOnDatabase();
@@ -431,6 +443,7 @@ describe('validation', () => {
     ['an unknown endpoints mode', { endpoints: 'none' as any }, /endpoints `none` must be 'create' or 'existing'/],
     ['a timeout above 15 minutes', { timeout: Duration.minutes(20) }, /timeout `20 minutes` must be between 30 seconds and 15 minutes.*schemagate CLI/],
     ['a lock timeout as long as the timeout', { timeout: Duration.minutes(1), lockTimeout: Duration.minutes(1) }, /lockTimeout `1 minute` must be at least 1 second and shorter than timeout/],
+    ['a lock wait as long as the timeout', { timeout: Duration.minutes(1), lockWait: Duration.minutes(1) }, /lockWait `1 minute` must be at least 1 millisecond and shorter than timeout/],
     ['an empty initSql statement', { initSql: ['SET x=1', ' '] }, /initSql\[1\] is empty/],
     ['a drain without a value', { drain: { tagKey: 'k', tagValue: '' } }, /drain needs both `tagKey` and `tagValue`/],
     ['a drain on an aws: tag', { drain: { tagKey: 'aws:autoscaling:groupName', tagValue: 'x' } }, /reserved by AWS/],

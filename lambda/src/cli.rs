@@ -1,13 +1,14 @@
 //! The CLI: the same engine as the Lambda, from a laptop or CI.
 //!
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage;
-//! 3 the database, the secret or the lock could not be had; 4 refused before
+//! 3 the database, the secret or the lock could not be had, or the database
+//! did not answer before `--timeout`; 4 refused before
 //! running anything (history, files or target are wrong); 5 `lint` found a
 //! breaking (or unreadable) migration that is not marked.
 
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Parser, Subcommand};
@@ -63,9 +64,20 @@ pub struct Global {
     /// Seconds to wait for another run's migration lock.
     #[arg(long, default_value_t = 60, global = true)]
     pub lock_timeout: u64,
-    /// Seconds one DDL statement may wait for a metadata lock before it is retried.
-    #[arg(long, default_value_t = 10, global = true)]
-    pub lock_wait: u64,
+    /// Seconds one DDL statement may wait for a metadata lock (held by a
+    /// long app transaction) before it gives way and is retried, with
+    /// backoff, until the deadline. Fractions allowed (`0.5`); MariaDB waits
+    /// in whole seconds, so it waits at least 1.
+    #[arg(long, value_name = "S", default_value = "0.5", value_parser = seconds, global = true)]
+    pub lock_wait: Duration,
+    /// Seconds the whole run may take. The server stops a statement at the
+    /// deadline and lock waits stop retrying; if the server does not answer,
+    /// the CLI gives up shortly after (exit 3), saying what was in progress.
+    #[arg(long, value_name = "S", default_value = "3600", value_parser = seconds, global = true)]
+    pub timeout: Duration,
+    /// Seconds one connection attempt (TCP, TLS, handshake, login) may take.
+    #[arg(long, value_name = "S", default_value = "10", value_parser = seconds, global = true)]
+    pub connect_timeout: Duration,
     /// Seconds to wait for a database that is still starting.
     #[arg(long, default_value_t = 0, global = true)]
     pub connect_wait: u64,
@@ -124,25 +136,24 @@ pub async fn main(cli: Cli) -> i32 {
     // Every error message passes here: credentials in it (a URL given in the
     // wrong place, a literal of --init-sql quoted back by the server) hidden.
     let secrets = redact::Secrets::default().with_sql(&cli.global.init_sql);
-    if let Command::Lint { since, dialect } = &cli.command {
-        return match lint_command(&cli.global, *since, dialect.as_deref()).await {
-            Ok(code) => code,
-            Err(e) => {
-                let error = secrets.redact(&e.to_string());
-                if json {
-                    println!(
-                        "{}",
-                        json!({"ok": false, "error": error, "exit_code": e.exit_code()})
-                    );
-                } else {
-                    eprintln!("schemagate: error: {error}");
-                }
-                e.exit_code()
-            }
-        };
-    }
-    match dispatch(cli).await {
-        Ok(()) => 0,
+    let limit = cli.global.timeout;
+    let track = Arc::new(Track::new(!json));
+    let started = Instant::now();
+    let deadline = started + limit;
+    let work = async {
+        if let Command::Lint { since, dialect } = &cli.command {
+            return lint_command(&cli.global, *since, dialect.as_deref(), deadline, &track).await;
+        }
+        dispatch(&cli, deadline, &track).await.map(|()| 0)
+    };
+    // The server stops statements at the deadline and the engine then
+    // records and reports; this bound is for a server that does not answer.
+    let result = match tokio::time::timeout(limit + grace(limit), work).await {
+        Ok(r) => r,
+        Err(_) => Err(track.timed_out(started.elapsed(), limit)),
+    };
+    match result {
+        Ok(code) => code,
         Err(e) => {
             let error = secrets.redact(&e.to_string());
             if json {
@@ -184,9 +195,127 @@ fn secret_id(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-async fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
+/// How long after the deadline the client gives up on a server that does
+/// not answer: a tenth of the time, between 1 and 10 seconds.
+fn grace(limit: Duration) -> Duration {
+    (limit / 10).clamp(Duration::from_secs(1), Duration::from_secs(10))
+}
+
+/// Seconds, fractions allowed: `0.5`, `10`, `3600`.
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .and_then(|v| Duration::try_from_secs_f64(v).ok())
+        .ok_or_else(|| format!("`{s}` is not a number of seconds > 0 (e.g. `0.5`, `10`)"))
+}
+
+/// What the run is doing, for the message when the server does not answer
+/// before `--timeout`; prints each finished step (unless `--json`).
+struct Track {
+    print: bool,
+    state: Mutex<TrackState>,
+}
+
+#[derive(Default)]
+struct TrackState {
+    phase: String,
+    current: Option<(Step, Instant)>,
+    done: Vec<String>,
+}
+
+impl Track {
+    fn new(print: bool) -> Track {
+        Track {
+            print,
+            state: Mutex::new(TrackState {
+                phase: "starting".into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    fn phase(&self, p: impl Into<String>) {
+        self.state.lock().expect("track lock").phase = p.into();
+    }
+
+    fn timed_out(&self, after: Duration, limit: Duration) -> Error {
+        let s = self.state.lock().expect("track lock");
+        let done = match s.done.len() {
+            0 => String::new(),
+            _ => format!(
+                "{} {} before it; ",
+                if s.current
+                    .as_ref()
+                    .is_some_and(|(st, _)| st.direction == Direction::Down)
+                {
+                    "reverted"
+                } else {
+                    "applied"
+                },
+                s.done.join(", ")
+            ),
+        };
+        let (during, outcome) = match &s.current {
+            Some((step, since)) => (
+                format!(
+                    "{} `{}` (running for {})",
+                    if step.direction == Direction::Down { "reverting" } else { "applying" },
+                    step.name,
+                    apply::secs(since.elapsed())
+                ),
+                format!(
+                    "{done}what `{0}` did is unknown until the server answers; then `schemagate status` shows it: applied if the server finished it, FAILED (success = false) if it was cut part way, and then nothing more runs until it is resolved",
+                    step.name
+                ),
+            ),
+            None => (
+                s.phase.clone(),
+                format!("{done}nothing else was changed"),
+            ),
+        };
+        Error::TimedOut {
+            after,
+            limit,
+            during,
+            outcome,
+        }
+    }
+}
+
+impl migrate::Progress for Track {
+    fn started(&self, step: &Step) {
+        self.state.lock().expect("track lock").current = Some((step.clone(), Instant::now()));
+    }
+    fn finished(&self, o: &StepOutcome) {
+        {
+            let mut s = self.state.lock().expect("track lock");
+            s.current = None;
+            s.done.push(o.step.name.clone());
+            s.phase = format!("after `{}`", o.step.name);
+        }
+        if !self.print {
+            return;
+        }
+        let verb = match o.step.direction {
+            Direction::Up => "applied",
+            Direction::Down => "reverted",
+            Direction::Baseline => "baselined",
+        };
+        println!(
+            "  {verb:<9} {:<50} {:>8}",
+            o.step.name,
+            apply::secs(o.duration)
+        );
+        let _ = std::io::stdout().flush();
+    }
+}
+
+async fn connect_options(g: &Global, track: &Track) -> Result<ConnectOptions, Error> {
     let opts = match (&g.database_url, &g.secret_arn) {
         (_, Some(arn)) => {
+            track.phase(format!("reading secret `{arn}`"));
             let aws = aws_config::load_from_env().await;
             let text = SecretsManager::new(&aws).get(arn).await?;
             RdsSecret::parse(arn, &text)?.connect_options(
@@ -212,17 +341,34 @@ async fn connect_options(g: &Global) -> Result<ConnectOptions, Error> {
     Ok(opts.with_ssl(g.ssl_mode, g.ssl_ca.clone()))
 }
 
-async fn dispatch(cli: Cli) -> Result<(), Error> {
+async fn dispatch(cli: &Cli, deadline: Instant, track: &Arc<Track>) -> Result<(), Error> {
     let g = &cli.global;
     let set = MigrationSet::load(&g.migrations)?;
-    let opts = connect_options(g).await?;
-    let mut conn = Conn::connect(&opts, Duration::from_secs(g.connect_wait)).await?;
-    let result = command(&cli, &set, &mut conn).await;
+    let mut conn = connect(g, deadline, track).await?;
+    let result = command(cli, &set, &mut conn, deadline, track).await;
     conn.close().await;
     result
 }
 
-async fn command(cli: &Cli, set: &MigrationSet, conn: &mut Conn) -> Result<(), Error> {
+/// Connect within the run's deadline: `--connect-wait` and each attempt's
+/// `--connect-timeout` end at it.
+async fn connect(g: &Global, deadline: Instant, track: &Track) -> Result<Conn, Error> {
+    let opts = connect_options(g, track).await?;
+    track.phase(format!("connecting to {opts}"));
+    let left = deadline.saturating_duration_since(Instant::now());
+    let wait = Duration::from_secs(g.connect_wait).min(left);
+    let conn = Conn::connect_within(&opts, wait, g.connect_timeout.min(left)).await?;
+    track.phase(format!("reading the history of {opts}"));
+    Ok(conn)
+}
+
+async fn command(
+    cli: &Cli,
+    set: &MigrationSet,
+    conn: &mut Conn,
+    deadline: Instant,
+    track: &Arc<Track>,
+) -> Result<(), Error> {
     let g = &cli.global;
     let target = conn.target().to_string();
     match cli.command {
@@ -251,23 +397,25 @@ async fn command(cli: &Cli, set: &MigrationSet, conn: &mut Conn) -> Result<(), E
             Ok(())
         }
         Command::Up { to } => {
-            run(
-                g,
-                set,
-                conn,
-                to.map_or(Target::Latest, Target::Version),
-                &target,
-            )
-            .await
+            let to = to.map_or(Target::Latest, Target::Version);
+            run(g, set, conn, to, &target, deadline, track).await
         }
-        Command::Down { to } => run(g, set, conn, Target::Version(to), &target).await,
+        Command::Down { to } => {
+            run(g, set, conn, Target::Version(to), &target, deadline, track).await
+        }
         Command::Lint { .. } => unreachable!("handled before connecting"),
     }
 }
 
 /// `schemagate lint`: returns the exit code (0, or 5 for unmarked breaking
 /// migrations) after printing the findings.
-async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> Result<i32, Error> {
+async fn lint_command(
+    g: &Global,
+    since: Option<i64>,
+    dialect: Option<&str>,
+    deadline: Instant,
+    track: &Track,
+) -> Result<i32, Error> {
     let set = MigrationSet::load(&g.migrations)?;
     let named = match dialect.map(str::to_ascii_lowercase).as_deref() {
         None => None,
@@ -293,8 +441,7 @@ async fn lint_command(g: &Global, since: Option<i64>, dialect: Option<&str>) -> 
             )
         }
         (None, true) => {
-            let opts = connect_options(g).await?;
-            let mut conn = Conn::connect(&opts, Duration::from_secs(g.connect_wait)).await?;
+            let mut conn = connect(g, deadline, track).await?;
             let planned = apply::inspect(&mut conn, &set, Target::Latest, g.baseline).await;
             let kind = conn.kind();
             let target = conn.target().to_string();
@@ -362,24 +509,22 @@ async fn run(
     conn: &mut Conn,
     target: Target,
     shown: &str,
+    deadline: Instant,
+    track: &Arc<Track>,
 ) -> Result<(), Error> {
     let opts = apply::Options {
         init_sql: g.init_sql.clone(),
         baseline: g.baseline,
         lock_timeout: Duration::from_secs(g.lock_timeout.max(1)),
-        lock_wait: Duration::from_secs(g.lock_wait.max(1)),
-        deadline: None,
-    };
-    let printer: Arc<dyn migrate::Progress> = if g.json {
-        Arc::new(())
-    } else {
-        Arc::new(Lines)
+        lock_wait: g.lock_wait,
+        deadline: Some(deadline),
     };
     if !g.json {
         println!("schemagate: {shown}");
     }
+    track.phase(format!("waiting for the migration lock on {shown}"));
     let started = Instant::now();
-    match migrate::run(conn, set, target, &opts, printer.as_ref()).await {
+    match migrate::run(conn, set, target, &opts, track.as_ref()).await {
         Ok(report) => {
             if g.json {
                 println!("{}", report_json(shown, &report, None));
@@ -402,25 +547,6 @@ async fn run(
             Err(Error::Apply(e))
         }
         Err(e) => Err(e),
-    }
-}
-
-struct Lines;
-
-impl migrate::Progress for Lines {
-    fn started(&self, _step: &Step) {}
-    fn finished(&self, o: &StepOutcome) {
-        let verb = match o.step.direction {
-            Direction::Up => "applied",
-            Direction::Down => "reverted",
-            Direction::Baseline => "baselined",
-        };
-        println!(
-            "  {verb:<9} {:<50} {:>8}",
-            o.step.name,
-            apply::secs(o.duration)
-        );
-        let _ = std::io::stdout().flush();
     }
 }
 
@@ -565,5 +691,35 @@ fn print_status(
             Some(ms) => println!("  {state:<9} {name:<50} {ms:>6} ms"),
             None => println!("  {state:<9} {name}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_flags_take_fractional_seconds_and_default_to_the_engines_values() {
+        assert_eq!(seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(seconds("10"), Ok(Duration::from_secs(10)));
+        for bad in ["0", "-1", "abc", "inf", "NaN", ""] {
+            assert!(seconds(bad).is_err(), "{bad}");
+        }
+        let cli = Cli::try_parse_from(["schemagate", "status"]).unwrap();
+        assert_eq!(cli.global.lock_wait, apply::DEFAULT_LOCK_WAIT);
+        assert_eq!(cli.global.timeout, Duration::from_secs(3600));
+        assert_eq!(cli.global.connect_timeout, crate::db::CONNECT_TIMEOUT);
+        let cli =
+            Cli::try_parse_from(["schemagate", "up", "--lock-wait", "1.5", "--timeout", "90"])
+                .unwrap();
+        assert_eq!(cli.global.lock_wait, Duration::from_millis(1500));
+        assert_eq!(cli.global.timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn the_client_gives_up_shortly_after_the_deadline() {
+        assert_eq!(grace(Duration::from_secs(5)), Duration::from_secs(1));
+        assert_eq!(grace(Duration::from_secs(60)), Duration::from_secs(6));
+        assert_eq!(grace(Duration::from_secs(3600)), Duration::from_secs(10));
     }
 }

@@ -24,6 +24,17 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The CLI's `--timeout` passed and the server did not end the run by
+    /// itself (a frozen or unreachable server): the client gave up.
+    #[error("timed out after {:.1} s (`--timeout {}`) while {during}: the server did not answer in time (frozen, overloaded or unreachable?). {outcome}", after.as_secs_f64(), limit.as_secs_f64())]
+    TimedOut {
+        after: std::time::Duration,
+        limit: std::time::Duration,
+        /// `applying `0002_slow` (running for 4.1 s)`, `connecting to …`
+        during: String,
+        /// What the database holds, as far as the client knows.
+        outcome: String,
+    },
     /// Stopped before anything ran by a pre-apply check (the breaking-change
     /// gate, or a drain that failed).
     #[error("{0}")]
@@ -58,7 +69,8 @@ impl DbError {
 
 impl Error {
     /// Exit code for the CLI: 1 = a migration failed while running,
-    /// 3 = the database or the secret could not be reached,
+    /// 3 = the database or the secret could not be reached (or did not
+    /// answer before `--timeout`),
     /// 4 = refused before running anything (history, files or target wrong),
     /// 5 = refused: breaking migrations that are not marked (see `lint`).
     pub fn exit_code(&self) -> i32 {
@@ -67,7 +79,8 @@ impl Error {
             Error::Db(_)
             | Error::Secret(_)
             | Error::LockTimeout { .. }
-            | Error::LockNotTaken { .. } => 3,
+            | Error::LockNotTaken { .. }
+            | Error::TimedOut { .. } => 3,
             Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
             Error::Refused(_) => 5,
         }

@@ -36,7 +36,10 @@ pub struct Config {
     /// deadline is unknown or not in the future (the emulator's is not an
     /// epoch time). Default 840.
     pub budget: Duration,
-    /// `SCHEMAGATE_LOCK_WAIT_SECONDS`: session `lock_wait_timeout`. Default 10.
+    /// `SCHEMAGATE_LOCK_WAIT_SECONDS`: how long one DDL may wait for a
+    /// metadata lock before it gives way and is retried (session
+    /// `lock_wait_timeout` / `lock_timeout`). Fractions allowed; default
+    /// 0.5 ([`apply::DEFAULT_LOCK_WAIT`]; MariaDB rounds up to 1).
     pub lock_wait: Duration,
     /// `SCHEMAGATE_RESPONSE_ATTEMPTS`: PUT attempts. Default 6.
     pub response_attempts: usize,
@@ -70,7 +73,16 @@ impl Config {
             },
             ssl_ca: var("SCHEMAGATE_SSL_CA").map(PathBuf::from),
             budget: secs("SCHEMAGATE_BUDGET_SECONDS", 840)?,
-            lock_wait: secs("SCHEMAGATE_LOCK_WAIT_SECONDS", 10)?,
+            lock_wait: match var("SCHEMAGATE_LOCK_WAIT_SECONDS") {
+                None => apply::DEFAULT_LOCK_WAIT,
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|s| s.is_finite() && *s > 0.0)
+                    .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                    .ok_or_else(|| format!("SCHEMAGATE_LOCK_WAIT_SECONDS must be a number of seconds > 0 (e.g. `0.5`), got `{v}`"))?,
+            },
             response_attempts: var("SCHEMAGATE_RESPONSE_ATTEMPTS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(6),

@@ -10,6 +10,7 @@ use sqlx::postgres::{PgConnection, PgDatabaseError};
 use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection, Either};
 
 use super::options::{ConnectOptions, Kind};
+use super::probe;
 use crate::error::DbError;
 use crate::migrate::history::{Applied, TABLE};
 
@@ -34,17 +35,74 @@ pub struct BatchError {
     pub source: sqlx::Error,
 }
 
+/// How long one connection attempt may take (TCP, TLS, handshake,
+/// authentication) unless told otherwise: `mysql`'s own `connect_timeout`.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a MariaDB/MySQL server may stay silent after accepting before
+/// the port is checked for a PostgreSQL server (a MariaDB server greets at
+/// once).
+const SILENT_BEFORE_PROBE: Duration = Duration::from_secs(1);
+
+/// Why one connection attempt failed.
+enum Failure {
+    Db(sqlx::Error),
+    /// Accepted, but the handshake did not finish within the limit: a
+    /// frozen or overloaded server, or no database at all.
+    Silent(Duration),
+    /// Another protocol answers on the port.
+    Wrong(probe::Found),
+}
+
+impl Failure {
+    fn is_transient(&self) -> bool {
+        match self {
+            Failure::Db(e) => is_transient(e),
+            // A server still starting (or thawing) may answer the next try.
+            Failure::Silent(_) => true,
+            Failure::Wrong(_) => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Db(e) => write!(f, "{e}"),
+            Failure::Silent(d) => write!(f, "no answer within {}", secs(*d)),
+            Failure::Wrong(found) => write!(f, "{found:?}"),
+        }
+    }
+}
+
 impl Conn {
     /// Connect, waiting up to `wait` for a server that refuses or drops
-    /// connections (an RDS instance still starting). Wrong credentials and
-    /// unknown databases fail at once: waiting would not fix them.
+    /// connections (an RDS instance still starting), each attempt bounded by
+    /// [`CONNECT_TIMEOUT`]. Wrong credentials and unknown databases fail at
+    /// once: waiting would not fix them.
     pub async fn connect(opts: &ConnectOptions, wait: Duration) -> Result<Conn, DbError> {
+        Self::connect_within(opts, wait, CONNECT_TIMEOUT).await
+    }
+
+    /// [`Conn::connect`] with each attempt bounded by `timeout` (and, while
+    /// waiting, by the time left of `wait`).
+    pub async fn connect_within(
+        opts: &ConnectOptions,
+        wait: Duration,
+        timeout: Duration,
+    ) -> Result<Conn, DbError> {
         let target = opts.to_string();
         let started = Instant::now();
         let attempt = || async {
-            match opts {
-                ConnectOptions::MariaDb(o) => o.connect().await.map(Inner::My),
-                ConnectOptions::Postgres(o) => o.connect().await.map(Inner::Pg),
+            let left = wait.saturating_sub(started.elapsed());
+            let limit = if left.is_zero() {
+                timeout
+            } else {
+                timeout.min(left.max(Duration::from_secs(1)))
+            };
+            match tokio::time::timeout(limit, once(opts)).await {
+                Ok(r) => r,
+                Err(_) => Err(Failure::Silent(limit)),
             }
         };
         let inner = attempt
@@ -56,12 +114,12 @@ impl Conn {
                     .with_max_times(usize::MAX)
                     .with_jitter(),
             )
-            .when(|e: &sqlx::Error| is_transient(e) && started.elapsed() < wait)
+            .when(|e: &Failure| e.is_transient() && started.elapsed() < wait)
             .notify(|e, d| {
                 tracing::warn!(target = %target, error = %e, retry_in_ms = d.as_millis() as u64, "database not reachable yet; waiting")
             })
             .await
-            .map_err(|e| classify_connect_error(&target, e, started.elapsed()))?;
+            .map_err(|e| classify_connect_error(&target, e, started.elapsed(), wait))?;
         Ok(Conn {
             inner,
             target,
@@ -213,23 +271,95 @@ fn is_transient(e: &sqlx::Error) -> bool {
     }
 }
 
-fn classify_connect_error(target: &str, e: sqlx::Error, waited: Duration) -> DbError {
+/// One connection attempt, unbounded (the caller bounds it), that tells a
+/// server of the other engine on the port from a silent one.
+async fn once(opts: &ConnectOptions) -> Result<Inner, Failure> {
+    match opts {
+        ConnectOptions::MariaDb(o) => {
+            let connect = o.connect();
+            tokio::pin!(connect);
+            let tcp = o.get_socket().is_none();
+            let check = async {
+                tokio::time::sleep(SILENT_BEFORE_PROBE).await;
+                probe::postgres(opts.host(), opts.port(), SILENT_BEFORE_PROBE).await
+            };
+            tokio::select! {
+                r = &mut connect => r.map(Inner::My).map_err(Failure::Db),
+                Some(found) = check, if tcp => Err(Failure::Wrong(found)),
+            }
+        }
+        ConnectOptions::Postgres(o) => match o.connect().await {
+            Ok(c) => Ok(Inner::Pg(c)),
+            // Not the PostgreSQL protocol: is it a MariaDB greeting?
+            Err(e @ sqlx::Error::Protocol(_)) if o.get_socket().is_none() => {
+                match probe::mariadb(opts.host(), opts.port(), SILENT_BEFORE_PROBE).await {
+                    Some(found) => Err(Failure::Wrong(found)),
+                    None => Err(Failure::Db(e)),
+                }
+            }
+            Err(e) => Err(Failure::Db(e)),
+        },
+    }
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
+}
+
+fn classify_connect_error(
+    target: &str,
+    failure: Failure,
+    waited: Duration,
+    wait: Duration,
+) -> DbError {
+    let connect = |message: String| DbError::Connect {
+        target: target.to_string(),
+        message,
+    };
+    let still = if wait.is_zero() {
+        String::new()
+    } else {
+        format!(
+            " (still failing after waiting {:.0} s)",
+            waited.as_secs_f64()
+        )
+    };
+    let e = match failure {
+        Failure::Db(e) => e,
+        Failure::Silent(limit) => {
+            return connect(format!(
+                "the server accepted the connection but did not complete the handshake within {}{still}: it is frozen or overloaded, or it is not a database; check the host and port and that the database is running, or allow more time (the CLI's `--connect-timeout`)",
+                secs(limit)
+            ))
+        }
+        Failure::Wrong(probe::Found::Postgres) => {
+            return connect(
+                "this is not a MariaDB/MySQL server (it looks like PostgreSQL: it answered a PostgreSQL SSL request); use a postgres:// URL, or the MariaDB/MySQL port (usually 3306)".into(),
+            )
+        }
+        Failure::Wrong(probe::Found::MariaDb(version)) => {
+            let seen = if version.is_empty() {
+                String::new()
+            } else {
+                format!(": it greeted as `{version}`")
+            };
+            return connect(format!(
+                "this is not a PostgreSQL server (it looks like MariaDB/MySQL{seen}); use a mysql:// or mariadb:// URL, or the PostgreSQL port (usually 5432)"
+            ));
+        }
+    };
     let code = error_code(&e);
     match code.as_deref() {
-        Some("1045") | Some("28P01") | Some("28000") => {
-            DbError::Auth { target: target.to_string(), message: e.to_string() }
-        }
-        Some("1049") | Some("3D000") => DbError::Connect {
+        Some("1045") | Some("28P01") | Some("28000") => DbError::Auth {
             target: target.to_string(),
-            message: format!("{e}; create the database first or fix `dbname`/`DatabaseName`"),
+            message: e.to_string(),
         },
-        _ if is_transient(&e) => DbError::Connect {
-            target: target.to_string(),
-            message: format!(
-                "{e} (still failing after waiting {:.0} s); check the host, port, security group and that the database is running",
-                waited.as_secs_f64()
-            ),
-        },
-        _ => DbError::Connect { target: target.to_string(), message: e.to_string() },
+        Some("1049") | Some("3D000") => connect(format!(
+            "{e}; create the database first or fix `dbname`/`DatabaseName`"
+        )),
+        _ if is_transient(&e) => connect(format!(
+            "{e}{still}; check the host, port, security group and that the database is running"
+        )),
+        _ => connect(e.to_string()),
     }
 }

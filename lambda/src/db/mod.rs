@@ -3,7 +3,8 @@
 
 mod conn;
 pub mod options;
+mod probe;
 pub mod sql;
 
-pub use conn::{error_code, is_lock_timeout, BatchError, Conn};
+pub use conn::{error_code, is_lock_timeout, BatchError, Conn, CONNECT_TIMEOUT};
 pub use options::{ConnectOptions, Kind, SslMode};

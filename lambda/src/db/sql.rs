@@ -27,9 +27,11 @@ fn text(kind: Kind, s: &str) -> String {
 /// behind the DDL), and how long one statement may run (so the server stops
 /// it before the Lambda dies).
 pub fn session(kind: Kind, lock_wait: Duration, statement: Option<Duration>) -> String {
-    let lock_secs = lock_wait.as_secs().max(1);
     match kind {
         Kind::MariaDb => {
+            // Whole seconds only on MariaDB 10.11 (`= 0.5` is error 1232,
+            // `WAIT 0.5` truncates to 0 = no wait): round up, at least 1.
+            let lock_secs = (lock_wait.as_secs_f64().ceil() as u64).max(1);
             let stmt = statement.map_or(0.0, |d| d.as_secs_f64().max(1.0));
             format!(
                 "SET SESSION lock_wait_timeout = {lock_secs}; SET SESSION innodb_lock_wait_timeout = {lock_secs}; SET SESSION max_statement_time = {stmt:.3}"
@@ -37,7 +39,8 @@ pub fn session(kind: Kind, lock_wait: Duration, statement: Option<Duration>) -> 
         }
         Kind::Postgres => {
             let stmt = statement.map_or(0, |d| d.as_millis().max(1000) as u64);
-            format!("SET lock_timeout = '{lock_secs}s'; SET statement_timeout = {stmt}")
+            let lock_ms = lock_wait.as_millis().max(1);
+            format!("SET lock_timeout = '{lock_ms}ms'; SET statement_timeout = {stmt}")
         }
     }
 }
@@ -274,5 +277,12 @@ mod tests {
         assert!(s.contains("max_statement_time = 90.500"));
         assert!(session(Kind::MariaDb, Duration::from_secs(5), None)
             .contains("max_statement_time = 0.000"));
+        // Sub-second waits: MariaDB rounds up to whole seconds, PostgreSQL
+        // takes milliseconds.
+        let half = Duration::from_millis(500);
+        assert!(session(Kind::MariaDb, half, None).contains("SET SESSION lock_wait_timeout = 1;"));
+        assert!(session(Kind::MariaDb, Duration::from_millis(1500), None)
+            .contains("SET SESSION lock_wait_timeout = 2;"));
+        assert!(session(Kind::Postgres, half, None).starts_with("SET lock_timeout = '500ms';"));
     }
 }

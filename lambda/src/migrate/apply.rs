@@ -20,8 +20,11 @@ pub struct Options {
     pub baseline: Option<i64>,
     /// How long to wait for another run's migration lock.
     pub lock_timeout: Duration,
-    /// Session `lock_wait_timeout`: how long one DDL may wait for a metadata
-    /// lock before it gives up (and is retried while time remains).
+    /// Session `lock_wait_timeout` (PostgreSQL `lock_timeout`): how long one
+    /// DDL may wait for a metadata lock before it gives way (and is retried,
+    /// with backoff, while time remains). Every app query on the table queues
+    /// behind a waiting DDL, so this is how long the app may stall per try.
+    /// MariaDB waits whole seconds: a fraction is rounded up.
     pub lock_wait: Duration,
     /// When the run must be over (the Lambda's deadline less a margin).
     /// Statements are cut by the server before it; lock waits are retried
@@ -35,11 +38,23 @@ impl Default for Options {
             init_sql: Vec::new(),
             baseline: None,
             lock_timeout: Duration::from_secs(60),
-            lock_wait: Duration::from_secs(10),
+            lock_wait: DEFAULT_LOCK_WAIT,
             deadline: None,
         }
     }
 }
+
+/// The default [`Options::lock_wait`]: short enough that the app's queries
+/// queued behind a waiting DDL stay responsive (pgroll uses 500 ms too; on
+/// MariaDB it is 1 s, its shortest wait).
+pub const DEFAULT_LOCK_WAIT: Duration = Duration::from_millis(500);
+
+/// Tries of a step whose DDL keeps meeting a held metadata lock when the run
+/// has no deadline; with one, it is retried until the deadline.
+const TRIES_WITHOUT_DEADLINE: u32 = 30;
+
+/// Room left at the deadline after a try: for recording the outcome.
+const RETRY_MARGIN: Duration = Duration::from_secs(2);
 
 /// Told about each step as it starts and ends (CLI output, the Lambda's
 /// watchdog).
@@ -193,7 +208,7 @@ impl fmt::Display for ApplyError {
         match &self.left {
             Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
                 f,
-                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the function's deadline: give the function a longer timeout, or run this migration outside the deploy (`schemagate up`)",
+                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the run's deadline: allow more time (the function's timeout, or `schemagate up --timeout S`), or run this migration outside the deploy (`schemagate up`)",
                 self.failed.name, self.done.to
             ),
             Left::Nothing | Left::RolledBack => write!(
@@ -476,7 +491,7 @@ async fn one(
                         // The implicit transaction rolled everything back.
                         let message = db_message(&e.source);
                         if crate::db::is_lock_timeout(&e.source) && time_left(opts, attempt) {
-                            wait_before_retry(step, attempt, &message).await;
+                            wait_before_retry(step, attempt, &message, opts).await;
                             continue;
                         }
                         return Err((message, Left::RolledBack));
@@ -562,22 +577,46 @@ async fn one(
         }
         *claimed = false;
         if crate::db::is_lock_timeout(&err.source) && time_left(opts, attempt) {
-            wait_before_retry(step, attempt, &message).await;
+            wait_before_retry(step, attempt, &message, opts).await;
             continue;
         }
         return Err((message, Left::Nothing));
     }
 }
 
+/// Whether another try fits before the deadline: the shortest pause, one
+/// whole lock wait (MariaDB's is at least 1 s) and the margin to record.
 fn time_left(opts: &Options, attempt: u32) -> bool {
     match opts.deadline {
-        Some(d) => Instant::now() + opts.lock_wait + Duration::from_secs(2) < d,
-        None => attempt < 30,
+        Some(d) => Instant::now() + backoff(0) + try_length(opts) + RETRY_MARGIN < d,
+        None => attempt < TRIES_WITHOUT_DEADLINE,
     }
 }
 
-async fn wait_before_retry(step: &Step, attempt: u32, message: &str) {
-    let delay = Duration::from_millis((500u64 << attempt.min(4)).min(5000));
+/// How long one try can wait for the lock, as the server applies it.
+fn try_length(opts: &Options) -> Duration {
+    Duration::from_secs_f64(opts.lock_wait.as_secs_f64().ceil().max(1.0))
+}
+
+/// The pause before try `attempt + 1` before jitter: 250 ms, doubling up to
+/// 4 s. The app's queries run freely during it; a long transaction makes the
+/// tries sparse, a short one is met soon after it ends.
+fn backoff(attempt: u32) -> Duration {
+    (Duration::from_millis(250) * 2u32.pow(attempt.min(4))).min(Duration::from_secs(4))
+}
+
+/// Pause between tries: the backoff with jitter (×1 to ×2, as backon's), so
+/// that several runs, or a run and the app's own retries, do not fall into
+/// step; never past the point where a whole try no longer fits.
+async fn wait_before_retry(step: &Step, attempt: u32, message: &str, opts: &Options) {
+    let base = backoff(attempt.saturating_sub(1));
+    let mut delay = base + base.mul_f64(fastrand::f64());
+    if let Some(d) = opts.deadline {
+        let room = d
+            .saturating_duration_since(Instant::now())
+            .saturating_sub(try_length(opts) + RETRY_MARGIN);
+        delay = delay.min(room);
+    }
     tracing::warn!(migration = %step.name, attempt, error = %message, retry_in_ms = delay.as_millis() as u64,
         "a metadata lock is held by another session (a long transaction?); waiting and retrying");
     tokio::time::sleep(delay).await;
