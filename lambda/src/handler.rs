@@ -360,6 +360,7 @@ impl Handler {
         let hooks = migrate::Hooks {
             gate: Some(&gate),
             on_irreversible: OnIrreversible::Stop,
+            stop: None,
         };
         let result = migrate::run_with(conn, set, target, &opts, watch, hooks).await;
         let state = std::mem::take(&mut *gate.state.lock().expect("gate state"));

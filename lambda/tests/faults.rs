@@ -53,11 +53,17 @@ async fn a_server_killed_mid_migration_leaves_the_migration_on_record_as_failed(
             "CREATE TABLE b (id INT);\nSELECT SLEEP(30);\nCREATE TABLE c (id INT);",
         );
     let dir = folder.path();
-    let child = cli(&["--database-url", &url, "--migrations", dir.to_str().unwrap(), "up"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = cli(&[
+        "--database-url",
+        &url,
+        "--migrations",
+        dir.to_str().unwrap(),
+        "up",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     server.kill9();
     let out = child.wait_with_output().unwrap();
@@ -67,14 +73,27 @@ async fn a_server_killed_mid_migration_leaves_the_migration_on_record_as_failed(
 
     server.restart();
     assert_eq!(
-        rows(&url, "SELECT version, success FROM _sqlx_migrations ORDER BY version").await,
+        rows(
+            &url,
+            "SELECT version, success FROM _sqlx_migrations ORDER BY version"
+        )
+        .await,
         vec![(1, true), (2, false)]
     );
     assert_eq!(tables(&url).await, vec!["a", "b"]);
-    let again = cli(&["--database-url", &url, "--migrations", dir.to_str().unwrap(), "up"])
-        .output()
-        .unwrap();
+    let again = cli(&[
+        "--database-url",
+        &url,
+        "--migrations",
+        dir.to_str().unwrap(),
+        "up",
+    ])
+    .output()
+    .unwrap();
     let (_, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(4), "{stderr}");
-    assert!(stderr.contains("`0002_slow` is recorded as failed"), "{stderr}");
+    assert!(
+        stderr.contains("`0002_slow` is recorded as failed"),
+        "{stderr}"
+    );
 }

@@ -451,7 +451,13 @@ impl PrivateMariaDb {
     /// Run statements as root with the `mariadb` client.
     pub fn exec_root(&self, sql: &str) {
         let out = Command::new("mariadb")
-            .args(["-h127.0.0.1", &format!("-P{}", self.port), "-uroot", "-e", sql])
+            .args([
+                "-h127.0.0.1",
+                &format!("-P{}", self.port),
+                "-uroot",
+                "-e",
+                sql,
+            ])
             .output()
             .expect("the mariadb client");
         assert!(
