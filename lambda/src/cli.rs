@@ -649,7 +649,8 @@ fn print_status(
         .map(|a| a.version)
         .max();
     // (version, name, state, ms, the script that failed and which)
-    let mut rows: Vec<(i64, String, &str, Option<i64>, Option<(String, &str)>)> = Vec::new();
+    type Row<'a> = (i64, String, &'a str, Option<i64>, Option<(String, &'a str)>);
+    let mut rows: Vec<Row> = Vec::new();
     for f in &set.files {
         let (state, failed) = match applied.get(&f.version).map(|a| (a, a.state())) {
             Some((_, migrate::State::UpFailed)) => ("FAILED", Some((f.up.file_name(), "up"))),

@@ -72,16 +72,6 @@ pub enum DbError {
     Url(String),
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_suggested_packet_size_holds_the_file() {
-        assert_eq!(super::suggested(2 * 1024 * 1024), 4 * 1024 * 1024);
-        assert_eq!(super::suggested(20_000_000), 32 * 1024 * 1024);
-        assert_eq!(super::suggested(5 << 30), 1 << 30);
-    }
-}
-
 impl DbError {
     pub fn query(context: impl Into<String>, source: sqlx::Error) -> Self {
         DbError::Query {
@@ -112,5 +102,15 @@ impl Error {
             | Error::HistoryChanged { .. } => 4,
             Error::Refused(_) => 5,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_suggested_packet_size_holds_the_file() {
+        assert_eq!(super::suggested(2 * 1024 * 1024), 4 * 1024 * 1024);
+        assert_eq!(super::suggested(20_000_000), 32 * 1024 * 1024);
+        assert_eq!(super::suggested(5 << 30), 1 << 30);
     }
 }

@@ -210,7 +210,7 @@ impl fmt::Display for ApplyError {
         match &self.left {
             Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
                 f,
-                ". Nothing of `{name}` {} ; the schema is at version {}. It was stopped for lack of time before the function's deadline: give the function a longer timeout, or run this migration outside the deploy (`schemagate up`)",
+                ". Nothing of `{name}` {}; the schema is at version {}. It was stopped for lack of time before the function's deadline: give the function a longer timeout, or run this migration outside the deploy (`schemagate up`)",
                 if down { "was reverted" } else { "was applied" },
                 self.done.to
             ),
@@ -468,7 +468,9 @@ async fn locked(
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
     }
-    fits(home, set, &p)?;
+    if let Some(too_large) = too_large(home, set, &p) {
+        return Err(too_large);
+    }
     let mut report = Report {
         from: p.current,
         to: p.current.unwrap_or(0),
@@ -582,11 +584,10 @@ async fn locked(
 
 /// MariaDB takes a query of at most `max_allowed_packet` bytes and drops
 /// the connection on a larger one, mid-run and with nothing to tell what
-/// ran. Every planned batch is measured before the first one is sent.
-fn fits(home: &Home, set: &MigrationSet, p: &Plan) -> Result<(), Error> {
-    let Some(limit) = home.max_packet else {
-        return Ok(());
-    };
+/// ran. Every planned batch is measured before the first one is sent:
+/// [`Error::TooLarge`] for the first that does not fit.
+fn too_large(home: &Home, set: &MigrationSet, p: &Plan) -> Option<Error> {
+    let limit = home.max_packet?;
     for step in p
         .steps
         .iter()
@@ -604,14 +605,14 @@ fn fits(home: &Home, set: &MigrationSet, p: &Plan) -> Result<(), Error> {
             + script.sql.len()
             + 4;
         if size as u64 > limit {
-            return Err(Error::TooLarge {
+            return Some(Error::TooLarge {
                 file: script.path.display().to_string(),
                 bytes: script.sql.len() as u64,
                 limit,
             });
         }
     }
-    Ok(())
+    None
 }
 
 fn script_of(file: &MigrationFile, direction: Direction) -> Option<&super::source::Script> {
@@ -859,7 +860,9 @@ async fn settle(
             })
         }
         // Rolled back with the script's transaction: no row (up), or the
-        // row still says applied (down).
+        // row still says applied (down). (Writes to non-transactional
+        // tables — MyISAM, Aria — are not undone by a rollback; the engine
+        // cannot see them.)
         None if up => Err(Failure {
             message,
             left: Left::Nothing,
