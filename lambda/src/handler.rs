@@ -491,7 +491,14 @@ impl Handler {
                         applied_breaking.push(s.step.name.clone());
                     }
                 }
-                if let apply::Left::Partly { statements } = ae.left {
+                // What may have committed: a connection lost mid-script
+                // (`Unknown`) counts as all of it.
+                let committed = match ae.left {
+                    apply::Left::Partly { statements } => Some(statements),
+                    apply::Left::Unknown => Some(usize::MAX),
+                    _ => None,
+                };
+                if let Some(statements) = committed {
                     if lints
                         .iter()
                         .any(|l| l.name == ae.failed.name && l.needs_drain_within(statements))
