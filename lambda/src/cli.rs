@@ -2,16 +2,25 @@
 //!
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage;
 //! 3 the database, the secret or the lock could not be had, or the database
-//! did not answer before `--timeout`; 4 refused before
-//! running anything (history, files or target are wrong); 5 `lint` found a
-//! breaking (or unreadable) migration that is not marked.
+//! did not answer before `--timeout`; 4 refused before running anything
+//! (history, files or target are wrong; `resolve` of a version that is not
+//! recorded as failed); 5 `lint` found a breaking (or unreadable) migration
+//! that is not marked; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM (the
+//! migration in progress finished and is recorded, nothing more started, the
+//! lock is released).
+//!
+//! Signals (`up`, `down`): the first SIGTERM or SIGINT lets the migration in
+//! progress finish — its statements are already on the server, and cutting
+//! the connection would leave the server to finish them unseen — records
+//! it, starts nothing more, releases the lock and says what was done and
+//! what was not. A second one exits at once.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
 use crate::db::{Conn, ConnectOptions, Kind, SslMode};
@@ -113,6 +122,18 @@ pub enum Command {
         #[arg(long, value_name = "V")]
         to: i64,
     },
+    /// Record how a migration recorded as failed was resolved by hand:
+    /// `--as applied` (all of it is in the database now; records the
+    /// current file's checksum) or `--as undone` (none of it is; the next
+    /// `up` runs it from its first statement). Runs under the migration lock.
+    Resolve {
+        /// The version recorded as failed.
+        #[arg(value_name = "V")]
+        version: i64,
+        /// What the database holds now.
+        #[arg(long = "as", value_name = "OUTCOME")]
+        outcome: Outcome,
+    },
     /// Classify migrations for the release that runs now: expand, breaking
     /// (exit 5 unless marked), blocking. Needs no database: with `--since V`
     /// the versions above V; with a database, its pending ones; with
@@ -129,6 +150,24 @@ pub enum Command {
 
 /// Exit code of `lint` when a breaking or unreadable migration is not marked.
 pub const EXIT_UNMARKED_BREAKING: i32 = 5;
+
+/// `resolve --as`: what the database holds of the failed migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Outcome {
+    /// All of it (finished by hand, or a failed revert undone by hand).
+    Applied,
+    /// None of it (undone by hand, or a failed revert finished by hand).
+    Undone,
+}
+
+impl From<Outcome> for migrate::ResolveAs {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Applied => migrate::ResolveAs::Applied,
+            Outcome::Undone => migrate::ResolveAs::Undone,
+        }
+    }
+}
 
 /// Run the CLI; returns the process exit code.
 pub async fn main(cli: Cli) -> i32 {
@@ -238,6 +277,12 @@ impl Track {
 
     fn phase(&self, p: impl Into<String>) {
         self.state.lock().expect("track lock").phase = p.into();
+    }
+
+    /// The migration in progress, for the signal handler's message.
+    fn current(&self) -> Option<String> {
+        let s = self.state.lock().expect("track lock");
+        s.current.as_ref().map(|(step, _)| step.name.clone())
     }
 
     fn timed_out(&self, after: Duration, limit: Duration) -> Error {
@@ -373,7 +418,8 @@ async fn command(
     let target = conn.target().to_string();
     match cli.command {
         Command::Status => {
-            let history = conn.history().await?.unwrap_or_default();
+            let (_, history) = migrate::history::read(conn).await?;
+            let history = history.unwrap_or_default();
             let planned = migrate::plan(set, &history, Target::Latest, g.baseline);
             print_status(g.json, &target, set, &history, &planned);
             planned.map(|_| ()).map_err(Error::from)
@@ -402,6 +448,9 @@ async fn command(
         }
         Command::Down { to } => {
             run(g, set, conn, Target::Version(to), &target, deadline, track).await
+        }
+        Command::Resolve { version, outcome } => {
+            resolve(g, set, conn, version, outcome, &target, deadline).await
         }
         Command::Lint { .. } => unreachable!("handled before connecting"),
     }
@@ -503,6 +552,16 @@ fn url_kind(url: &str) -> Option<Kind> {
     ConnectOptions::from_url(url).ok().map(|o| o.kind())
 }
 
+fn engine_options(g: &Global, deadline: Instant) -> apply::Options {
+    apply::Options {
+        init_sql: g.init_sql.clone(),
+        baseline: g.baseline,
+        lock_timeout: Duration::from_secs(g.lock_timeout.max(1)),
+        lock_wait: g.lock_wait,
+        deadline: Some(deadline),
+    }
+}
+
 async fn run(
     g: &Global,
     set: &MigrationSet,
@@ -512,19 +571,23 @@ async fn run(
     deadline: Instant,
     track: &Arc<Track>,
 ) -> Result<(), Error> {
-    let opts = apply::Options {
-        init_sql: g.init_sql.clone(),
-        baseline: g.baseline,
-        lock_timeout: Duration::from_secs(g.lock_timeout.max(1)),
-        lock_wait: g.lock_wait,
-        deadline: Some(deadline),
-    };
+    let opts = engine_options(g, deadline);
+    let stop = migrate::Stop::default();
+    let signals = on_signals(stop.clone(), track.clone());
     if !g.json {
         println!("schemagate: {shown}");
     }
     track.phase(format!("waiting for the migration lock on {shown}"));
     let started = Instant::now();
-    match migrate::run(conn, set, target, &opts, track.as_ref()).await {
+    let hooks = migrate::Hooks {
+        stop: Some(&stop),
+        ..Default::default()
+    };
+    let result = migrate::run_with(conn, set, target, &opts, track.as_ref(), hooks).await;
+    if let Some(s) = signals {
+        s.abort();
+    }
+    match result {
         Ok(report) => {
             if g.json {
                 println!("{}", report_json(shown, &report, None));
@@ -546,8 +609,119 @@ async fn run(
             );
             Err(Error::Apply(e))
         }
+        Err(Error::Interrupted(i)) => {
+            let code = i.signal.exit_code;
+            if g.json {
+                let mut doc = report_json(
+                    shown,
+                    i.done.as_ref().unwrap_or(&Report::default()),
+                    Some(&i.to_string()),
+                );
+                doc["interrupted"] = json!(i.signal.name);
+                doc["not_started"] = json!(i.pending);
+                doc["exit_code"] = json!(code);
+                println!("{doc}");
+            } else {
+                eprintln!("schemagate: {i}");
+            }
+            // The connection may be in the middle of a cut lock wait: do
+            // not wait for a polite close, the exit ends the session.
+            std::process::exit(code);
+        }
         Err(e) => Err(e),
     }
+}
+
+/// Listen for SIGTERM/SIGINT while a run goes on: the first asks the
+/// engine to stop after the migration in progress, a second exits at once.
+fn on_signals(stop: migrate::Stop, track: Arc<Track>) -> Option<tokio::task::JoinHandle<()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for SIGTERM/SIGINT; they end the run at once");
+        return None;
+    };
+    Some(tokio::spawn(async move {
+        loop {
+            let got = tokio::select! {
+                _ = term.recv() => migrate::Signal { name: "SIGTERM", exit_code: 143 },
+                _ = int.recv() => migrate::Signal { name: "SIGINT", exit_code: 130 },
+            };
+            if stop.requested().is_some() {
+                eprintln!(
+                    "schemagate: {} again: exiting now; the migration in progress may still run on the server (its history row says so): check with `schemagate status`",
+                    got.name
+                );
+                std::process::exit(got.exit_code);
+            }
+            stop.request(got);
+            let current = track.current();
+            match current {
+                Some(name) => eprintln!(
+                    "schemagate: {}: letting `{name}` finish (its statements are on the server), then stopping; nothing more will start (send it again to exit at once)",
+                    got.name
+                ),
+                None => eprintln!(
+                    "schemagate: {}: stopping before the next migration (send it again to exit at once)",
+                    got.name
+                ),
+            }
+        }
+    }))
+}
+
+async fn resolve(
+    g: &Global,
+    set: &MigrationSet,
+    conn: &mut Conn,
+    version: i64,
+    outcome: Outcome,
+    shown: &str,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let r = migrate::resolve(
+        conn,
+        set,
+        version,
+        outcome.into(),
+        &engine_options(g, deadline),
+    )
+    .await?;
+    let was = match r.failed {
+        Direction::Down => "its revert had started and not finished",
+        _ => "it had started and not finished",
+    };
+    let did = match (r.how, r.failed) {
+        (migrate::ResolveAs::Applied, _) => format!(
+            "recorded it as applied (success = true, with the checksum of `{}`): `schemagate up` goes on with the migrations after it",
+            r.file.as_deref().unwrap_or("its file")
+        ),
+        (migrate::ResolveAs::Undone, Direction::Down) => "recorded it as reverted (its history row is deleted): the schema is at the version below it".to_string(),
+        (migrate::ResolveAs::Undone, _) => "recorded it as undone (its history row is deleted): `schemagate up` runs it again from its first statement".to_string(),
+    };
+    if g.json {
+        println!(
+            "{}",
+            json!({
+                "ok": true,
+                "database": shown,
+                "version": r.version,
+                "name": r.name,
+                "failed": direction(r.failed),
+                "as": match r.how { migrate::ResolveAs::Applied => "applied", migrate::ResolveAs::Undone => "undone" },
+                "message": format!("`{}` was recorded as failed ({was}); {did}", r.name),
+            })
+        );
+    } else {
+        println!("schemagate: {shown}");
+        println!(
+            "schemagate: `{}` was recorded as failed ({was}); {did}",
+            r.name
+        );
+    }
+    Ok(())
 }
 
 fn direction(d: Direction) -> &'static str {
@@ -644,24 +818,32 @@ fn print_status(
         .filter(|a| a.success)
         .map(|a| a.version)
         .max();
-    let mut rows = Vec::new();
+    // (version, name, state, ms, the script that failed and which)
+    type Row<'a> = (i64, String, &'a str, Option<i64>, Option<(String, &'a str)>);
+    let mut rows: Vec<Row> = Vec::new();
     for f in &set.files {
-        let state = match applied.get(&f.version) {
-            Some(a) if !a.success => "FAILED",
-            Some(a) if a.checksum != f.up.checksum => "EDITED",
-            Some(_) => "applied",
-            None => "pending",
+        let (state, failed) = match applied.get(&f.version).map(|a| (a, a.state())) {
+            Some((_, migrate::State::UpFailed)) => ("FAILED", Some((f.up.file_name(), "up"))),
+            Some((_, migrate::State::DownFailed)) => (
+                "FAILED",
+                Some((f.down.as_ref().unwrap_or(&f.up).file_name(), "down")),
+            ),
+            Some((a, _)) if a.checksum != f.up.checksum => ("EDITED", None),
+            Some(_) => ("applied", None),
+            None => ("pending", None),
         };
         let ms = applied
             .get(&f.version)
+            .filter(|a| a.success)
             .map(|a| a.execution_time_ns.max(0) / 1_000_000);
-        rows.push((f.version, f.name(), state, ms));
+        rows.push((f.version, f.name(), state, ms, failed));
     }
     for a in history.iter().filter(|a| set.get(a.version).is_none()) {
         rows.push((
             a.version,
             format!("{} {}", a.version, a.description),
-            "MISSING",
+            if a.success { "MISSING" } else { "FAILED" },
+            None,
             None,
         ));
     }
@@ -675,7 +857,14 @@ fn print_status(
                 "latest": set.latest(),
                 "ok": planned.is_ok(),
                 "problem": planned.as_ref().err().map(|e| e.to_string()),
-                "migrations": rows.iter().map(|(v, n, s, ms)| json!({"version": v, "name": n, "state": s, "ms": ms})).collect::<Vec<_>>(),
+                "migrations": rows.iter().map(|(v, n, s, ms, failed)| {
+                    let mut m = json!({"version": v, "name": n, "state": s, "ms": ms});
+                    if let Some((file, direction)) = failed {
+                        m["failed_script"] = json!(file);
+                        m["failed_direction"] = json!(direction);
+                    }
+                    m
+                }).collect::<Vec<_>>(),
             })
         );
         return;
@@ -686,10 +875,16 @@ fn print_status(
         set.dir.display(),
         set.latest().unwrap_or(0)
     );
-    for (_, name, state, ms) in &rows {
-        match ms {
-            Some(ms) => println!("  {state:<9} {name:<50} {ms:>6} ms"),
-            None => println!("  {state:<9} {name}"),
+    for (_, name, state, ms, failed) in &rows {
+        match (ms, failed) {
+            (_, Some((file, "down"))) => {
+                println!("  {state:<9} {name:<50} revert started and did not finish: {file}")
+            }
+            (_, Some((file, _))) => {
+                println!("  {state:<9} {name:<50} started and did not finish: {file}")
+            }
+            (Some(ms), None) => println!("  {state:<9} {name:<50} {ms:>6} ms"),
+            (None, None) => println!("  {state:<9} {name}"),
         }
     }
 }

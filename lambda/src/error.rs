@@ -39,6 +39,31 @@ pub enum Error {
     /// gate, or a drain that failed).
     #[error("{0}")]
     Refused(String),
+    /// A migration's batch cannot reach a MariaDB server whose
+    /// `max_allowed_packet` is smaller; found before anything ran.
+    #[error("`{file}` is {} ({bytes} bytes) and does not fit in the server's `max_allowed_packet` of {} ({limit} bytes): schemagate sends each migration to the server in one packet, so nothing was run and nothing recorded. Raise `max_allowed_packet` to at least {} (on RDS: the `max_allowed_packet` parameter of the DB parameter group; on a server of your own: `max_allowed_packet` in its configuration, or `SET GLOBAL max_allowed_packet = {}` before connecting again), or split the file into smaller migrations", mb(*bytes), mb(*limit), suggested(*bytes), suggested(*bytes))]
+    TooLarge {
+        file: String,
+        bytes: u64,
+        limit: u64,
+    },
+    /// A SIGTERM/SIGINT stopped the run between two migrations.
+    #[error(transparent)]
+    Interrupted(#[from] crate::migrate::apply::Interrupted),
+    /// A history row was not as the engine had just read it under the lock:
+    /// something other than schemagate wrote to `_sqlx_migrations`.
+    #[error("the history row of version {version} changed while schemagate held the migration lock: {detail}; something other than schemagate writes to `_sqlx_migrations`: check it with `schemagate status`")]
+    HistoryChanged { version: i64, detail: String },
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+/// A `max_allowed_packet` that takes a batch of `bytes`: the next power of
+/// two above it with room for the bookkeeping, at most MariaDB's 1 GB.
+fn suggested(bytes: u64) -> u64 {
+    (bytes + 64 * 1024).next_power_of_two().min(1 << 30)
 }
 
 /// A failure talking to the database outside of a migration script.
@@ -72,17 +97,33 @@ impl Error {
     /// 3 = the database or the secret could not be reached (or did not
     /// answer before `--timeout`),
     /// 4 = refused before running anything (history, files or target wrong),
-    /// 5 = refused: breaking migrations that are not marked (see `lint`).
+    /// 5 = refused: breaking migrations that are not marked (see `lint`),
+    /// 130/143 = stopped by SIGINT/SIGTERM between migrations.
     pub fn exit_code(&self) -> i32 {
         match self {
+            Error::Interrupted(i) => i.signal.exit_code,
             Error::Apply(_) => 1,
             Error::Db(_)
             | Error::Secret(_)
             | Error::LockTimeout { .. }
             | Error::LockNotTaken { .. }
             | Error::TimedOut { .. } => 3,
-            Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
+            Error::Source(_)
+            | Error::Plan(_)
+            | Error::Io { .. }
+            | Error::TooLarge { .. }
+            | Error::HistoryChanged { .. } => 4,
             Error::Refused(_) => 5,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_suggested_packet_size_holds_the_file() {
+        assert_eq!(super::suggested(2 * 1024 * 1024), 4 * 1024 * 1024);
+        assert_eq!(super::suggested(20_000_000), 32 * 1024 * 1024);
+        assert_eq!(super::suggested(5 << 30), 1 << 30);
     }
 }

@@ -372,6 +372,7 @@ impl Handler {
         let hooks = migrate::Hooks {
             gate: Some(&gate),
             on_irreversible: OnIrreversible::Stop,
+            stop: None,
         };
         let result = migrate::run_with(conn, set, target, &opts, watch, hooks).await;
         let state = std::mem::take(&mut *gate.state.lock().expect("gate state"));
@@ -502,7 +503,14 @@ impl Handler {
                         applied_breaking.push(s.step.name.clone());
                     }
                 }
-                if let apply::Left::Partly { statements } = ae.left {
+                // What may have committed: a connection lost mid-script
+                // (`Unknown`) counts as all of it.
+                let committed = match ae.left {
+                    apply::Left::Partly { statements } => Some(statements),
+                    apply::Left::Unknown => Some(usize::MAX),
+                    _ => None,
+                };
+                if let Some(statements) = committed {
                     if lints
                         .iter()
                         .any(|l| l.name == ae.failed.name && l.needs_drain_within(statements))

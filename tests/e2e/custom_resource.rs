@@ -240,7 +240,7 @@ async fn a_partly_applied_migration_is_reported_and_refused_until_resolved() {
     assert!(
         again
             .reason
-            .contains("DELETE FROM _sqlx_migrations WHERE version = 7"),
+            .contains("run `schemagate resolve 7 --as undone`"),
         "{}",
         again.reason
     );

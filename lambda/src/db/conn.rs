@@ -12,7 +12,7 @@ use sqlx::{AssertSqlSafe, ConnectOptions as _, Connection, Either};
 use super::options::{ConnectOptions, Kind};
 use super::probe;
 use crate::error::DbError;
-use crate::migrate::history::{Applied, TABLE};
+use crate::migrate::history::Applied;
 
 /// `version, description, success, checksum, execution_time`
 type HistoryRow = (i64, String, bool, Vec<u8>, i64);
@@ -164,17 +164,38 @@ impl Conn {
         r.map_err(|e| DbError::query(format!("`{sql}`"), e))
     }
 
-    /// Send several statements in one round trip; on failure, say how many
-    /// statements completed before the failing one.
-    pub async fn batch(&mut self, sql: String) -> Result<usize, BatchError> {
+    /// One row, each column as text (`NULL` as `None`); the SQL casts.
+    pub async fn row_text(&mut self, sql: &str) -> Result<Vec<Option<String>>, DbError> {
+        use sqlx::Row as _;
+        let text = AssertSqlSafe(sql.to_string());
+        let r: Result<Vec<Option<String>>, sqlx::Error> = match &mut self.inner {
+            Inner::My(c) => sqlx::query(text).fetch_one(c).await.and_then(|row| {
+                (0..row.len())
+                    .map(|i| row.try_get::<Option<String>, _>(i))
+                    .collect()
+            }),
+            Inner::Pg(c) => sqlx::query(text).fetch_one(c).await.and_then(|row| {
+                (0..row.len())
+                    .map(|i| row.try_get::<Option<String>, _>(i))
+                    .collect()
+            }),
+        };
+        r.map_err(|e| DbError::query(format!("`{sql}`"), e))
+    }
+
+    /// Send several statements in one round trip. Returns the number of rows
+    /// each statement affected, in order (one entry per statement result),
+    /// so bookkeeping that rides along can be checked; on failure, says how
+    /// many statements completed before the failing one.
+    pub async fn batch(&mut self, sql: String) -> Result<Vec<u64>, BatchError> {
         let q = sqlx::raw_sql(AssertSqlSafe(sql));
-        let mut completed = 0usize;
+        let mut affected: Vec<u64> = Vec::new();
         let result: Result<(), sqlx::Error> = match &mut self.inner {
             Inner::My(c) => {
                 let mut s = q.fetch_many(c);
                 loop {
                     match s.try_next().await {
-                        Ok(Some(Either::Left(_))) => completed += 1,
+                        Ok(Some(Either::Left(r))) => affected.push(r.rows_affected()),
                         Ok(Some(Either::Right(_))) => {}
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e),
@@ -185,7 +206,7 @@ impl Conn {
                 let mut s = q.fetch_many(c);
                 loop {
                     match s.try_next().await {
-                        Ok(Some(Either::Left(_))) => completed += 1,
+                        Ok(Some(Either::Left(r))) => affected.push(r.rows_affected()),
                         Ok(Some(Either::Right(_))) => {}
                         Ok(None) => break Ok(()),
                         Err(e) => break Err(e),
@@ -193,15 +214,20 @@ impl Conn {
                 }
             }
         };
-        result
-            .map(|_| completed)
-            .map_err(|source| BatchError { completed, source })
+        match result {
+            Ok(()) => Ok(affected),
+            Err(source) => Err(BatchError {
+                completed: affected.len(),
+                source,
+            }),
+        }
     }
 
-    /// The history, or `None` when the table does not exist yet.
-    pub async fn history(&mut self) -> Result<Option<Vec<Applied>>, DbError> {
+    /// The history in `table` (qualified: see [`crate::migrate::history::Home`]),
+    /// or `None` when the table does not exist yet.
+    pub async fn history(&mut self, table: &str) -> Result<Option<Vec<Applied>>, DbError> {
         let sql = format!(
-            "SELECT version, description, success, checksum, execution_time FROM {TABLE} ORDER BY version"
+            "SELECT version, description, success, checksum, execution_time FROM {table} ORDER BY version"
         );
         let rows: Result<Vec<HistoryRow>, sqlx::Error> = match &mut self.inner {
             Inner::My(c) => sqlx::query_as(AssertSqlSafe(sql)).fetch_all(c).await,
@@ -222,7 +248,7 @@ impl Conn {
                     .collect(),
             )),
             Err(e) if is_missing_table(&e) => Ok(None),
-            Err(e) => Err(DbError::query(format!("reading `{TABLE}`"), e)),
+            Err(e) => Err(DbError::query(format!("reading {table}"), e)),
         }
     }
 

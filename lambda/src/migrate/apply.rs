@@ -1,13 +1,27 @@
 //! Running a plan: a small loop, one round trip per migration with its
 //! bookkeeping riding along, under the lock, with the history read once.
+//!
+//! What the history says is what the database holds: a step's row is
+//! written in its own batch, as the first statement before its script (see
+//! [`crate::db::sql`]), so a row says "started" only for a script that did
+//! start; after a failure the engine reads the row back to tell what
+//! committed. A PostgreSQL `-- no-transaction` script runs statement by
+//! statement, so the count of what committed is exact.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::plan::{plan_with, Direction, OnIrreversible, Plan, Step, Stopped, Target};
+use tokio::sync::watch;
+
+use super::history::{Applied, Home, DOWN_STARTED, UP_STARTED};
+use super::plan::{
+    plan_with, resolve_hint, Direction, OnIrreversible, Plan, Resolution, ResolveAs, Step, Stopped,
+    Target,
+};
 use super::script::terminated;
 use super::source::{MigrationFile, MigrationSet};
-use super::{history::Applied, lock};
+use super::{history, lock};
 use crate::db::{sql, Conn, Kind};
 use crate::error::Error;
 
@@ -151,17 +165,24 @@ pub fn secs(d: Duration) -> String {
     }
 }
 
-/// Where a failed migration left the database.
+/// Where a failed migration left the database, as read back from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Left {
-    /// The first statement failed: nothing of the migration ran, and its
-    /// history row was removed again. Safe to fix the file and re-run.
+    /// Nothing of the migration stays: its first statement failed, or its
+    /// transaction (MariaDB DML without DDL) was rolled back whole; its
+    /// history row is gone (a revert's row says applied again). Safe to fix
+    /// the file and run again.
     Nothing,
-    /// `statements` statements ran before the failure (MariaDB commits DDL as
-    /// it goes); the history row says `success = false`.
+    /// `statements` statements ran before the failure and some of them
+    /// committed (MariaDB DDL commits as it goes; a PostgreSQL
+    /// `-- no-transaction` script commits each statement); the history row
+    /// says the script started (`success = false`).
     Partly { statements: usize },
     /// PostgreSQL rolled the whole migration back.
     RolledBack,
+    /// The connection failed before the outcome could be read back: the
+    /// history row, if any, says the script started.
+    Unknown,
 }
 
 /// A migration failed; `done` is what was applied before it.
@@ -169,6 +190,7 @@ pub enum Left {
 pub struct ApplyError {
     pub done: Report,
     pub failed: Step,
+    /// The script that failed: the `.down.sql` of a failed revert.
     pub file: String,
     pub error: String,
     pub left: Left,
@@ -185,6 +207,7 @@ impl ApplyError {
 impl fmt::Display for ApplyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let done = self.done.count(Direction::Up) + self.done.count(Direction::Down);
+        let down = self.failed.direction == Direction::Down;
         if done > 0 {
             let names: Vec<String> = self
                 .done
@@ -192,39 +215,135 @@ impl fmt::Display for ApplyError {
                 .iter()
                 .map(|s| s.step.name.clone())
                 .collect();
-            let verb = if self.failed.direction == Direction::Down {
-                "reverted"
-            } else {
-                "applied"
-            };
+            let verb = if down { "reverted" } else { "applied" };
             write!(f, "{verb} {}; ", list(&names))?;
         }
-        let what = if self.failed.direction == Direction::Down {
-            "reverting"
-        } else {
-            "at"
-        };
+        let what = if down { "reverting" } else { "at" };
         write!(f, "failed {what} `{}`: {}", self.failed.name, self.error)?;
+        let (v, name) = (self.failed.version, &self.failed.name);
+        let hint = resolve_hint(v, &self.file, self.failed.direction);
         match &self.left {
             Left::Nothing | Left::RolledBack if self.stopped_for_time() => write!(
                 f,
-                ". Nothing of `{}` was applied; the schema is at version {}. It was stopped for lack of time before the run's deadline: allow more time (the function's timeout, or `schemagate up --timeout S`), or run this migration outside the deploy (`schemagate up`)",
-                self.failed.name, self.done.to
+                ". Nothing of `{name}` {}; the schema is at version {}. It was stopped for lack of time before the run's deadline: allow more time (the function's timeout, or `schemagate up --timeout S`), or run this migration outside the deploy (`schemagate up`)",
+                if down { "was reverted" } else { "was applied" },
+                self.done.to
             ),
             Left::Nothing | Left::RolledBack => write!(
                 f,
-                ". Nothing of `{}` was applied; the schema is at version {}. Fix `{}` and run again",
-                self.failed.name, self.done.to, self.file
+                ". Nothing of `{name}` {}; the schema is at version {}. Fix `{}` and run again",
+                if down { "was reverted" } else { "was applied" },
+                self.done.to,
+                self.file
             ),
             Left::Partly { statements } => write!(
                 f,
-                ". `{}` is PARTLY applied ({statements} statement{} ran before the failure) and recorded as failed (success = false); nothing more will run until it is resolved: compare the database with `{}`, finish or undo its statements by hand, then `DELETE FROM _sqlx_migrations WHERE version = {}` and run again",
-                self.failed.name,
+                ". {} ({statements} statement{} ran before the failure) and recorded as failed (success = false); nothing more will run until it is resolved: {hint}",
+                if down {
+                    format!("The revert of `{name}` is PARTLY done")
+                } else {
+                    format!("`{name}` is PARTLY applied")
+                },
                 if *statements == 1 { "" } else { "s" },
-                self.file,
-                self.failed.version
+            ),
+            Left::Unknown => write!(
+                f,
+                ". Whether `{name}` {} is not known: `schemagate status` shows its history row; if it is recorded as failed, {hint}",
+                if down { "was reverted" } else { "was applied" },
             ),
         }
+    }
+}
+
+/// A signal that asks a run to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Signal {
+    /// `SIGTERM`, `SIGINT`
+    pub name: &'static str,
+    /// The process's exit code when it stopped for it (143, 130).
+    pub exit_code: i32,
+}
+
+/// Asks a run to stop (the CLI on SIGTERM/SIGINT): the migration in
+/// progress finishes and is recorded, nothing more starts, the lock is
+/// released and the run returns [`Error::Interrupted`]. A wait for the
+/// lock is given up at once (nothing was changed).
+#[derive(Debug, Clone)]
+pub struct Stop(Arc<watch::Sender<Option<Signal>>>);
+
+impl Default for Stop {
+    fn default() -> Self {
+        Stop(Arc::new(watch::channel(None).0))
+    }
+}
+
+impl Stop {
+    /// The first request counts; later ones change nothing.
+    pub fn request(&self, signal: Signal) {
+        self.0.send_if_modified(|v| match v {
+            None => {
+                *v = Some(signal);
+                true
+            }
+            Some(_) => false,
+        });
+    }
+
+    pub fn requested(&self) -> Option<Signal> {
+        *self.0.borrow()
+    }
+
+    async fn wait(&self) -> Signal {
+        let mut rx = self.0.subscribe();
+        let got = rx.wait_for(Option::is_some).await.map(|v| *v);
+        match got {
+            Ok(Some(s)) => s,
+            // The sender lives in `self`: it cannot be gone while we wait.
+            _ => std::future::pending().await,
+        }
+    }
+}
+
+/// A run stopped by a signal between two migrations.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct Interrupted {
+    pub signal: Signal,
+    /// What was done before it stopped; `None`: it stopped while waiting
+    /// for the migration lock, before reading the history.
+    pub done: Option<Report>,
+    /// The planned migrations that were not started.
+    pub pending: Vec<String>,
+}
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Some(done) = &self.done else {
+            return write!(
+                f,
+                "stopped by {} while waiting for the migration lock; nothing was changed",
+                self.signal.name
+            );
+        };
+        write!(f, "stopped by {}", self.signal.name)?;
+        let names: Vec<String> = done.steps.iter().map(|s| s.step.name.clone()).collect();
+        if names.is_empty() {
+            write!(f, " before the first migration")?;
+        } else {
+            let verb = if done.count(Direction::Down) > 0 {
+                "reverting"
+            } else {
+                "applying"
+            };
+            write!(f, " after {verb} {}", list(&names))?;
+        }
+        if !self.pending.is_empty() {
+            write!(f, "; not started: {}", list(&self.pending))?;
+        }
+        write!(
+            f,
+            "; the schema is at version {} and the migration lock is released. Run the same command again to go on",
+            done.to
+        )
     }
 }
 
@@ -246,7 +365,8 @@ pub async fn inspect_with(
     baseline: Option<i64>,
     on_irreversible: OnIrreversible,
 ) -> Result<(Vec<Applied>, Plan), Error> {
-    let history = conn.history().await?.unwrap_or_default();
+    let (_, history) = history::read(conn).await?;
+    let history = history.unwrap_or_default();
     let p = plan_with(set, &history, target, baseline, on_irreversible)?;
     Ok((history, p))
 }
@@ -267,6 +387,8 @@ pub trait Gate: Send + Sync {
 pub struct Hooks<'a> {
     pub gate: Option<&'a dyn Gate>,
     pub on_irreversible: OnIrreversible,
+    /// Checked before each migration (the CLI's SIGTERM/SIGINT).
+    pub stop: Option<&'a Stop>,
 }
 
 /// Bring the database to `target`: session limits, `InitSql`, lock, read the
@@ -292,14 +414,7 @@ pub async fn run_with(
     hooks: Hooks<'_>,
 ) -> Result<Report, Error> {
     let started = Instant::now();
-    let statement_limit = opts
-        .deadline
-        .map(|d| d.saturating_duration_since(Instant::now()));
-    conn.execute(&sql::session(conn.kind(), opts.lock_wait, statement_limit))
-        .await?;
-    for init in &opts.init_sql {
-        conn.execute(init).await?;
-    }
+    let home = prepare(conn, opts).await?;
     let database = conn.database().to_string();
     // Near a deadline, wait for the lock only as long as there is time, so
     // the wait ends with a clear timeout rather than being cut.
@@ -313,16 +428,43 @@ pub async fn run_with(
             .max(Duration::from_secs(1)),
         None => opts.lock_timeout,
     };
-    lock::acquire(conn, &database, lock_timeout).await?;
-    let result = locked(conn, set, target, opts, progress, started, hooks).await;
+    match hooks.stop {
+        // A stop while waiting gives the wait up: nothing was changed, and
+        // the caller closes the connection (its query is cut), which ends
+        // the server's wait too.
+        Some(stop) => tokio::select! {
+            biased;
+            signal = stop.wait() => {
+                return Err(Interrupted { signal, done: None, pending: Vec::new() }.into())
+            }
+            got = lock::acquire(conn, &database, lock_timeout) => got?,
+        },
+        None => lock::acquire(conn, &database, lock_timeout).await?,
+    }
+    let result = locked(conn, &home, set, target, opts, progress, started, hooks).await;
     let released = lock::release(conn, &database).await;
     let report = result?;
     released?;
     Ok(report)
 }
 
+/// Session limits and `InitSql`, then where the bookkeeping goes.
+async fn prepare(conn: &mut Conn, opts: &Options) -> Result<Home, Error> {
+    let statement_limit = opts
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    conn.execute(&sql::session(conn.kind(), opts.lock_wait, statement_limit))
+        .await?;
+    for init in &opts.init_sql {
+        conn.execute(init).await?;
+    }
+    Home::read(conn).await
+}
+
+#[allow(clippy::too_many_arguments)]
 async fn locked(
     conn: &mut Conn,
+    home: &Home,
     set: &MigrationSet,
     target: Target,
     opts: &Options,
@@ -330,16 +472,19 @@ async fn locked(
     started: Instant,
     hooks: Hooks<'_>,
 ) -> Result<Report, Error> {
-    let history = match conn.history().await? {
+    let history = match conn.history(&home.table()).await? {
         Some(h) => h,
         None => {
-            conn.execute(&sql::create_history(conn.kind())).await?;
+            conn.execute(&sql::create_history(home)).await?;
             Vec::new()
         }
     };
     let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
+    }
+    if let Some(too_large) = too_large(home, set, &p) {
+        return Err(too_large);
     }
     let mut report = Report {
         from: p.current,
@@ -367,7 +512,20 @@ async fn locked(
                 }
             })
             .collect();
-        conn.execute(&sql::baseline(conn.kind(), &rows)).await?;
+        let affected = conn
+            .batch(sql::baseline(home, &rows))
+            .await
+            .map_err(|e| crate::DbError::query("recording the baseline", e.source))?;
+        if affected.first() != Some(&(rows.len() as u64)) {
+            return Err(Error::HistoryChanged {
+                version: rows[0].version,
+                detail: format!(
+                    "recording the baseline wrote {} rows instead of {}",
+                    affected.first().copied().unwrap_or(0),
+                    rows.len()
+                ),
+            });
+        }
         for s in baseline {
             report.steps.push(StepOutcome {
                 step: s.clone(),
@@ -387,17 +545,25 @@ async fn locked(
         .iter()
         .filter(|s| s.direction != Direction::Baseline)
         .collect();
-    // MariaDB: whether the current step's history row is already claimed
-    // (each batch claims the next step's row; see `sql::chained`).
-    let mut claimed = false;
     for (i, step) in steps.iter().enumerate() {
+        if let Some(signal) = hooks.stop.and_then(Stop::requested) {
+            report.elapsed = started.elapsed();
+            tracing::warn!(signal = signal.name, next = %step.name, "stopping before the next migration");
+            return Err(Interrupted {
+                signal,
+                done: Some(report),
+                pending: steps[i..].iter().map(|s| s.name.clone()).collect(),
+            }
+            .into());
+        }
         let file = set.get(step.version).expect("planned from the set");
-        let next = steps
-            .get(i + 1)
-            .map(|s| set.get(s.version).expect("planned from the set"));
+        let recorded_ns = history
+            .iter()
+            .find(|a| a.version == step.version)
+            .map_or(0, |a| a.execution_time_ns);
         progress.started(step);
         let t = Instant::now();
-        match one(conn, file, step, next, &mut claimed, opts).await {
+        match one(conn, home, file, step, recorded_ns, opts).await {
             Ok(()) => {
                 let outcome = StepOutcome {
                     step: (*step).clone(),
@@ -410,7 +576,7 @@ async fn locked(
                     _ => step.version,
                 };
             }
-            Err((error, left)) => {
+            Err(Failure { message, left, .. }) => {
                 report.elapsed = started.elapsed();
                 let script = if step.direction == Direction::Down {
                     file.down.as_ref()
@@ -421,7 +587,7 @@ async fn locked(
                     done: report,
                     failed: (*step).clone(),
                     file: script.map(|s| s.file_name()).unwrap_or_default(),
-                    error,
+                    error: message,
                     left,
                 }));
             }
@@ -429,6 +595,100 @@ async fn locked(
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// MariaDB takes a query of at most `max_allowed_packet` bytes and drops
+/// the connection on a larger one, mid-run and with nothing to tell what
+/// ran. Every planned batch is measured before the first one is sent:
+/// [`Error::TooLarge`] for the first that does not fit.
+fn too_large(home: &Home, set: &MigrationSet, p: &Plan) -> Option<Error> {
+    let limit = home.max_packet?;
+    for step in p
+        .steps
+        .iter()
+        .filter(|s| s.direction != Direction::Baseline)
+    {
+        let file = set.get(step.version).expect("planned from the set");
+        let Some(script) = script_of(file, step.direction) else {
+            continue;
+        };
+        let mark = mark_of(file, step.direction, 0);
+        // The bookkeeping as sent, the script, its terminator, the command byte.
+        let size = sql::step(home, &mark, None, Some(Duration::from_secs(1)))
+            .sql
+            .len()
+            + script.sql.len()
+            + 4;
+        if size as u64 > limit {
+            return Some(Error::TooLarge {
+                file: script.path.display().to_string(),
+                bytes: script.sql.len() as u64,
+                limit,
+            });
+        }
+    }
+    None
+}
+
+fn script_of(file: &MigrationFile, direction: Direction) -> Option<&super::source::Script> {
+    match direction {
+        Direction::Down => file.down.as_ref(),
+        _ => Some(&file.up),
+    }
+}
+
+/// `schemagate resolve V --as applied|undone`: record, under the lock, how
+/// a person resolved a migration recorded as failed. Refused (nothing
+/// changed) for a version that is not recorded as failed.
+pub async fn resolve(
+    conn: &mut Conn,
+    set: &MigrationSet,
+    version: i64,
+    how: ResolveAs,
+    opts: &Options,
+) -> Result<Resolution, Error> {
+    let home = prepare(conn, opts).await?;
+    let database = conn.database().to_string();
+    lock::acquire(conn, &database, opts.lock_timeout).await?;
+    let result = resolve_locked(conn, &home, set, version, how).await;
+    let released = lock::release(conn, &database).await;
+    let r = result?;
+    released?;
+    Ok(r)
+}
+
+async fn resolve_locked(
+    conn: &mut Conn,
+    home: &Home,
+    set: &MigrationSet,
+    version: i64,
+    how: ResolveAs,
+) -> Result<Resolution, Error> {
+    let history = conn.history(&home.table()).await?.unwrap_or_default();
+    let r = super::plan::resolve(set, &history, version, how)?;
+    let sql = match &r.record {
+        Some((description, checksum)) => sql::resolve_applied(
+            home,
+            &sql::Row {
+                version,
+                description,
+                checksum,
+            },
+        ),
+        None => sql::resolve_undone(home, version),
+    };
+    let affected = conn
+        .batch(sql)
+        .await
+        .map_err(|e| crate::DbError::query(format!("recording version {version}"), e.source))?;
+    if affected.first() != Some(&1) {
+        return Err(Error::HistoryChanged {
+            version,
+            detail: "its failed row was gone when schemagate recorded the resolution".into(),
+        });
+    }
+    tracing::info!(version, how = ?how, failed = ?r.failed, "resolved a failed migration");
+    Ok(r)
 }
 
 /// The version below `version` that stays applied after reverting it.
@@ -441,9 +701,12 @@ fn previous(set: &MigrationSet, version: i64) -> i64 {
         .unwrap_or(0)
 }
 
-fn mark_of<'a>(file: &'a MigrationFile, direction: Direction) -> sql::Mark<'a> {
+fn mark_of(file: &MigrationFile, direction: Direction, recorded_ns: i64) -> sql::Mark<'_> {
     match direction {
-        Direction::Down => sql::Mark::Down(file.version),
+        Direction::Down => sql::Mark::Down {
+            version: file.version,
+            execution_time: recorded_ns.max(0),
+        },
         _ => sql::Mark::Up(sql::Row {
             version: file.version,
             description: &file.description,
@@ -452,135 +715,295 @@ fn mark_of<'a>(file: &'a MigrationFile, direction: Direction) -> sql::Mark<'a> {
     }
 }
 
+/// A step that did not finish: the message, what it left, and whether it
+/// may be retried (nothing of it stays and it waited for a lock).
+struct Failure {
+    message: String,
+    left: Left,
+    retry: bool,
+}
+
+impl Failure {
+    fn new(message: String, left: Left) -> Failure {
+        Failure {
+            message,
+            left,
+            retry: false,
+        }
+    }
+}
+
 /// Run one step, retrying lock-wait timeouts (nothing ran) until the deadline.
 async fn one(
     conn: &mut Conn,
+    home: &Home,
     file: &MigrationFile,
     step: &Step,
-    next: Option<&MigrationFile>,
-    claimed: &mut bool,
+    recorded_ns: i64,
     opts: &Options,
-) -> Result<(), (String, Left)> {
-    let kind = conn.kind();
-    let script = match step.direction {
-        Direction::Down => file
-            .down
-            .as_ref()
-            .expect("planned down steps are reversible"),
-        _ => &file.up,
-    };
+) -> Result<(), Failure> {
+    let kind = home.kind;
+    let script = script_of(file, step.direction).expect("planned down steps are reversible");
     let body = terminated(&script.sql, kind);
-    let this = mark_of(file, step.direction);
+    let this = mark_of(file, step.direction, recorded_ns);
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let failure = match (kind, script.no_tx) {
-            (Kind::Postgres, false) => {
-                let row = sql::Row {
-                    version: file.version,
-                    description: &file.description,
-                    checksum: &file.up.checksum,
-                };
-                let batch = match step.direction {
-                    Direction::Down => sql::down_atomic(file.version, body.as_deref()),
-                    _ => sql::up_atomic(kind, &row, body.as_deref()),
-                };
-                match conn.batch(batch.sql).await {
-                    Ok(_) => return Ok(()),
-                    Err(e) => {
-                        // The implicit transaction rolled everything back.
-                        let message = db_message(&e.source);
-                        if crate::db::is_lock_timeout(&e.source) && time_left(opts, attempt) {
-                            wait_before_retry(step, attempt, &message, opts).await;
-                            continue;
-                        }
-                        return Err((message, Left::RolledBack));
-                    }
-                }
-            }
-            (Kind::Postgres, true) => {
-                // CREATE INDEX CONCURRENTLY and friends cannot share a
-                // transaction: claim, run the script alone, finish.
-                conn.execute(&sql::mark(kind, &this))
-                    .await
-                    .map_err(|e| (e.to_string(), Left::Nothing))?;
-                let t = Instant::now();
-                let ran = match &body {
-                    Some(b) => conn.batch(b.clone()).await.map(|_| ()),
-                    None => Ok(()),
-                };
-                match ran {
-                    Ok(()) => {
-                        conn.execute(&sql::finish(&this, Some(t.elapsed())))
-                            .await
-                            .map_err(|e| (e.to_string(), Left::Partly { statements: 1 }))?;
-                        return Ok(());
-                    }
-                    Err(e) => (e, 0),
-                }
-            }
-            (Kind::MariaDb, _) => {
-                if !*claimed {
-                    conn.execute(&sql::mark(kind, &this)).await.map_err(|e| {
-                        (
-                            format!("{e} (while recording the migration; the script did not run)"),
-                            Left::Nothing,
-                        )
-                    })?;
-                    *claimed = true;
-                }
-                let next_mark = next.map(|n| mark_of(n, step.direction));
-                let limit = opts
-                    .deadline
-                    .map(|d| d.saturating_duration_since(Instant::now()));
-                let batch = sql::chained(&this, body.as_deref(), next_mark.as_ref(), limit);
-                match conn.batch(batch.sql).await {
-                    Ok(_) => {
-                        *claimed = next.is_some();
-                        return Ok(());
-                    }
-                    Err(e) => {
-                        if let Err(abort) = conn.execute(sql::ABORT).await {
-                            let message = format!(
-                                "{}; then the connection failed: {abort}",
-                                db_message(&e.source)
-                            );
-                            return Err((
-                                message,
-                                Left::Partly {
-                                    statements: e.completed.saturating_sub(batch.prefix),
-                                },
-                            ));
-                        }
-                        (e, batch.prefix)
-                    }
-                }
-            }
+        let result = match (kind, script.no_tx) {
+            (Kind::Postgres, false) => pg_atomic(conn, home, file, step, body.as_deref()).await,
+            (Kind::Postgres, true) => pg_statements(conn, home, &this, &script.sql).await,
+            (Kind::MariaDb, _) => mariadb(conn, home, &this, body.as_deref(), opts).await,
         };
-        let (err, prefix) = failure;
-        let message = db_message(&err.source);
-        let ran = err.completed.saturating_sub(prefix);
-        if err.completed < prefix {
-            // `SET` failed: the script did not start.
-            return Err((message, Left::Nothing));
+        match result {
+            Ok(()) => return Ok(()),
+            Err(f) if f.retry && time_left(opts, attempt) => {
+                wait_before_retry(step, attempt, &f.message, opts).await;
+            }
+            Err(f) => return Err(f),
         }
-        if ran > 0 {
-            return Err((message, Left::Partly { statements: ran }));
+    }
+}
+
+/// MariaDB: the step's one batch ([`sql::step`]), then its affected-row
+/// counts checked; after a failure, what committed is read back.
+async fn mariadb(
+    conn: &mut Conn,
+    home: &Home,
+    this: &sql::Mark<'_>,
+    body: Option<&str>,
+    opts: &Options,
+) -> Result<(), Failure> {
+    let limit = opts
+        .deadline
+        .map(|d| d.saturating_duration_since(Instant::now()));
+    let batch = sql::step(home, this, body, limit);
+    match conn.batch(batch.sql).await {
+        Ok(affected) => {
+            let finish = affected
+                .len()
+                .checked_sub(batch.suffix)
+                .and_then(|i| affected.get(i));
+            if finish == Some(&1) {
+                return Ok(());
+            }
+            // Everything committed, but the finish changed nothing: the
+            // script moved the session to another database (its row stays
+            // "started", in the right place), or removed the row.
+            let ran = affected.len().saturating_sub(batch.prefix + batch.suffix);
+            let now = conn.row_text("SELECT DATABASE()").await;
+            let message = match now.map(|r| r.into_iter().next().flatten()) {
+                Ok(now) if now.as_deref() != Some(home.name.as_str()) => {
+                    let back = match conn.execute(&sql::use_home(home)).await {
+                        Ok(()) => "the session was moved back".to_string(),
+                        Err(e) => format!("moving the session back failed: {e}"),
+                    };
+                    format!(
+                        "the migration left the session in database {} instead of `{}` (a `USE` statement?), so what it ran after that went there and its history row in `{}` was not marked as applied; {back}",
+                        now.map_or("none".into(), |n| format!("`{n}`")),
+                        home.name,
+                        home.name,
+                    )
+                }
+                Ok(_) => format!(
+                    "its history row in {} was not there to be marked as applied (did the migration change `_sqlx_migrations`?)",
+                    home.table()
+                ),
+                Err(e) => format!("recording it failed, then the connection failed: {e}"),
+            };
+            Err(Failure::new(message, Left::Partly { statements: ran }))
         }
-        // The first statement of the script failed: a failed statement
-        // changes nothing, so give the claim back.
-        if let Err(e) = conn.execute(&sql::unmark(&this)).await {
-            return Err((
-                format!("{message}; then restoring its history row failed: {e}"),
-                Left::Partly { statements: 0 },
-            ));
+        Err(e) => {
+            let message = db_message(&e.source);
+            let retry = crate::db::is_lock_timeout(&e.source);
+            if let Err(abort) = conn.execute(&sql::abort(home)).await {
+                return Err(Failure::new(
+                    format!("{message}; then the connection failed: {abort}"),
+                    Left::Unknown,
+                ));
+            }
+            let ran = e.completed.saturating_sub(batch.prefix);
+            settle(conn, home, this, ran, message, retry).await
         }
-        *claimed = false;
-        if crate::db::is_lock_timeout(&err.source) && time_left(opts, attempt) {
-            wait_before_retry(step, attempt, &message, opts).await;
-            continue;
+    }
+}
+
+/// After a failed script: read its row back and say what the database
+/// holds. `ran`: statements of the script that completed before the failure.
+async fn settle(
+    conn: &mut Conn,
+    home: &Home,
+    this: &sql::Mark<'_>,
+    ran: usize,
+    message: String,
+    retry: bool,
+) -> Result<(), Failure> {
+    let state = match conn
+        .scalar_opt_i64(&sql::row_state(home, this.version()))
+        .await
+    {
+        Ok(s) => s,
+        Err(e) => {
+            return Err(Failure::new(
+                format!("{message}; then reading its history row failed: {e}"),
+                Left::Unknown,
+            ))
         }
-        return Err((message, Left::Nothing));
+    };
+    let (started, up) = match this {
+        sql::Mark::Up(_) => (UP_STARTED, true),
+        sql::Mark::Down { .. } => (DOWN_STARTED, false),
+    };
+    match state {
+        // The row that says "started" committed: something of the script
+        // may have (a DDL commits what came before it, then itself).
+        Some(s) if s == started => {
+            if ran > 0 {
+                return Err(Failure::new(message, Left::Partly { statements: ran }));
+            }
+            // Its first statement failed, and a failed statement changes
+            // nothing: give the record back.
+            if let Err(e) = conn.execute(&sql::unmark(home, this)).await {
+                return Err(Failure::new(
+                    format!("{message}; none of its statements ran, but then restoring its history row failed: {e}"),
+                    Left::Unknown,
+                ));
+            }
+            Err(Failure {
+                message,
+                left: Left::Nothing,
+                retry,
+            })
+        }
+        // Rolled back with the script's transaction: no row (up), or the
+        // row still says applied (down). (Writes to non-transactional
+        // tables — MyISAM, Aria — are not undone by a rollback; the engine
+        // cannot see them.)
+        None if up => Err(Failure {
+            message,
+            left: Left::Nothing,
+            retry,
+        }),
+        Some(1) if !up => Err(Failure {
+            message,
+            left: Left::Nothing,
+            retry,
+        }),
+        // The finish committed before the failure: the step is done.
+        Some(1) | None => Ok(()),
+        Some(other) => Err(Failure::new(
+            format!("{message}; its history row then said {other}, which this step did not write"),
+            Left::Unknown,
+        )),
+    }
+}
+
+/// PostgreSQL: the script and its row in one implicit transaction.
+async fn pg_atomic(
+    conn: &mut Conn,
+    home: &Home,
+    file: &MigrationFile,
+    step: &Step,
+    body: Option<&str>,
+) -> Result<(), Failure> {
+    let row = sql::Row {
+        version: file.version,
+        description: &file.description,
+        checksum: &file.up.checksum,
+    };
+    let batch = match step.direction {
+        Direction::Down => sql::down_atomic(home, file.version, body),
+        _ => sql::up_atomic(home, &row, body),
+    };
+    match conn.batch(batch.sql).await {
+        Ok(affected) => {
+            let recorded = affected
+                .len()
+                .checked_sub(batch.suffix)
+                .and_then(|i| affected.get(i));
+            if recorded == Some(&1) {
+                return Ok(());
+            }
+            Err(Failure::new(
+                format!(
+                    "the script ran, but its history row in {} was not {} (did the migration change `_sqlx_migrations`?)",
+                    home.table(),
+                    if step.direction == Direction::Down { "there to delete" } else { "written" }
+                ),
+                Left::Unknown,
+            ))
+        }
+        // The implicit transaction rolled everything back.
+        Err(e) => Err(Failure {
+            message: db_message(&e.source),
+            left: Left::RolledBack,
+            retry: crate::db::is_lock_timeout(&e.source),
+        }),
+    }
+}
+
+/// PostgreSQL `-- no-transaction`: sent as one query, a script would still
+/// run as one implicit transaction (CREATE INDEX CONCURRENTLY refuses to,
+/// and a failure would undo all of it). So: record the start, run each
+/// statement on its own (each commits), then finish; a failure says how
+/// many statements committed.
+async fn pg_statements(
+    conn: &mut Conn,
+    home: &Home,
+    this: &sql::Mark<'_>,
+    sql_text: &str,
+) -> Result<(), Failure> {
+    let statements: Vec<String> = match crate::lint::split::split(sql_text, Kind::Postgres) {
+        Ok(p) => p.pieces.into_iter().map(|p| p.text).collect(),
+        // The tokenizer gave up (an unterminated string): send it whole and
+        // let the server say what is wrong.
+        Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),
+    };
+    match conn.batch(sql::started(home, this)).await {
+        Ok(a) if a.first() == Some(&1) => {}
+        Ok(_) => {
+            return Err(Failure::new(
+                format!(
+                    "its history row in {} was not as planned (did something else change `_sqlx_migrations`?); the script did not run",
+                    home.table()
+                ),
+                Left::Nothing,
+            ))
+        }
+        Err(e) => {
+            return Err(Failure::new(
+                format!(
+                    "{} (while recording the migration; the script did not run)",
+                    db_message(&e.source)
+                ),
+                Left::Nothing,
+            ))
+        }
+    }
+    let t = Instant::now();
+    for (i, statement) in statements.iter().enumerate() {
+        if let Err(e) = conn.batch(statement.clone()).await {
+            let retry = i == 0 && crate::db::is_lock_timeout(&e.source);
+            return settle(conn, home, this, i, db_message(&e.source), retry).await;
+        }
+    }
+    let finish = sql::pg_finish(home, this, t.elapsed());
+    match conn.batch(finish.sql).await {
+        Ok(a) if a.first() == Some(&1) => Ok(()),
+        Ok(_) => Err(Failure::new(
+            format!(
+                "its history row in {} was not there to be finished (did the migration change `_sqlx_migrations`?)",
+                home.table()
+            ),
+            Left::Partly {
+                statements: statements.len(),
+            },
+        )),
+        Err(e) => Err(Failure::new(
+            db_message(&e.source),
+            Left::Partly {
+                statements: statements.len(),
+            },
+        )),
     }
 }
 

@@ -9,9 +9,13 @@ pub mod plan;
 pub mod script;
 pub mod source;
 
-pub use apply::{run, run_with, ApplyError, Gate, Hooks, Options, Progress, Report, StepOutcome};
-pub use history::Applied;
+pub use apply::{
+    resolve, run, run_with, ApplyError, Gate, Hooks, Interrupted, Options, Progress, Report,
+    Signal, StepOutcome, Stop,
+};
+pub use history::{Applied, State};
 pub use plan::{
-    plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target,
+    plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Resolution, ResolveAs, Step,
+    Stopped, Target,
 };
 pub use source::{MigrationFile, MigrationSet, Script, SourceError};

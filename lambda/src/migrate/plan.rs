@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use super::history::Applied;
+use super::history::{Applied, State};
 use super::source::MigrationSet;
 
 /// The version to reach.
@@ -83,13 +83,17 @@ impl Plan {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("migration `{name}` is recorded as failed: it was partly applied and nothing will run until it is resolved. Compare the database with `{}`, finish or undo its statements by hand, then delete its history row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) and run again", file.display())]
+    #[error("{}", dirty(*version, name, file, *direction))]
     Dirty {
         version: i64,
         name: String,
+        /// The script that started and did not finish: the `.down.sql` of a
+        /// failed revert.
         file: PathBuf,
+        /// [`Direction::Up`] or [`Direction::Down`]: which script failed.
+        direction: Direction,
     },
-    #[error("version {version} failed earlier and its file is gone from the migrations folder; restore the file or delete its row (`DELETE FROM _sqlx_migrations WHERE version = {version}`) after checking the database")]
+    #[error("version {version} is recorded as failed and its file is gone from the migrations folder; restore the file, or check the database and run `schemagate resolve {version} --as undone` to delete its history row")]
     DirtyMissing { version: i64 },
     #[error("applied migration `{}` was edited after it ran (checksum differs from the history); restore the file as it was applied and put the change in a new migration", file.display())]
     ChecksumMismatch { version: i64, file: PathBuf },
@@ -107,6 +111,114 @@ pub enum PlanError {
     },
     #[error("baseline version {baseline} is not in the migrations folder; use the version of the last migration the database already has")]
     UnknownBaseline { baseline: i64 },
+    #[error("nothing to resolve: version {version}{} is {state}; `resolve` only records the outcome of a migration recorded as failed (`schemagate status` shows them)", name.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default())]
+    NotFailed {
+        version: i64,
+        name: Option<String>,
+        /// `applied (recorded as successful)`, `not in the history …`
+        state: String,
+    },
+    #[error("cannot record version {version} as applied: its file is not in the migrations folder, so there is no checksum to record; restore the file, or use `--as undone` if none of it is in the database")]
+    ResolveWithoutFile { version: i64 },
+}
+
+/// What a person can do about a migration that started and did not finish.
+/// Both halves name `schemagate resolve`, which records the decision, so
+/// following the hint never runs a finished script a second time.
+pub fn resolve_hint(version: i64, file: &str, direction: Direction) -> String {
+    match direction {
+        Direction::Down => format!(
+            "compare the database with `{file}`, then either finish its statements by hand and run `schemagate resolve {version} --as undone` (the migration is reverted), or put back what it removed and run `schemagate resolve {version} --as applied` (the migration stays applied)"
+        ),
+        _ => format!(
+            "compare the database with `{file}`, then either finish its statements by hand and run `schemagate resolve {version} --as applied` (records it as applied with the file's current checksum), or undo the ones that ran and run `schemagate resolve {version} --as undone` (the next run applies it from its first statement)"
+        ),
+    }
+}
+
+fn dirty(version: i64, name: &str, file: &std::path::Path, direction: Direction) -> String {
+    let what = match direction {
+        Direction::Down => "its revert started and did not finish, so it may be partly reverted",
+        _ => "it started and did not finish, so it may be partly applied",
+    };
+    format!(
+        "migration `{name}` is recorded as failed: {what}; nothing will run until it is resolved: {}",
+        resolve_hint(version, &file.display().to_string(), direction)
+    )
+}
+
+/// `schemagate resolve V --as …`: what the person says the database holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResolveAs {
+    /// All of the migration is in the database (finished by hand, or the
+    /// revert undone by hand): record it as applied.
+    Applied,
+    /// None of it is (undone by hand, or the revert finished by hand):
+    /// delete its row; `up` runs it again from its first statement.
+    Undone,
+}
+
+/// The decision [`resolve`] made, for the engine to record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolution {
+    pub version: i64,
+    /// `0002_add_email`, or the history's description when the file is gone.
+    pub name: String,
+    /// Which script had failed: [`Direction::Up`] or [`Direction::Down`].
+    pub failed: Direction,
+    pub how: ResolveAs,
+    /// For [`ResolveAs::Applied`]: the current file's description and
+    /// checksum, recorded in the row.
+    pub record: Option<(String, Vec<u8>)>,
+    /// The up script's file name, for the message.
+    pub file: Option<String>,
+}
+
+/// Decide `schemagate resolve`: only a row recorded as failed can be
+/// resolved; `applied` needs the file (its checksum is recorded).
+pub fn resolve(
+    set: &MigrationSet,
+    applied: &[Applied],
+    version: i64,
+    how: ResolveAs,
+) -> Result<Resolution, PlanError> {
+    let file = set.get(version);
+    let name = file.map(|f| f.name());
+    let row = applied.iter().find(|a| a.version == version);
+    let failed = match row.map(Applied::state) {
+        Some(State::UpFailed) => Direction::Up,
+        Some(State::DownFailed) => Direction::Down,
+        Some(State::Applied) => {
+            return Err(PlanError::NotFailed {
+                version,
+                name,
+                state: "applied (recorded as successful)".into(),
+            })
+        }
+        None => {
+            return Err(PlanError::NotFailed {
+                version,
+                name,
+                state: "not in the history (not applied, or reverted)".into(),
+            })
+        }
+    };
+    let row = row.expect("found above");
+    let record = match how {
+        ResolveAs::Applied => {
+            let f = file.ok_or(PlanError::ResolveWithoutFile { version })?;
+            Some((f.description.clone(), f.up.checksum.clone()))
+        }
+        ResolveAs::Undone => None,
+    };
+    Ok(Resolution {
+        version,
+        name: name.unwrap_or_else(|| format!("{version} {}", row.description)),
+        failed,
+        how,
+        record,
+        file: file.map(|f| f.up.file_name()),
+    })
 }
 
 /// What to do to bring `applied` to `target` with the files in `set`.
@@ -132,11 +244,22 @@ pub fn plan_with(
 ) -> Result<Plan, PlanError> {
     if let Some(dirty) = applied.iter().find(|a| !a.success) {
         return Err(match set.get(dirty.version) {
-            Some(f) => PlanError::Dirty {
-                version: dirty.version,
-                name: f.name(),
-                file: f.up.path.clone(),
-            },
+            Some(f) => {
+                let direction = match dirty.state() {
+                    State::DownFailed => Direction::Down,
+                    _ => Direction::Up,
+                };
+                let file = match (direction, &f.down) {
+                    (Direction::Down, Some(down)) => down.path.clone(),
+                    _ => f.up.path.clone(),
+                };
+                PlanError::Dirty {
+                    version: dirty.version,
+                    name: f.name(),
+                    file,
+                    direction,
+                }
+            }
             None => PlanError::DirtyMissing {
                 version: dirty.version,
             },
@@ -438,15 +561,94 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_migration_blocks_everything_with_a_recovery_hint() {
+    fn a_failed_migration_blocks_everything_with_a_hint_naming_resolve() {
         let s = set(&[1, 2]);
         let mut h = applied(&s, &[1, 2]);
         h[1].success = false;
+        h[1].execution_time_ns = -1;
         let err = plan(&s, &h, Target::Latest, None).unwrap_err();
-        assert!(matches!(err, PlanError::Dirty { version: 2, .. }));
-        assert!(err
-            .to_string()
-            .contains("DELETE FROM _sqlx_migrations WHERE version = 2"));
+        assert!(matches!(
+            err,
+            PlanError::Dirty {
+                version: 2,
+                direction: Direction::Up,
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(msg.contains("may be partly applied"), "{msg}");
+        assert!(msg.contains("`migrations/0002_m.up.sql`"), "{msg}");
+        assert!(
+            msg.contains(
+                "finish its statements by hand and run `schemagate resolve 2 --as applied`"
+            ),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("undo the ones that ran and run `schemagate resolve 2 --as undone`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_failed_revert_names_the_down_script() {
+        let s = set(&[1, 2]);
+        let mut h = applied(&s, &[1, 2]);
+        h[1].success = false;
+        h[1].execution_time_ns = crate::migrate::history::DOWN_STARTED;
+        let err = plan(&s, &h, Target::Version(1), None).unwrap_err();
+        assert!(matches!(
+            err,
+            PlanError::Dirty {
+                direction: Direction::Down,
+                ..
+            }
+        ));
+        let msg = err.to_string();
+        assert!(msg.contains("`migrations/0002_m.down.sql`"), "{msg}");
+        assert!(msg.contains("may be partly reverted"), "{msg}");
+        assert!(
+            msg.contains(
+                "finish its statements by hand and run `schemagate resolve 2 --as undone`"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn resolve_acts_only_on_a_failed_row_and_records_the_current_checksum() {
+        let s = set(&[1, 2, 3]);
+        let mut h = applied(&s, &[1, 2]);
+        h[1].success = false;
+        h[1].checksum = vec![9; 48];
+        let r = resolve(&s, &h, 2, ResolveAs::Applied).unwrap();
+        assert_eq!(r.failed, Direction::Up);
+        assert_eq!(
+            r.record,
+            Some(("m".into(), s.get(2).unwrap().up.checksum.clone()))
+        );
+        assert_eq!(resolve(&s, &h, 2, ResolveAs::Undone).unwrap().record, None);
+
+        let applied_err = resolve(&s, &h, 1, ResolveAs::Undone).unwrap_err();
+        assert!(
+            applied_err
+                .to_string()
+                .contains("version 1 (`0001_m`) is applied (recorded as successful)"),
+            "{applied_err}"
+        );
+        let pending = resolve(&s, &h, 3, ResolveAs::Applied).unwrap_err();
+        assert!(
+            pending.to_string().contains("is not in the history"),
+            "{pending}"
+        );
+
+        let gone = set(&[1]);
+        assert_eq!(
+            resolve(&gone, &h, 2, ResolveAs::Applied),
+            Err(PlanError::ResolveWithoutFile { version: 2 })
+        );
+        let r = resolve(&gone, &h, 2, ResolveAs::Undone).unwrap();
+        assert_eq!(r.name, "2 m");
     }
 
     #[test]
