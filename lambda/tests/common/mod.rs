@@ -352,10 +352,14 @@ impl PrivateMariaDb {
     pub fn start(extra: &[&str]) -> PrivateMariaDb {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
+        // A temporary folder of its own too: installs running side by side
+        // in the shared /tmp collide on their temporary tables.
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
         let out = Command::new("mariadb-install-db")
             .args([
                 "--no-defaults",
                 &format!("--datadir={}", data.display()),
+                &format!("--tmpdir={}", dir.path().join("tmp").display()),
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -390,6 +394,7 @@ impl PrivateMariaDb {
             format!("--port={}", self.port),
             "--bind-address=127.0.0.1".to_string(),
             format!("--socket={}", d.join("sock").display()),
+            format!("--tmpdir={}", d.join("tmp").display()),
             format!("--pid-file={}", d.join("pid").display()),
             format!("--log-error={}", d.join("error.log").display()),
             "--user=root".to_string(),
