@@ -28,6 +28,10 @@ pub enum Error {
     /// gate, or a drain that failed).
     #[error("{0}")]
     Refused(String),
+    /// A planned script holds a statement that must never run under
+    /// schemagate (it changes the run's database, transaction or session).
+    #[error(transparent)]
+    Refusals(#[from] crate::lint::Refusals),
 }
 
 /// A failure talking to the database outside of a migration script.
@@ -59,7 +63,8 @@ impl DbError {
 impl Error {
     /// Exit code for the CLI: 1 = a migration failed while running,
     /// 3 = the database or the secret could not be reached,
-    /// 4 = refused before running anything (history, files or target wrong),
+    /// 4 = refused before running anything (history, files or target wrong,
+    ///     or a statement that can never run under schemagate),
     /// 5 = refused: breaking migrations that are not marked (see `lint`).
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -68,7 +73,7 @@ impl Error {
             | Error::Secret(_)
             | Error::LockTimeout { .. }
             | Error::LockNotTaken { .. } => 3,
-            Error::Source(_) | Error::Plan(_) | Error::Io { .. } => 4,
+            Error::Source(_) | Error::Plan(_) | Error::Io { .. } | Error::Refusals(_) => 4,
             Error::Refused(_) => 5,
         }
     }

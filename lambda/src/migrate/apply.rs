@@ -323,6 +323,8 @@ async fn locked(
         }
     };
     let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
+    // Statements that would break the run itself never start (lint's call).
+    crate::lint::refusals(set, conn.kind(), &p.steps)?;
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
     }
