@@ -359,7 +359,10 @@ impl Cx<'_> {
             line: piece.line,
             statement: piece.index,
         };
-        self.calls(piece, at);
+        // Calls change nothing in the schema: only pending scripts need them.
+        if self.pending {
+            self.calls(piece, at);
+        }
         if piece.text.len() > LARGE_STATEMENT && self.large_dml(piece, at) {
             return;
         }
