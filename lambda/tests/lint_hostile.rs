@@ -260,6 +260,23 @@ async fn statements_that_hide_a_breaking_change_are_gated_and_the_table_stays() 
         ),
     ] {
         folder.write(file, sql);
+        // `schemagate lint` in CI says the same before the deploy.
+        let o = schemagate(&[
+            "--migrations",
+            folder.path().to_str().unwrap(),
+            "lint",
+            "--since",
+            "6",
+        ]);
+        assert_eq!(o.status.code(), Some(5), "{file}: {:?}", out(&o));
+        let rule = finding
+            .split(": ")
+            .next()
+            .unwrap()
+            .rsplit(' ')
+            .next()
+            .unwrap();
+        assert!(out(&o).0.contains(rule), "{file}: {rule}: {:?}", out(&o));
         let s = server().await;
         let h = handler(&db, folder.path());
         let ev = event("update", &s, json!({"TargetVersion": "7"}));

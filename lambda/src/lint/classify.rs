@@ -1700,6 +1700,8 @@ impl Cx<'_> {
                     }
                 }
                 "ADD" if at_(1, "PARTITION") => {}
+                // mysqldump's `/*!40000 ALTER TABLE t DISABLE KEYS */`.
+                "DISABLE" | "ENABLE" if at_(1, "KEYS") => {}
                 "DROP" if at_(1, "CHECK") || at_(1, "CONSTRAINT") => {}
                 "RENAME" if at_(1, "INDEX") || at_(1, "KEY") => {}
                 _ => {

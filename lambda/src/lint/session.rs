@@ -746,6 +746,7 @@ mod tests {
             "COMMIT AND CHAIN;",
             // mysqldump: save, set, put back.
             "/*!40101 SET @OLD_SQL_MODE=@@SQL_MODE, SQL_MODE='NO_AUTO_VALUE_ON_ZERO' */;\n/*!40101 SET @OLD_CHARACTER_SET_CLIENT=@@CHARACTER_SET_CLIENT */;\n/*!40101 SET NAMES utf8mb4 */;\n/*!40014 SET @OLD_FOREIGN_KEY_CHECKS=@@FOREIGN_KEY_CHECKS, FOREIGN_KEY_CHECKS=0 */;\nINSERT INTO users (id) VALUES (1);\n/*!40101 SET SQL_MODE=@OLD_SQL_MODE */;\n/*!40014 SET FOREIGN_KEY_CHECKS=@OLD_FOREIGN_KEY_CHECKS */;\n/*!40101 SET CHARACTER_SET_CLIENT=@OLD_CHARACTER_SET_CLIENT */;",
+            "/*!40000 ALTER TABLE users DISABLE KEYS */;\nINSERT INTO users (id) VALUES (1);\n/*!40000 ALTER TABLE users ENABLE KEYS */;",
         ] {
             assert_eq!(my(sql), NONE, "{sql}");
         }
