@@ -3,9 +3,10 @@
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage;
 //! 3 the database, the secret or the lock could not be had, or the database
 //! did not answer before `--timeout`; 4 refused before running anything
-//! (history, files or target are wrong; `resolve` of a version that is not
-//! recorded as failed); 5 `lint` found a breaking (or unreadable) migration
-//! that is not marked; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM (the
+//! (history, files or target are wrong, a statement that can never run under
+//! schemagate; `resolve` of a version that is not recorded as failed); 5
+//! `lint` found a breaking (or unreadable) migration that is not marked, or
+//! one that would be refused; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM (the
 //! migration in progress finished and is recorded, nothing more started, the
 //! lock is released).
 //!
@@ -148,7 +149,8 @@ pub enum Command {
     },
 }
 
-/// Exit code of `lint` when a breaking or unreadable migration is not marked.
+/// Exit code of `lint` when a breaking or unreadable migration is not
+/// marked, or a migration would be refused whatever its marker.
 pub const EXIT_UNMARKED_BREAKING: i32 = 5;
 
 /// `resolve --as`: what the database holds of the failed migration.
@@ -439,8 +441,12 @@ async fn command(
                 .map(|s| s.version)
                 .collect();
             let lints = lint::lint(set, conn.kind(), &pending);
-            print_plan(g.json, &target, &p, &lints);
-            Ok(())
+            // `up` would refuse before running anything: say so, exit 4.
+            let refused = lint::refusals(set, conn.kind(), &p.steps);
+            if !(g.json && refused.is_err()) {
+                print_plan(g.json, &target, &p, &lints);
+            }
+            refused.map_err(Error::from)
         }
         Command::Up { to } => {
             let to = to.map_or(Target::Latest, Target::Version);
@@ -517,11 +523,7 @@ async fn lint_command(
         }
     };
     let s = report::summary(&lints);
-    let code = if s.unmarked > 0 {
-        EXIT_UNMARKED_BREAKING
-    } else {
-        0
-    };
+    let code = if s.fails() { EXIT_UNMARKED_BREAKING } else { 0 };
     if g.json {
         let mut doc = report::json(&lints);
         doc["dialect"] = json!(match kind {
@@ -535,7 +537,16 @@ async fn lint_command(
     } else {
         print!("{}", report::text(&lints));
         println!("schemagate lint: {scope}: {}", s.line());
-        if code != 0 {
+        if s.refused > 0 {
+            eprintln!(
+                "schemagate: error: {} migration{} refused: {} a statement that breaks the run itself, which no marker, drain target or AllowBreaking lets run; change {} as each finding's fix says",
+                s.refused,
+                if s.refused == 1 { " is" } else { "s are" },
+                if s.refused == 1 { "it holds" } else { "each holds" },
+                if s.refused == 1 { "it" } else { "them" },
+            );
+        }
+        if s.unmarked > 0 {
             eprintln!(
                 "schemagate: error: {} breaking migration{} not marked: mark {} \"-- schemagate: contract\" (the running release no longer uses what it changes) or \"-- schemagate: breaking\" (deploy with a drain target), or change {}",
                 s.unmarked,

@@ -54,6 +54,10 @@ pub enum Error {
     /// something other than schemagate wrote to `_sqlx_migrations`.
     #[error("the history row of version {version} changed while schemagate held the migration lock: {detail}; something other than schemagate writes to `_sqlx_migrations`: check it with `schemagate status`")]
     HistoryChanged { version: i64, detail: String },
+    /// A planned script holds a statement that must never run under
+    /// schemagate (it changes the run's database, transaction or session).
+    #[error(transparent)]
+    Refusals(#[from] crate::lint::Refusals),
 }
 
 fn mb(bytes: u64) -> String {
@@ -96,7 +100,8 @@ impl Error {
     /// Exit code for the CLI: 1 = a migration failed while running,
     /// 3 = the database or the secret could not be reached (or did not
     /// answer before `--timeout`),
-    /// 4 = refused before running anything (history, files or target wrong),
+    /// 4 = refused before running anything (history, files or target wrong,
+    ///     or a statement that can never run under schemagate),
     /// 5 = refused: breaking migrations that are not marked (see `lint`),
     /// 130/143 = stopped by SIGINT/SIGTERM between migrations.
     pub fn exit_code(&self) -> i32 {
@@ -112,7 +117,8 @@ impl Error {
             | Error::Plan(_)
             | Error::Io { .. }
             | Error::TooLarge { .. }
-            | Error::HistoryChanged { .. } => 4,
+            | Error::HistoryChanged { .. }
+            | Error::Refusals(_) => 4,
             Error::Refused(_) => 5,
         }
     }

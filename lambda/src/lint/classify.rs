@@ -1,25 +1,36 @@
 //! Classifying statements: each parsed statement is checked against the
 //! rules with what the [`Schema`] knows, and updates it. The applied
 //! migrations are run through the same code first, only to build the
-//! schema the running release sees.
+//! schema the running release sees. What a statement does to the session
+//! and the server is in [`super::session`], statements whose body is code
+//! in [`super::body`].
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableAlgorithm, AlterTableOperation, ColumnDef,
     ColumnOption, CreateIndex, CreateTable, DataType, GeneratedExpressionMode, Ident, ObjectName,
-    ObjectType, RenameTableNameKind, Set, Statement, TableConstraint,
+    ObjectType, RenameTableNameKind, Statement, TableConstraint,
 };
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::finding::{Finding, MigrationLint};
-use super::rules::rule;
+use super::rules::{rule, Severity};
+use super::scan::{self, Lex};
 use super::schema::{self, norm_col, norm_ident, norm_name, Column, Schema, TypeChange};
 use super::split::{dialect, split, Piece};
 use crate::db::Kind;
 use crate::migrate::MigrationSet;
+
+/// A statement longer than this is not handed to sqlparser when its first
+/// word says it only changes rows (`INSERT`, `REPLACE`, `UPDATE`,
+/// `DELETE`): sqlparser keeps every token and an AST of every row, about
+/// 150 bytes per byte of SQL. Such a statement is read by [`scan`] instead,
+/// which sees all a data statement can do here (no `WHERE`, the functions
+/// it calls). Anything else is parsed whatever its length.
+pub const LARGE_STATEMENT: usize = 64 * 1024;
 
 /// Lint the up scripts of `pending` (versions from `set`), on top of the
 /// schema made by every migration of `set` below the first of them.
@@ -97,13 +108,7 @@ pub fn lint_script(
             return (Default::default(), 1, vec![f]);
         }
     };
-    let mut cx = Cx {
-        kind,
-        schema,
-        pending,
-        findings: Vec::new(),
-        fk_checks_off: false,
-    };
+    let mut cx = Cx::new(kind, schema, pending, no_transaction(sql));
     if let Some((line, text)) = &pieces.bad_marker {
         cx.findings.push(Finding {
             rule: rule("marker"),
@@ -119,36 +124,68 @@ pub fn lint_script(
     (pieces.intent, n, cx.findings)
 }
 
-struct Cx<'a> {
-    kind: Kind,
-    schema: &'a mut Schema,
+/// sqlx's opt-out of the migration's transaction: the file starts with
+/// `-- no-transaction` (`sqlx-core` `migrate/source.rs`, the same test).
+pub fn no_transaction(sql: &str) -> bool {
+    sql.starts_with("-- no-transaction")
+}
+
+/// Where the statements being read run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Runs {
+    /// In the run's own session (the script, `BEGIN NOT ATOMIC`, a
+    /// prepared statement).
+    Here,
+    /// In another session, later (an event's or a trigger's body): what it
+    /// does to its session does not touch the run.
+    Elsewhere,
+}
+
+pub(super) struct Cx<'a> {
+    pub(super) kind: Kind,
+    pub(super) schema: &'a mut Schema,
     /// Findings only matter (and objects are only new) in pending scripts.
-    pending: bool,
-    findings: Vec<Finding>,
+    pub(super) pending: bool,
+    pub(super) findings: Vec<Finding>,
     /// `SET FOREIGN_KEY_CHECKS = 0` ran earlier in the file.
-    fk_checks_off: bool,
+    pub(super) fk_checks_off: bool,
+    /// The file starts with `-- no-transaction` (PostgreSQL: it runs
+    /// outside a transaction and may manage its own).
+    pub(super) no_tx: bool,
+    pub(super) runs: Runs,
+    /// Put before each finding's subject: `in event \`purge\``.
+    pub(super) context: Option<String>,
+    /// Names prepared from text read earlier in the file.
+    pub(super) prepared: HashSet<String>,
+    /// `@old = @@sql_mode`: user variables holding a session setting's
+    /// value, so setting it back (`SET sql_mode = @old`) is recognised.
+    pub(super) saved: HashMap<String, String>,
+    /// How deep in bodies (a guard against pathological nesting).
+    pub(super) nesting: usize,
 }
 
 /// Where a statement is, for findings.
 #[derive(Clone, Copy)]
-struct At {
-    line: usize,
-    statement: usize,
+pub(super) struct At {
+    pub(super) line: usize,
+    pub(super) statement: usize,
 }
 
-fn parse(kind: Kind, tokens: Vec<TokenWithSpan>) -> Result<Statement, String> {
+/// Parse one statement; anything after it (a `;` sqlparser saw where the
+/// scanner did not) makes it unreadable, never half-read.
+pub(super) fn parse(kind: Kind, tokens: Vec<TokenWithSpan>) -> Result<Statement, String> {
     let d = dialect(kind);
     let mut p = Parser::new(d.as_ref()).with_tokens_with_locations(tokens);
     let s = p.parse_statement().map_err(|e| e.to_string())?;
     match p.peek_token().token {
-        Token::EOF | Token::SemiColon => Ok(s),
+        Token::EOF => Ok(s),
         other => Err(format!(
             "sql parser error: Expected: end of statement, found: {other}"
         )),
     }
 }
 
-fn meaningful(tokens: &[TokenWithSpan]) -> Vec<&TokenWithSpan> {
+pub(super) fn meaningful(tokens: &[TokenWithSpan]) -> Vec<&TokenWithSpan> {
     tokens
         .iter()
         .filter(|t| !matches!(t.token, Token::Whitespace(_)))
@@ -162,15 +199,18 @@ fn kw(t: &TokenWithSpan) -> Keyword {
     }
 }
 
-fn upper(t: &TokenWithSpan) -> String {
+pub(super) fn upper(t: &TokenWithSpan) -> String {
     match &t.token {
         Token::Word(w) => w.value.to_ascii_uppercase(),
         other => other.to_string(),
     }
 }
 
-fn short(text: &str) -> String {
-    let one: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+/// The start of a statement on one line, for messages (reads no more than
+/// it shows, however long the statement).
+pub(super) fn short(text: &str) -> String {
+    let head: String = text.chars().take(400).collect();
+    let one: String = head.split_whitespace().collect::<Vec<_>>().join(" ");
     if one.chars().count() > 80 {
         format!("{}…", one.chars().take(80).collect::<String>())
     } else {
@@ -256,19 +296,44 @@ fn first_line(tokens: &[TokenWithSpan], fallback: usize) -> usize {
         .map_or(fallback, |t| t.span.start.line as usize)
 }
 
-impl Cx<'_> {
-    fn hit(&mut self, id: &str, at: At, subject: impl Into<String>) {
-        if self.pending {
-            self.findings.push(Finding {
-                rule: rule(id),
-                line: at.line,
-                statement: at.statement,
-                subject: subject.into(),
-            });
+impl<'a> Cx<'a> {
+    pub(super) fn new(kind: Kind, schema: &'a mut Schema, pending: bool, no_tx: bool) -> Self {
+        Cx {
+            kind,
+            schema,
+            pending,
+            findings: Vec::new(),
+            fk_checks_off: false,
+            no_tx,
+            runs: Runs::Here,
+            context: None,
+            prepared: HashSet::new(),
+            saved: HashMap::new(),
+            nesting: 0,
         }
     }
+}
 
-    fn maria(&self) -> bool {
+impl Cx<'_> {
+    pub(super) fn hit(&mut self, id: &str, at: At, subject: impl Into<String>) {
+        let rule = rule(id);
+        // What a body run elsewhere does to its own session is its business.
+        if !self.pending || (self.runs == Runs::Elsewhere && rule.severity == Severity::Refused) {
+            return;
+        }
+        let subject = subject.into();
+        self.findings.push(Finding {
+            rule,
+            line: at.line,
+            statement: at.statement,
+            subject: match &self.context {
+                Some(c) => format!("{c}: {subject}"),
+                None => subject,
+            },
+        });
+    }
+
+    pub(super) fn maria(&self) -> bool {
         self.kind == Kind::MariaDb
     }
 
@@ -281,7 +346,7 @@ impl Cx<'_> {
     }
 
     /// The running release knows this table: findings apply.
-    fn old_table(&self, t: &str) -> bool {
+    pub(super) fn old_table(&self, t: &str) -> bool {
         !self.schema.is_new_table(t)
     }
 
@@ -289,15 +354,36 @@ impl Cx<'_> {
         self.old_table(t) && !self.schema.column(t, c).is_some_and(|c| c.new)
     }
 
-    fn piece(&mut self, piece: &Piece) {
+    pub(super) fn piece(&mut self, piece: &Piece) {
         let at = At {
             line: piece.line,
             statement: piece.index,
         };
-        match parse(self.kind, piece.tokens.clone()) {
+        // Calls change nothing in the schema: only pending scripts need them.
+        if self.pending {
+            self.calls(piece, at);
+        }
+        if piece.text.len() > LARGE_STATEMENT && self.large_dml(piece, at) {
+            return;
+        }
+        let tokens = match piece.tokens(self.kind) {
+            Ok(t) => t,
+            Err(e) => {
+                self.hit(
+                    "unparsed",
+                    At {
+                        line: e.line,
+                        statement: at.statement,
+                    },
+                    format!("`{}` ({})", short(&piece.text), e.message),
+                );
+                return;
+            }
+        };
+        match parse(self.kind, tokens.clone()) {
             Ok(stmt) => {
                 let op_lines = match &stmt {
-                    Statement::AlterTable(a) => match alter_parts(&piece.tokens) {
+                    Statement::AlterTable(a) => match alter_parts(&tokens) {
                         Some((_, ops)) if ops.len() == a.operations.len() => {
                             ops.iter().map(|o| first_line(o, piece.line)).collect()
                         }
@@ -308,7 +394,7 @@ impl Cx<'_> {
                 self.statement(&stmt, at, &op_lines, piece);
             }
             Err(message) => {
-                if !self.fallback(piece, at) {
+                if !self.fallback(piece, &tokens, at) {
                     self.hit(
                         "unparsed",
                         at,
@@ -319,7 +405,51 @@ impl Cx<'_> {
         }
     }
 
-    fn statement(&mut self, s: &Statement, at: At, op_lines: &[usize], piece: &Piece) {
+    /// A large `INSERT`/`REPLACE`/`UPDATE`/`DELETE`, read by the scanner:
+    /// rows change, nothing else does; what matters is a missing `WHERE`.
+    /// `false`: not such a statement, parse it.
+    fn large_dml(&mut self, piece: &Piece, at: At) -> bool {
+        let text: &str = &piece.text;
+        let mut code = scan::Scanner::new(text, self.kind)
+            .inside_exec(piece.in_exec)
+            .map_while(Result::ok)
+            .filter(scan::Lexeme::is_code);
+        let Some(head) = code.next() else {
+            return false;
+        };
+        let verb = head.text(text).to_ascii_uppercase();
+        match verb.as_str() {
+            "INSERT" => true,
+            "REPLACE" if self.maria() => true,
+            "UPDATE" | "DELETE" => {
+                let mut depth = 0i32;
+                let mut filtered = false;
+                for l in code {
+                    match l.lex {
+                        Lex::Punct if l.is_punct(text, '(') => depth += 1,
+                        Lex::Punct if l.is_punct(text, ')') => depth -= 1,
+                        Lex::Word if depth == 0 && l.is(text, "WHERE") => {
+                            filtered = true;
+                            break;
+                        }
+                        _ => {}
+                    }
+                }
+                if !filtered {
+                    let id = if verb == "UPDATE" {
+                        "update-all"
+                    } else {
+                        "delete-all"
+                    };
+                    self.hit(id, at, format!("`{}`", short(text)));
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn statement(&mut self, s: &Statement, at: At, op_lines: &[usize], piece: &Piece) {
         match s {
             Statement::CreateTable(c) => self.create_table(c, at),
             Statement::AlterTable(a) => self.alter_table(a, at, op_lines),
@@ -407,22 +537,51 @@ impl Cx<'_> {
                     );
                 }
                 if self.schema.trigger(&n).is_none() {
-                    self.schema.set_trigger(n, self.pending);
+                    self.schema.set_trigger(n.clone(), self.pending);
                 }
+                let table = self.name(&t.table_name);
+                self.trigger_body(piece, &n, &table, at);
             }
-            Statement::Set(set) => self.set(set),
-            // Statements that leave what the running release sees alone.
-            Statement::Insert(_)
-            | Statement::Query(_)
-            | Statement::StartTransaction { .. }
+            Statement::Set(set) => self.set(set, at, piece),
+            Statement::StartTransaction { .. }
             | Statement::Commit { .. }
             | Statement::Rollback { .. }
             | Statement::Savepoint { .. }
-            | Statement::ReleaseSavepoint { .. }
-            | Statement::Comment { .. }
-            | Statement::Grant(_)
+            | Statement::ReleaseSavepoint { .. } => self.transaction(s, at, piece),
+            Statement::Use(_) => {
+                self.hit("change-database", at, format!("`{}`", short(&piece.text)))
+            }
+            Statement::LockTables { .. } => {
+                self.hit("lock-tables", at, format!("`{}`", short(&piece.text)))
+            }
+            Statement::Flush {
+                read_lock, export, ..
+            } => {
+                let id = if *read_lock || *export {
+                    "lock-tables"
+                } else {
+                    "server-wide"
+                };
+                self.hit(id, at, format!("`{}`", short(&piece.text)));
+            }
+            Statement::Kill { .. } => {
+                self.hit("server-wide", at, format!("`{}`", short(&piece.text)))
+            }
+            Statement::Grant(_)
             | Statement::Revoke(_)
-            | Statement::Use(_)
+            | Statement::CreateRole(_)
+            | Statement::CreateUser(_)
+            | Statement::AlterRole { .. }
+            | Statement::AlterUser(_) => {
+                self.hit("privileges", at, format!("`{}`", short(&piece.text)))
+            }
+            Statement::Reset(_) | Statement::Discard { .. } => self.reset(s, at, piece),
+            Statement::Prepare { .. } | Statement::Execute { .. } => self.dynamic(s, at, piece),
+            // Statements that leave what the running release sees alone.
+            Statement::Insert(_)
+            | Statement::Query(_)
+            | Statement::Deallocate { .. }
+            | Statement::Comment { .. }
             | Statement::Analyze(_)
             | Statement::CreateSequence { .. }
             | Statement::CreateType { .. }
@@ -430,15 +589,10 @@ impl Cx<'_> {
             | Statement::CreateSchema { .. }
             | Statement::CreateDatabase { .. }
             | Statement::CreateDomain(_)
-            | Statement::CreateRole(_)
-            | Statement::CreateUser(_)
             | Statement::CreatePolicy(_)
             | Statement::AlterIndex { .. }
             | Statement::AlterSchema(_)
-            | Statement::AlterRole { .. }
-            | Statement::AlterUser(_)
             | Statement::AlterPolicy(_)
-            | Statement::LockTables { .. }
             | Statement::UnlockTables
             | Statement::Lock(_) => {}
             Statement::DropExtension(_)
@@ -450,24 +604,6 @@ impl Cx<'_> {
                 self.hit("drop-object", at, format!("`{}`", short(&piece.text)));
             }
             _ => self.hit("unrecognized", at, format!("`{}`", short(&piece.text))),
-        }
-    }
-
-    fn set(&mut self, set: &Set) {
-        if let Set::SingleAssignment {
-            variable, values, ..
-        } = set
-        {
-            if variable
-                .to_string()
-                .eq_ignore_ascii_case("foreign_key_checks")
-            {
-                let v = values
-                    .first()
-                    .map(|v| v.to_string().to_ascii_lowercase())
-                    .unwrap_or_default();
-                self.fk_checks_off = matches!(v.as_str(), "0" | "off" | "false");
-            }
         }
     }
 
@@ -609,6 +745,11 @@ impl Cx<'_> {
             ObjectType::Schema | ObjectType::Database => {
                 self.hit("drop-database", at, format!("DROP DATABASE {name}"))
             }
+            ObjectType::Role | ObjectType::User => self.hit(
+                "privileges",
+                at,
+                format!("DROP {} {name}", object_type_name(object_type)),
+            ),
             other => self.hit(
                 "drop-object",
                 at,
@@ -1239,12 +1380,15 @@ impl Cx<'_> {
     /// Statements the parser does not read but whose shape is certain from
     /// their first words (MariaDB table options, partitioning, FULLTEXT
     /// indexes, routines). `false`: not recognized, the caller reports it.
-    fn fallback(&mut self, piece: &Piece, at: At) -> bool {
-        let words = meaningful(&piece.tokens);
-        let up: Vec<String> = words.iter().map(|t| upper(t)).collect();
+    fn fallback(&mut self, piece: &Piece, tokens: &[TokenWithSpan], at: At) -> bool {
+        let words = meaningful(tokens);
+        let up: Vec<String> = words.iter().take(64).map(|t| upper(t)).collect();
         let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
+        if self.session_fallback(piece, &up, at) || self.body_fallback(piece, tokens, &up, at) {
+            return true;
+        }
         if has(0, "ALTER") {
-            return self.fallback_alter(piece, at);
+            return self.fallback_alter(piece, tokens, at);
         }
         if has(0, "CREATE") {
             let mut i = 1;
@@ -1309,7 +1453,13 @@ impl Cx<'_> {
                         );
                     }
                     if self.schema.routine(&n).is_none() {
-                        self.schema.set_routine(n, self.pending);
+                        self.schema.set_routine(n.clone(), self.pending);
+                    }
+                    // An event's body runs on its schedule: read it like
+                    // the file's own statements. A routine's runs only when
+                    // called, and a call is classified where it is.
+                    if kind_word == "EVENT" {
+                        self.event_body(piece, &n, at);
                     }
                     return true;
                 }
@@ -1322,8 +1472,26 @@ impl Cx<'_> {
                         );
                     }
                     if self.schema.trigger(&n).is_none() {
-                        self.schema.set_trigger(n, self.pending);
+                        self.schema.set_trigger(n.clone(), self.pending);
                     }
+                    // The table: the name after `ON`.
+                    let table = up
+                        .iter()
+                        .position(|w| w == "ON")
+                        .and_then(|on| words.get(on + 1))
+                        .map(|t| match &t.token {
+                            Token::Word(w) => norm_ident(
+                                &Ident {
+                                    value: w.value.clone(),
+                                    quote_style: w.quote_style,
+                                    span: t.span,
+                                },
+                                self.kind,
+                            ),
+                            other => other.to_string(),
+                        })
+                        .unwrap_or_default();
+                    self.trigger_body(piece, &n, &table, at);
                     return true;
                 }
                 ("VIEW", Some(n)) => {
@@ -1395,8 +1563,8 @@ impl Cx<'_> {
     }
 
     /// An `ALTER TABLE` the parser refused: each operation on its own.
-    fn fallback_alter(&mut self, piece: &Piece, at: At) -> bool {
-        let Some((head, ops)) = alter_parts(&piece.tokens) else {
+    fn fallback_alter(&mut self, _piece: &Piece, tokens: &[TokenWithSpan], at: At) -> bool {
+        let Some((head, ops)) = alter_parts(tokens) else {
             return false;
         };
         let head_words = meaningful(&head);
@@ -1452,7 +1620,23 @@ impl Cx<'_> {
             match first {
                 "ENGINE" => {
                     let engine = after_eq(1).cloned().unwrap_or_default();
-                    if old && engine != "INNODB" {
+                    let engine = engine.trim_matches(|c| c == '`' || c == '\'' || c == '"');
+                    if old && !engine.eq_ignore_ascii_case("INNODB") {
+                        // Engines that keep every row and take every statement
+                        // the running release sends; any other (BLACKHOLE
+                        // discards rows, ARCHIVE refuses UPDATE, MEMORY
+                        // forgets on restart, one schemagate does not know)
+                        // may lose its data.
+                        if !["ARIA", "MYISAM"]
+                            .iter()
+                            .any(|e| engine.eq_ignore_ascii_case(e))
+                        {
+                            self.hit(
+                                "change-engine",
+                                op_at,
+                                format!("ALTER TABLE {t} ENGINE={engine}"),
+                            );
+                        }
                         self.hit(
                             "copy-engine",
                             op_at,
@@ -1516,6 +1700,8 @@ impl Cx<'_> {
                     }
                 }
                 "ADD" if at_(1, "PARTITION") => {}
+                // mysqldump's `/*!40000 ALTER TABLE t DISABLE KEYS */`.
+                "DISABLE" | "ENABLE" if at_(1, "KEYS") => {}
                 "DROP" if at_(1, "CHECK") || at_(1, "CONSTRAINT") => {}
                 "RENAME" if at_(1, "INDEX") || at_(1, "KEY") => {}
                 _ => {
@@ -1573,11 +1759,11 @@ fn object_type_name(t: ObjectType) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// `(severity[id], line)` of each finding of `sql` on top of `before`.
-    fn hits(kind: Kind, before: &str, sql: &str) -> Vec<(String, usize)> {
+    pub(in crate::lint) fn hits(kind: Kind, before: &str, sql: &str) -> Vec<(String, usize)> {
         let mut schema = Schema::new(kind);
         lint_script(&mut schema, kind, before, false);
         lint_script(&mut schema, kind, sql, true)
@@ -1587,15 +1773,15 @@ mod tests {
             .collect()
     }
 
-    fn ids(kind: Kind, before: &str, sql: &str) -> Vec<String> {
+    pub(in crate::lint) fn ids(kind: Kind, before: &str, sql: &str) -> Vec<String> {
         hits(kind, before, sql)
             .into_iter()
             .map(|(id, _)| id)
             .collect()
     }
 
-    const USERS_MY: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NULL, plan VARCHAR(20) NOT NULL DEFAULT 'free', age INT NOT NULL);";
-    const USERS_PG: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100), plan TEXT NOT NULL DEFAULT 'free', age INT NOT NULL);";
+    pub(in crate::lint) const USERS_MY: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NULL, plan VARCHAR(20) NOT NULL DEFAULT 'free', age INT NOT NULL);";
+    pub(in crate::lint) const USERS_PG: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100), plan TEXT NOT NULL DEFAULT 'free', age INT NOT NULL);";
 
     #[test]
     fn each_operation_of_a_multi_line_alter_keeps_its_own_line() {
@@ -1712,8 +1898,90 @@ mod tests {
         assert!(p("ALTER TABLE users ADD COLUMN email TEXT NOT NULL DEFAULT '';\nCREATE INDEX CONCURRENTLY i_email ON users (email);").is_empty());
         assert_eq!(
             p("DO $$ BEGIN PERFORM 1; END $$;"),
-            vec!["unknown[unparsed]"]
+            vec!["unknown[code-body]"]
         );
+    }
+
+    #[test]
+    fn large_data_statements_are_read_without_parsing_every_row() {
+        use std::fmt::Write;
+        // A 16 MB multi-row INSERT whose strings hold `;`: one statement.
+        let rows = |n: usize| {
+            let mut s = String::from("INSERT INTO users (id, name) VALUES\n");
+            let mut i = 0;
+            while s.len() < n {
+                if i > 0 {
+                    s.push_str(",\n");
+                }
+                write!(s, "({i}, 'name {i}; it''s')").unwrap();
+                i += 1;
+            }
+            s
+        };
+        let big = format!("{USERS_MY}\n{};\nSELECT 1;", rows(16 << 20));
+        let mut schema = Schema::new(Kind::MariaDb);
+        let (_, statements, findings) = lint_script(&mut schema, Kind::MariaDb, &big, true);
+        assert_eq!(statements, 3);
+        assert!(findings.is_empty(), "{findings:?}");
+        let pg = format!("{USERS_PG}\n{};", rows(1 << 20));
+        let mut schema = Schema::new(Kind::Postgres);
+        let (_, statements, findings) = lint_script(&mut schema, Kind::Postgres, &pg, true);
+        assert_eq!((statements, findings.len()), (2, 0), "{findings:?}");
+
+        // What a large data statement can do is still seen.
+        let set = |filter: &str| {
+            let mut s = String::from("UPDATE users SET name = CASE id");
+            for i in 0..20_000 {
+                write!(s, " WHEN {i} THEN 'n{i}'").unwrap();
+            }
+            s.push_str(" END");
+            s.push_str(filter);
+            s
+        };
+        assert!(set("").len() > LARGE_STATEMENT);
+        assert_eq!(
+            ids(Kind::MariaDb, USERS_MY, &set("")),
+            ["warning[update-all]"]
+        );
+        assert!(ids(Kind::MariaDb, USERS_MY, &set(" WHERE id < 20000")).is_empty());
+        assert_eq!(
+            ids(
+                Kind::MariaDb,
+                USERS_MY,
+                &format!(
+                    "DELETE FROM users WHERE id IN (SELECT id FROM users) OR {}",
+                    set("").replace("UPDATE users SET name = ", "name = ")
+                )
+            ),
+            Vec::<String>::new()
+        );
+        assert_eq!(
+            ids(
+                Kind::MariaDb,
+                USERS_MY,
+                &rows(LARGE_STATEMENT * 2).replacen(
+                    "VALUES\n(0, ",
+                    "VALUES\n(RELEASE_ALL_LOCKS(), ",
+                    1
+                )
+            ),
+            ["refused[release-lock]"]
+        );
+        // A large statement that is DDL is parsed like any other.
+        let mut alter = String::from("ALTER TABLE users DROP COLUMN name");
+        for i in 0..5_000 {
+            write!(alter, ",\n  ADD COLUMN extra_{i} VARCHAR(20) NULL").unwrap();
+        }
+        assert!(alter.len() > LARGE_STATEMENT);
+        assert_eq!(
+            ids(Kind::MariaDb, USERS_MY, &alter),
+            ["breaking[drop-column]"]
+        );
+        let select = format!(
+            "INSERT INTO users (id, name) SELECT id, name FROM users WHERE {}",
+            "id > 0 AND ".repeat(20_000)
+        );
+        assert!(ids(Kind::MariaDb, USERS_MY, &format!("{select}1")).is_empty());
     }
 
     #[test]

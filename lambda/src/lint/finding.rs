@@ -28,6 +28,10 @@ impl Finding {
 /// What a migration is, for the running release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Class {
+    /// Holds a statement that breaks the run itself (changes its database,
+    /// its transaction, its session): never runs, whatever the deploy
+    /// allows.
+    Refused,
     /// Safe for the running release.
     Expand,
     /// Marked `-- schemagate: contract`: removes what the running release
@@ -42,6 +46,7 @@ pub enum Class {
 impl Class {
     pub fn as_str(self) -> &'static str {
         match self {
+            Class::Refused => "refused",
             Class::Expand => "expand",
             Class::Contract => "contract",
             Class::Breaking => "breaking",
@@ -71,6 +76,9 @@ pub struct MigrationLint {
 
 impl MigrationLint {
     pub fn class(&self) -> Class {
+        if self.refused().next().is_some() {
+            return Class::Refused;
+        }
         match self.intent {
             Intent::Contract => return Class::Contract,
             Intent::Breaking => return Class::Breaking,
@@ -93,9 +101,20 @@ impl MigrationLint {
         }
     }
 
-    /// The running release must be gone before this runs.
+    /// The running release must be gone before this runs (a refused
+    /// migration does not run at all).
     pub fn needs_drain(&self) -> bool {
-        matches!(self.class(), Class::Breaking | Class::Unknown)
+        matches!(
+            self.class(),
+            Class::Breaking | Class::Unknown | Class::Refused
+        )
+    }
+
+    /// Findings no marker, drain or `AllowBreaking` lets through.
+    pub fn refused(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .filter(|f| f.severity() == Severity::Refused)
     }
 
     /// Findings that stop a deploy (breaking or unknown), in file order.
@@ -108,6 +127,7 @@ impl MigrationLint {
     pub fn needs_drain_within(&self, statements: usize) -> bool {
         match self.class() {
             Class::Expand | Class::Contract => false,
+            Class::Refused => true,
             // Declared breaking: any statement counts.
             Class::Breaking if self.gating().next().is_none() => statements > 0,
             _ => self.gating().any(|f| f.statement < statements),
@@ -117,6 +137,7 @@ impl MigrationLint {
     /// `migrations/0043_drop_legacy_email.up.sql:3: breaking[drop-column]: …`
     pub fn diagnostic(&self, f: &Finding) -> String {
         let label = match (self.intent, f.severity()) {
+            (_, Severity::Refused) => Severity::Refused.as_str().to_string(),
             (Intent::Contract, s) if s.gates() => format!("{} (marked contract)", s.as_str()),
             (_, s) => s.as_str().to_string(),
         };

@@ -29,6 +29,15 @@ pub fn decide(
     if breaking.is_empty() {
         return Decision::Proceed;
     }
+    // Never run, not even on a first deploy (the engine refuses these before
+    // the gate is asked; this keeps the gate honest on its own).
+    let refused: Vec<&MigrationLint> = lints
+        .iter()
+        .filter(|l| l.refused().next().is_some())
+        .collect();
+    if !refused.is_empty() {
+        return Decision::Refuse(super::refusal::Refusals::of(&refused).to_string());
+    }
     if first_deploy {
         return Decision::FirstDeploy;
     }

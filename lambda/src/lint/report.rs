@@ -15,6 +15,8 @@ pub struct Summary {
     pub contract: usize,
     pub breaking: usize,
     pub unknown: usize,
+    /// Never run, whatever the deploy allows: these fail `schemagate lint`.
+    pub refused: usize,
     /// Breaking or unknown, and not marked: these fail `schemagate lint`.
     pub unmarked: usize,
     pub blocking: usize,
@@ -28,12 +30,13 @@ pub fn summary(lints: &[MigrationLint]) -> Summary {
     };
     for l in lints {
         match l.class() {
+            Class::Refused => s.refused += 1,
             Class::Expand => s.expand += 1,
             Class::Contract => s.contract += 1,
             Class::Breaking => s.breaking += 1,
             Class::Unknown => s.unknown += 1,
         }
-        if l.intent == Intent::None && l.needs_drain() {
+        if l.intent == Intent::None && matches!(l.class(), Class::Breaking | Class::Unknown) {
             s.unmarked += 1;
         }
         s.blocking += l
@@ -51,6 +54,11 @@ pub fn summary(lints: &[MigrationLint]) -> Summary {
 }
 
 impl Summary {
+    /// `schemagate lint` fails (exit 5): something would be refused.
+    pub fn fails(&self) -> bool {
+        self.unmarked > 0 || self.refused > 0
+    }
+
     /// `3 migrations: 2 expand, 1 breaking (1 unmarked); 1 blocking`
     pub fn line(&self) -> String {
         let mut classes = Vec::new();
@@ -59,6 +67,7 @@ impl Summary {
             (self.contract, "contract"),
             (self.breaking, "breaking"),
             (self.unknown, "unknown"),
+            (self.refused, "refused"),
         ] {
             if n > 0 {
                 classes.push(format!("{n} {what}"));
@@ -149,13 +158,14 @@ pub fn one_line(l: &MigrationLint) -> String {
 pub fn json(lints: &[MigrationLint]) -> Value {
     let s = summary(lints);
     json!({
-        "ok": s.unmarked == 0,
+        "ok": !s.fails(),
         "summary": {
             "migrations": s.migrations,
             "expand": s.expand,
             "contract": s.contract,
             "breaking": s.breaking,
             "unknown": s.unknown,
+            "refused": s.refused,
             "unmarked": s.unmarked,
             "blocking": s.blocking,
             "warnings": s.warnings,

@@ -13,6 +13,9 @@ use crate::db::Kind;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Breaks the run itself (its database, transaction, session or
+    /// lock): never runs, whatever the deploy allows.
+    Refused,
     /// The release that is running now may fail against the new schema:
     /// refused unless marked `contract`, drained, or `AllowBreaking`.
     Breaking,
@@ -30,6 +33,7 @@ pub enum Severity {
 impl Severity {
     pub fn as_str(self) -> &'static str {
         match self {
+            Severity::Refused => "refused",
             Severity::Breaking => "breaking",
             Severity::Unknown => "unknown",
             Severity::Blocking => "blocking",
@@ -37,9 +41,13 @@ impl Severity {
         }
     }
 
-    /// Needs a drain (or a `contract` marker, or `AllowBreaking`).
+    /// Stops a deploy: needs a drain (or a `contract` marker, or
+    /// `AllowBreaking`); a refused one never runs at all.
     pub fn gates(self) -> bool {
-        matches!(self, Severity::Breaking | Severity::Unknown)
+        matches!(
+            self,
+            Severity::Refused | Severity::Breaking | Severity::Unknown
+        )
     }
 }
 
@@ -110,7 +118,73 @@ CREATE TABLE orders (id BIGINT NOT NULL PRIMARY KEY, user_id BIGINT NOT NULL);
 CREATE SEQUENCE invoice_numbers;
 ";
 
+const CHECK_BY_HAND: &str = "check it by hand; if the running release is unaffected, mark the file \"-- schemagate: contract\", or deploy with a drain target";
+
 pub static RULES: &[Rule] = &[
+    // --- refused: never runs ---------------------------------------------------
+    Rule {
+        id: "change-database",
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "changes the database (or schema) the run's session works in: the history row and every later migration would land there",
+        fix: "name the database or schema in the statements instead (`CREATE TABLE reporting.daily …`)",
+        example: "USE reporting;",
+        lookalike: "CREATE TABLE reporting.daily (id INT);",
+    },
+    Rule {
+        id: "session-setting",
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "changes a session setting the run relies on (commit mode, binary logging, time limits, read-only, role, how the server reads SQL): what follows, the history row included, would not run as schemagate promises",
+        fix: "remove it: schemagate sets up the session itself (--lock-wait, the deadline); a setting the whole run needs belongs in InitSql (--init-sql)",
+        example: "SET autocommit = 1;",
+        lookalike: "SET foreign_key_checks = 0;",
+    },
+    Rule {
+        id: "transaction-control",
+        severity: Severity::Refused,
+        engines: Engines::Postgres,
+        reason: "a PostgreSQL migration runs in one transaction with its history row: ending it early keeps what ran before when a later statement fails, while the history says nothing was applied",
+        fix: "remove BEGIN/COMMIT (the migration already is one transaction), or split the file and start the part that manages its own transactions with `-- no-transaction` on its first line",
+        example: "CREATE TABLE tx_a (id INT);\nCOMMIT;\nCREATE TABLE tx_b (id INT);",
+        lookalike: "-- no-transaction\nBEGIN;\nCREATE TABLE tx_a (id INT);\nCOMMIT;",
+    },
+    Rule {
+        id: "xa-release",
+        severity: Severity::Refused,
+        engines: Engines::MariaDb,
+        reason: "XA transactions and COMMIT or ROLLBACK … RELEASE take over or end the session the run records the migration in",
+        fix: "remove it; plain START TRANSACTION, COMMIT and ROLLBACK are fine on MariaDB",
+        example: "COMMIT RELEASE;",
+        lookalike: "COMMIT;",
+    },
+    Rule {
+        id: "lock-tables",
+        severity: Severity::Refused,
+        engines: Engines::MariaDb,
+        reason: "holds table locks the run's history table is not part of, so the run cannot record the migration after its statements ran",
+        fix: "remove it: DDL takes the locks it needs, and ALTER TABLE … LOCK=EXCLUSIVE holds one for a single statement",
+        example: "LOCK TABLES users WRITE;",
+        lookalike: "UNLOCK TABLES;",
+    },
+    Rule {
+        id: "release-lock",
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "can give up the migration lock the run holds, so a second run could start beside it",
+        fix: "remove it: the run holds its own lock (GET_LOCK, pg_advisory_lock) for its whole length; a lock of your own can be left to the end of the session",
+        example: "SELECT RELEASE_ALL_LOCKS();",
+        lookalike: "SELECT GET_LOCK('backfill', 10);",
+    },
+    Rule {
+        id: "history-table",
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "writes schemagate's own history table, in which the run is recording this migration",
+        fix: "leave `_sqlx_migrations` to schemagate; repair a history by hand, outside the migrations",
+        example: "DELETE FROM _sqlx_migrations WHERE version = 1;",
+        lookalike: "SELECT version FROM _sqlx_migrations;",
+    },
     // --- breaking -----------------------------------------------------------
     Rule {
         id: "drop-table",
@@ -274,6 +348,33 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE logs DROP PARTITION p2019;",
         lookalike: "ALTER TABLE logs ADD PARTITION (PARTITION p2030 VALUES LESS THAN (2031));",
     },
+    Rule {
+        id: "server-wide",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "changes the server for every session and database, not this schema: the running release and every other application share it",
+        fix: "make the change in the server's configuration (the RDS parameter group) or by hand; or mark the file \"-- schemagate: contract\" if it is meant",
+        example: "SET GLOBAL max_connections = 500;",
+        lookalike: "SET SESSION max_heap_table_size = 67108864;",
+    },
+    Rule {
+        id: "privileges",
+        severity: Severity::Breaking,
+        engines: Engines::Both,
+        reason: "changes users or grants, which reach beyond this schema: a revoked grant or a dropped user can lock the running release out",
+        fix: "manage users and grants outside the migrations; or mark the file \"-- schemagate: contract\" if it is meant",
+        example: "REVOKE INSERT ON *.* FROM 'app'@'%';",
+        lookalike: "SELECT CURRENT_USER();",
+    },
+    Rule {
+        id: "change-engine",
+        severity: Severity::Breaking,
+        engines: Engines::MariaDb,
+        reason: "the new storage engine may not keep what the running release writes: BLACKHOLE discards rows, ARCHIVE refuses UPDATE and DELETE, MEMORY loses them on restart",
+        fix: "keep InnoDB (Aria and MyISAM keep the rows too); copy into a new table with INSERT … SELECT if another engine is really meant",
+        example: "ALTER TABLE logs ENGINE = BLACKHOLE;",
+        lookalike: "ALTER TABLE logs ENGINE = Aria;",
+    },
     // --- unknown -----------------------------------------------------------
     Rule {
         id: "unparsed",
@@ -292,6 +393,33 @@ pub static RULES: &[Rule] = &[
         fix: "check it by hand; if the running release is unaffected, mark the file \"-- schemagate: contract\", or deploy with a drain target",
         example: "CALL archive_orders();",
         lookalike: "SELECT COUNT(*) FROM orders;",
+    },
+    Rule {
+        id: "code-body",
+        severity: Severity::Unknown,
+        engines: Engines::Postgres,
+        reason: "runs PL/pgSQL that schemagate does not read (a DO block, the function of a trigger on an existing table), so it cannot tell whether it is safe",
+        fix: CHECK_BY_HAND,
+        example: "DO $$ BEGIN DELETE FROM orders; END $$;",
+        lookalike: "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM orders; END $$;",
+    },
+    Rule {
+        id: "routine-call",
+        severity: Severity::Unknown,
+        engines: Engines::Both,
+        reason: "calls a routine the migrations created; schemagate does not follow into its body, so it cannot tell what the call does",
+        fix: CHECK_BY_HAND,
+        example: "SELECT full_name(1);",
+        lookalike: "SELECT CONCAT(name, '!') FROM users;",
+    },
+    Rule {
+        id: "dynamic-sql",
+        severity: Severity::Unknown,
+        engines: Engines::Both,
+        reason: "runs SQL built at run time, which schemagate cannot read",
+        fix: "write the statement out in the file (or PREPARE it FROM a string literal); or check it by hand and mark the file \"-- schemagate: contract\"",
+        example: "PREPARE s FROM @sql;",
+        lookalike: "PREPARE s FROM 'SELECT 1';",
     },
     // --- blocking: MariaDB ---------------------------------------------------
     Rule {

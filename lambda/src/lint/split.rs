@@ -1,12 +1,16 @@
-//! Cutting a script into statements with sqlparser's tokenizer, so that one
-//! statement the parser does not know cannot hide the others, and every
-//! finding keeps its line number. Also reads the intent marker from the
-//! script's leading comments.
+//! Cutting a script into statements where the server does ([`scan`]), so
+//! that one statement the parser does not know cannot hide the others, and
+//! every finding keeps its line number. Also reads the intent marker from
+//! the script's leading comments. Each statement is tokenized for sqlparser
+//! only when it is classified, and only if it is not a large data
+//! statement, so memory follows the largest statement rather than the file.
+
+use std::borrow::Cow;
 
 use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
-use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
+use sqlparser::tokenizer::{Location, Span, TokenWithSpan, Tokenizer};
 
+use super::scan::{Lex, Mode, Scanner, Statements};
 use crate::db::Kind;
 
 /// The dialect schemagate parses a database kind's scripts with.
@@ -41,166 +45,175 @@ impl Intent {
     }
 }
 
-/// One statement of a script.
+/// One statement of a script (or of a body inside one).
 #[derive(Debug, Clone)]
-pub struct Piece {
+pub struct Piece<'a> {
     /// 0-based position among the script's statements.
     pub index: usize,
-    /// 1-based line of its first token.
+    /// 1-based line and column of its first character.
     pub line: usize,
-    /// Its tokens, comments and whitespace included, without the `;`.
-    pub tokens: Vec<TokenWithSpan>,
-    /// Its text as written, trimmed.
-    pub text: String,
+    pub col: usize,
+    /// Its text as written, trimmed, without the `;`.
+    pub text: Cow<'a, str>,
+    /// It starts inside a MariaDB executable comment.
+    pub in_exec: bool,
+    /// It holds comments or executable-comment delimiters.
+    pub marked: bool,
 }
 
-impl Piece {
-    /// The tokens that carry meaning (no whitespace or comments).
-    pub fn words(&self) -> impl Iterator<Item = &TokenWithSpan> {
-        self.tokens
-            .iter()
-            .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+impl<'a> Piece<'a> {
+    /// The text as sqlparser must read it: comments and the delimiters of
+    /// executable comments blanked (their contents are code), lines and
+    /// columns unchanged.
+    pub fn code(&self, kind: Kind) -> Cow<'_, str> {
+        if !self.marked {
+            return Cow::Borrowed(&self.text);
+        }
+        let text: &str = &self.text;
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for l in Scanner::new(text, kind).inside_exec(self.in_exec) {
+            let Ok(l) = l else { break };
+            if matches!(l.lex, Lex::Comment | Lex::ExecOpen | Lex::ExecClose) {
+                out.push_str(&text[at..l.start]);
+                out.extend(
+                    l.text(text)
+                        .chars()
+                        .map(|c| if c == '\n' { '\n' } else { ' ' }),
+                );
+                at = l.end;
+            }
+        }
+        out.push_str(&text[at..]);
+        Cow::Owned(out)
+    }
+
+    /// sqlparser's tokens of [`Piece::code`], placed where the statement is
+    /// in the file.
+    pub fn tokens(&self, kind: Kind) -> Result<Vec<TokenWithSpan>, SplitError> {
+        let code = self.code(kind);
+        let d = dialect(kind);
+        let mut tokens = Tokenizer::new(d.as_ref(), &code)
+            .tokenize_with_location()
+            .map_err(|e| SplitError {
+                line: e.location.line as usize + self.line - 1,
+                message: e.message,
+            })?;
+        let (dl, dc) = (self.line as u64 - 1, self.col as u64 - 1);
+        let place = |l: Location| {
+            if l.line == 0 {
+                l
+            } else if l.line == 1 {
+                Location::new(l.line + dl, l.column + dc)
+            } else {
+                Location::new(l.line + dl, l.column)
+            }
+        };
+        for t in &mut tokens {
+            t.span = Span::new(place(t.span.start), place(t.span.end));
+        }
+        Ok(tokens)
+    }
+
+    /// The statements inside `range` of this piece's text (a body), placed
+    /// where they are in the file.
+    pub fn inner(
+        &self,
+        range: std::ops::Range<usize>,
+        kind: Kind,
+        mode: Mode,
+    ) -> Result<Vec<Piece<'_>>, SplitError> {
+        let text: &str = &self.text;
+        let (line, col) = position(text, range.start, self.line, self.col);
+        pieces(&text[range], kind, mode, line, col)
+    }
+}
+
+/// The line and column of byte `at` of `text`, which starts at `line`/`col`.
+pub fn position(text: &str, at: usize, line: usize, col: usize) -> (usize, usize) {
+    let before = &text[..at];
+    match before.rfind('\n') {
+        Some(nl) => (
+            line + before.matches('\n').count(),
+            before[nl + 1..].chars().count() + 1,
+        ),
+        None => (line, col + before.chars().count()),
     }
 }
 
 /// A script cut into statements.
 #[derive(Debug, Clone, Default)]
-pub struct Pieces {
+pub struct Pieces<'a> {
     pub intent: Intent,
     /// `(line, text)` of a `schemagate:` comment that is not a known marker.
     pub bad_marker: Option<(usize, String)>,
-    pub pieces: Vec<Piece>,
+    pub pieces: Vec<Piece<'a>>,
 }
 
-/// The tokenizer gave up (an unterminated string or comment).
+/// The text cannot be read (an unterminated string or comment).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SplitError {
     pub line: usize,
     pub message: String,
 }
 
-/// Cut `sql` at top-level `;`. A `BEGIN … END` body of a `CREATE`
-/// (procedure, function, trigger, event) and `CASE … END` stay whole.
-pub fn split(sql: &str, kind: Kind) -> Result<Pieces, SplitError> {
-    let d = dialect(kind);
-    let tokens = Tokenizer::new(d.as_ref(), sql)
-        .tokenize_with_location()
-        .map_err(|e| SplitError {
-            line: e.location.line as usize,
-            message: e.message,
-        })?;
-    let lines = LineIndex::new(sql);
-
-    let (intent, bad_marker) = marker(&tokens);
-    let mut pieces = Vec::new();
-    let mut current: Vec<TokenWithSpan> = Vec::new();
-    let mut depth = 0usize;
-    let mut is_create = None::<bool>;
-    let flush = |current: &mut Vec<TokenWithSpan>, pieces: &mut Vec<Piece>| {
-        if let Some(first) = current
-            .iter()
-            .find(|t| !matches!(t.token, Token::Whitespace(_)))
-        {
-            let last = current
-                .iter()
-                .rev()
-                .find(|t| !matches!(t.token, Token::Whitespace(_)))
-                .unwrap_or(first);
-            let text = lines.slice(sql, first, last).trim().to_string();
-            pieces.push(Piece {
-                index: pieces.len(),
-                line: first.span.start.line as usize,
-                tokens: std::mem::take(current),
-                text,
-            });
-        }
-        current.clear();
-    };
-    let n = tokens.len();
-    for i in 0..n {
-        let t = &tokens[i];
-        match &t.token {
-            Token::EOF => break,
-            Token::SemiColon if depth == 0 => {
-                flush(&mut current, &mut pieces);
-                is_create = None;
-                continue;
-            }
-            Token::Word(w) => {
-                if is_create.is_none() {
-                    is_create = Some(w.keyword == Keyword::CREATE);
-                }
-                match w.keyword {
-                    Keyword::BEGIN
-                        if is_create == Some(true)
-                            && !next_is_end_of_statement(&tokens[i + 1..]) =>
-                    {
-                        depth += 1
-                    }
-                    Keyword::CASE => depth += 1,
-                    Keyword::END if depth > 0 => {
-                        // `END IF`, `END LOOP`, `END WHILE`, `END REPEAT` close
-                        // blocks that were not counted.
-                        let next = next_word(&tokens[i + 1..]).unwrap_or_default();
-                        if !matches!(next.as_str(), "IF" | "LOOP" | "WHILE" | "REPEAT") {
-                            depth -= 1;
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-        current.push(t.clone());
-    }
-    flush(&mut current, &mut pieces);
+/// Cut `sql` at the `;` that end its statements.
+pub fn split(sql: &str, kind: Kind) -> Result<Pieces<'_>, SplitError> {
+    let (intent, bad_marker) = marker(sql, kind);
     Ok(Pieces {
         intent,
         bad_marker,
-        pieces,
+        pieces: pieces(sql, kind, Mode::Script, 1, 1)?,
     })
 }
 
-fn next_word(rest: &[TokenWithSpan]) -> Option<String> {
-    rest.iter()
-        .find(|t| !matches!(t.token, Token::Whitespace(_)))
-        .and_then(|t| match &t.token {
-            Token::Word(w) => Some(w.value.to_ascii_uppercase()),
-            _ => None,
-        })
-}
-
-/// `BEGIN;`, `BEGIN WORK`, `BEGIN TRANSACTION`: a transaction, not a block.
-fn next_is_end_of_statement(rest: &[TokenWithSpan]) -> bool {
-    match rest
-        .iter()
-        .find(|t| !matches!(t.token, Token::Whitespace(_)))
-        .map(|t| &t.token)
-    {
-        None | Some(Token::SemiColon) | Some(Token::EOF) => true,
-        Some(Token::Word(w)) => matches!(w.keyword, Keyword::WORK | Keyword::TRANSACTION),
-        _ => false,
+/// The statements of `text`, which starts at `line`/`col` of its file.
+pub fn pieces(
+    text: &str,
+    kind: Kind,
+    mode: Mode,
+    line: usize,
+    col: usize,
+) -> Result<Vec<Piece<'_>>, SplitError> {
+    let mut out = Vec::new();
+    for s in Statements::new(text, kind, mode).at(line, col) {
+        let s = s.map_err(|e| SplitError {
+            line: e.line,
+            message: e.message,
+        })?;
+        out.push(Piece {
+            index: out.len(),
+            line: s.line,
+            col: s.col,
+            text: Cow::Borrowed(&text[s.start..s.end]),
+            in_exec: s.in_exec,
+            marked: s.marked,
+        });
     }
+    Ok(out)
 }
 
 /// The marker in the comments before the first statement.
-fn marker(tokens: &[TokenWithSpan]) -> (Intent, Option<(usize, String)>) {
+fn marker(sql: &str, kind: Kind) -> (Intent, Option<(usize, String)>) {
     let mut intent = Intent::None;
     let mut bad = None;
-    for t in tokens {
-        let (text, line) = match &t.token {
-            Token::Whitespace(Whitespace::SingleLineComment { comment, .. }) => {
-                (comment.as_str(), t.span.start.line)
+    for l in Scanner::new(sql, kind) {
+        let Ok(l) = l else { break };
+        let text = match l.lex {
+            Lex::Space => continue,
+            Lex::Comment => {
+                let t = l.text(sql);
+                if let Some(t) = t.strip_prefix("/*") {
+                    t.strip_suffix("*/").unwrap_or(t)
+                } else {
+                    t.trim_start_matches(['-', '#'])
+                }
             }
-            Token::Whitespace(Whitespace::MultiLineComment(c)) if !c.starts_with('!') => {
-                (c.as_str(), t.span.start.line)
-            }
-            Token::Whitespace(_) => continue,
             _ => break,
         };
-        for (offset, l) in text.lines().enumerate() {
-            let l = l.trim().trim_start_matches('*').trim();
-            let Some(rest) = strip_prefix_ci(l, "schemagate:") else {
+        for (offset, line) in text.lines().enumerate() {
+            let line = line.trim().trim_start_matches('*').trim();
+            let Some(rest) = strip_prefix_ci(line, "schemagate:") else {
                 continue;
             };
             let word = rest
@@ -211,7 +224,7 @@ fn marker(tokens: &[TokenWithSpan]) -> (Intent, Option<(usize, String)>) {
             match word.as_str() {
                 "contract" => intent = Intent::Contract,
                 "breaking" => intent = Intent::Breaking,
-                _ => bad = Some((line as usize + offset, l.to_string())),
+                _ => bad = Some((l.line + offset, line.to_string())),
             }
         }
     }
@@ -225,46 +238,12 @@ fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     .then(|| &s[prefix.len()..])
 }
 
-/// Line/column (1-based, columns in characters) to byte offsets.
-struct LineIndex {
-    starts: Vec<usize>,
-}
-
-impl LineIndex {
-    fn new(sql: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(sql.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
-    }
-
-    fn offset(&self, sql: &str, line: u64, column: u64) -> usize {
-        let Some(&start) = self.starts.get((line as usize).saturating_sub(1)) else {
-            return sql.len();
-        };
-        sql[start..]
-            .char_indices()
-            .nth((column as usize).saturating_sub(1))
-            .map_or(sql.len(), |(i, _)| start + i)
-    }
-
-    fn slice<'a>(&self, sql: &'a str, first: &TokenWithSpan, last: &TokenWithSpan) -> &'a str {
-        let a = self.offset(sql, first.span.start.line, first.span.start.column);
-        // The span's end is the position just after the token.
-        let b = self.offset(sql, last.span.end.line, last.span.end.column);
-        if a <= b && b <= sql.len() {
-            &sql[a..b]
-        } else {
-            ""
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn texts(p: &Pieces) -> Vec<(usize, &str)> {
-        p.pieces.iter().map(|p| (p.line, p.text.as_str())).collect()
+    fn texts<'a>(p: &'a Pieces) -> Vec<(usize, &'a str)> {
+        p.pieces.iter().map(|p| (p.line, p.text.as_ref())).collect()
     }
 
     #[test]
@@ -341,10 +320,28 @@ mod tests {
     }
 
     #[test]
-    fn mysql_executable_comments_are_read_as_statements() {
-        // MariaDB runs `/*!… */`; the MySQL tokenizer reads their contents.
-        let p = split("/*!40101 SET NAMES utf8 */;\nSELECT 1;", Kind::MariaDb).unwrap();
-        assert_eq!(p.pieces.len(), 2);
-        assert!(p.pieces[0].words().any(|t| t.token.to_string() == "NAMES"));
+    fn mariadb_executable_comments_are_read_as_statements() {
+        // MariaDB runs `/*!… */` and `/*M!… */`, with or without a version.
+        let p = split(
+            "/*!40101 SET NAMES utf8 */;\n/*M!100100 DROP TABLE a */;\n  /*M! DROP TABLE b */; -- x\nSELECT 1;",
+            Kind::MariaDb,
+        )
+        .unwrap();
+        assert_eq!(p.pieces.len(), 4);
+        let words = |i: usize| -> Vec<String> {
+            p.pieces[i]
+                .tokens(Kind::MariaDb)
+                .unwrap()
+                .iter()
+                .filter(|t| !matches!(t.token, sqlparser::tokenizer::Token::Whitespace(_)))
+                .map(|t| t.token.to_string())
+                .collect()
+        };
+        assert_eq!(words(0), ["SET", "NAMES", "utf8"]);
+        assert_eq!(words(1), ["DROP", "TABLE", "a"]);
+        // Tokens keep their place in the file.
+        let b = p.pieces[2].tokens(Kind::MariaDb).unwrap();
+        let drop = b.iter().find(|t| t.token.to_string() == "DROP").unwrap();
+        assert_eq!((drop.span.start.line, drop.span.start.column), (3, 8));
     }
 }

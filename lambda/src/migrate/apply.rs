@@ -480,6 +480,8 @@ async fn locked(
         }
     };
     let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
+    // Statements that would break the run itself never start (lint's call).
+    crate::lint::refusals(set, conn.kind(), &p.steps)?;
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
     }
@@ -953,7 +955,7 @@ async fn pg_statements(
     sql_text: &str,
 ) -> Result<(), Failure> {
     let statements: Vec<String> = match crate::lint::split::split(sql_text, Kind::Postgres) {
-        Ok(p) => p.pieces.into_iter().map(|p| p.text).collect(),
+        Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
         // The tokenizer gave up (an unterminated string): send it whole and
         // let the server say what is wrong.
         Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),

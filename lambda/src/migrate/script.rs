@@ -1,33 +1,22 @@
 //! Preparing a script's text so its bookkeeping can ride in the same round
 //! trip: the engine appends statements after it, so it must end with `;`.
 
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
-use sqlparser::tokenizer::{Token, Tokenizer};
-
 use crate::db::Kind;
+use crate::lint::scan;
 
 /// The script as it must be sent, or `None` when it has no statement at all
 /// (empty or only comments: a deliberate no-op).
 ///
-/// Uses sqlparser's tokenizer so semicolons inside strings, quoted names and
-/// comments are not mistaken for the end of a statement.
+/// Read with the lint's scanner ([`scan::ending`]), which sees what the
+/// server sees: semicolons inside strings, quoted names and comments do
+/// not count, and the contents of MariaDB's executable comments
+/// (`/*! … */`, `/*M! … */`) do. It streams, so a large data migration
+/// costs no more than its own text.
 pub fn terminated(sql: &str, kind: Kind) -> Option<String> {
-    let dialect: &dyn Dialect = match kind {
-        Kind::MariaDb => &MySqlDialect {},
-        Kind::Postgres => &PostgreSqlDialect {},
-    };
-    match Tokenizer::new(dialect, sql).tokenize() {
-        Ok(tokens) => {
-            let last = tokens
-                .iter()
-                .rev()
-                .find(|t| !matches!(t, Token::Whitespace(_) | Token::EOF))?;
-            if *last == Token::SemiColon {
-                Some(format!("{sql}\n"))
-            } else {
-                Some(format!("{sql}\n;\n"))
-            }
-        }
+    match scan::ending(sql, kind) {
+        Ok(None) => None,
+        Ok(Some(true)) => Some(format!("{sql}\n")),
+        Ok(Some(false)) => Some(format!("{sql}\n;\n")),
         // The server will report the real problem with its own words; keep
         // the text as written and terminate it conservatively.
         Err(_) => {
@@ -85,5 +74,31 @@ mod tests {
         )
         .unwrap();
         assert!(t.ends_with("\n;\n"));
+    }
+
+    #[test]
+    fn executable_comments_are_code() {
+        // MariaDB runs the comment: the bookkeeping must not join it.
+        let t = terminated("SELECT 1; /*M! SELECT 2 */", Kind::MariaDb).unwrap();
+        assert!(t.ends_with("\n;\n"), "{t:?}");
+        let t = terminated("SELECT 1; /*!40101 SET NAMES utf8 */", Kind::MariaDb).unwrap();
+        assert!(t.ends_with("\n;\n"), "{t:?}");
+        // Not on PostgreSQL, and not a plain comment.
+        assert_eq!(
+            terminated("SELECT 1; /*M! SELECT 2 */", Kind::Postgres).unwrap(),
+            "SELECT 1; /*M! SELECT 2 */\n"
+        );
+        assert_eq!(
+            terminated("SELECT 1; /*m! SELECT 2 */", Kind::MariaDb).unwrap(),
+            "SELECT 1; /*m! SELECT 2 */\n"
+        );
+        // MariaDB: `#` is a comment, `--` only before a space.
+        assert!(terminated("SELECT 1 #;", Kind::MariaDb)
+            .unwrap()
+            .ends_with("\n;\n"));
+        assert_eq!(
+            terminated("SELECT 1--1;", Kind::MariaDb).unwrap(),
+            "SELECT 1--1;\n"
+        );
     }
 }
