@@ -11,6 +11,8 @@
 pub mod cfn;
 pub mod cli;
 pub mod db;
+pub mod deadline;
+pub mod defaults;
 pub mod drain;
 pub mod error;
 pub mod handler;
