@@ -13,6 +13,7 @@ pub mod cli;
 pub mod db;
 pub mod deadline;
 pub mod defaults;
+pub mod dialect;
 pub mod drain;
 pub mod error;
 pub mod handler;

@@ -24,6 +24,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The SQL dialect of the migrations this engine runs.
+    pub fn dialect(self) -> crate::dialect::Dialect {
+        match self {
+            Kind::MariaDb => crate::dialect::Dialect::MariaDb,
+            Kind::Postgres => crate::dialect::Dialect::Postgres,
+        }
+    }
+
     /// From an RDS secret's `engine` field (`mariadb`, `mysql`, `aurora-mysql`,
     /// `postgres`, `aurora-postgresql`).
     pub fn from_engine(engine: &str) -> Option<Kind> {
