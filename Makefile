@@ -12,7 +12,7 @@ PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3
 
 help:
 	@echo "make demo   rehearse a whole deploy on this machine (no AWS account)"
-	@echo "make test   all tests: Rust (real MariaDB/PostgreSQL, moto, Lambda emulator) and CDK"
+	@echo "make test   all tests: Rust (real MariaDB/PostgreSQL, moto, Lambda emulator), lint, CDK"
 	@echo "make bench  400-migration benchmark against the mariadb client"
 	@echo "make build  the Lambda zip (cargo lambda build --release --arm64)"
 
@@ -45,9 +45,12 @@ demo: setup node-tools
 	cargo run -p schemagate-e2e --bin demo
 
 # --- tests -------------------------------------------------------------------
+# The Rust tests, then lint (formatting and clippy with -D warnings), then
+# the CDK tests; any failure stops the run.
 test: setup
 	cargo nextest run --workspace --no-fail-fast
-	$(MAKE) test-cdk
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory test-cdk
 
 test-rust: setup
 	cargo nextest run --workspace --no-fail-fast

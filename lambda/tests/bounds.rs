@@ -5,8 +5,7 @@
 //! run their own `mariadbd` ([`PrivateMariaDb`]). `docs/reliability.md`
 //! ("Waits and deadlines") is the table of these cases.
 
-mod common;
-mod kit;
+pub mod kit;
 
 use std::net::TcpListener;
 use std::process::{Output, Stdio};
@@ -14,10 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{text, Folder, PrivateMariaDb, TestDb};
-use schemagate::db::Kind;
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, Executor, MySqlConnection, PgConnection};
+use testkit::{text, Folder, Kind, PrivateMariaDb, TestDb};
 
 /// The CLI, killed (by its pid) if it runs longer than `limit`: a hang fails
 /// the test instead of stalling it. Returns the output and how long it ran.

@@ -1,11 +1,12 @@
 //! The CLI binary as a person or a Jenkins job runs it: output, `--json`,
 //! exit codes, and credentials from Secrets Manager (moto's server).
 
-mod common;
+pub mod kit;
 
 use std::process::Command;
 
-use common::{schemagate, text, Folder, Moto, TestDb};
+use kit::schemagate;
+use testkit::{text, Folder, Moto, TestDb};
 
 #[tokio::test]
 async fn up_prints_a_line_per_migration_and_exits_0_then_reports_nothing_to_do() {

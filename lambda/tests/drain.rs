@@ -5,16 +5,15 @@
 //! its breaking statement ran (groups stay at 0). Capacities are read back
 //! from moto; history rows from MariaDB.
 
-mod common;
-mod kit;
+pub mod kit;
 
 use std::time::{Duration, Instant};
 
-use common::{Folder, TestDb};
 use kit::{capacity, event, group, handler, last, reason, server, Moto};
 use schemagate::drain::{Capacity, Drainer};
 use schemagate::props::Drain;
 use serde_json::json;
+use testkit::{Folder, TestDb};
 
 const DRAIN: (&str, &str) = ("schemagate:drain", "shop-prod");
 

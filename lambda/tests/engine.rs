@@ -1,14 +1,15 @@
 //! The engine against the real MariaDB and PostgreSQL servers. Every
 //! scenario runs the engine at least twice to show idempotence.
 
-mod common;
+pub mod kit;
 
 use std::time::Duration;
 
-use common::{Folder, TestDb};
+use kit::{Connect, Load};
 use schemagate::migrate::{self, apply, apply::Left, Direction, PlanError, Report, Target};
 use schemagate::Error;
 use sqlx::{AssertSqlSafe, Connection, Executor};
+use testkit::{Folder, TestDb};
 
 async fn up(db: &TestDb, folder: &Folder) -> Result<Report, Error> {
     up_with(db, folder, Target::Latest, apply::Options::default()).await

@@ -4,13 +4,12 @@
 //! message) and what the database holds afterwards (history rows, tables).
 //! `docs/reliability.md` is the table of these cases.
 
-mod common;
-
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{text, Folder, PrivateMariaDb, TestDb, MARIADB_URL};
 use sqlx::{Connection, MySqlConnection};
+use testkit::db::MARIADB_URL;
+use testkit::{text, Folder, PrivateMariaDb, TestDb};
 
 fn cli(args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_schemagate"));

@@ -3,12 +3,11 @@
 //! what is (not) in `_sqlx_migrations` afterwards. Plus a rollback that
 //! meets an irreversible migration.
 
-mod common;
-mod kit;
+pub mod kit;
 
-use common::{Folder, TestDb};
 use kit::{event, handler, last, reason, server};
 use serde_json::json;
+use testkit::{Folder, TestDb};
 
 const COLUMN: &str = "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'users' AND column_name = 'legacy_email'";
 

@@ -2,24 +2,22 @@
 //! local HTTP server that stands in for the presigned ResponseURL. Each test
 //! asserts the body that reached it.
 
-mod common;
-mod kit;
+pub mod kit;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Folder, TestDb};
 use kit::{event, server, Fixed};
 use schemagate::handler::{Config, Handler, HandlerError};
 use serde_json::{json, Value};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use testkit::response_url::Seen;
+use testkit::{Folder, ResponseUrl, TestDb};
 
 fn secret(db: &TestDb, password: &str) -> String {
     match db.kind {
-        schemagate::db::Kind::MariaDb => json!({"engine": "mariadb", "host": "127.0.0.1", "port": 3306, "username": "root", "password": password, "dbname": db.name}),
-        schemagate::db::Kind::Postgres => json!({"engine": "postgres", "host": "127.0.0.1", "port": "5432", "username": "postgres", "password": password, "dbname": db.name}),
+        testkit::Kind::MariaDb => json!({"engine": "mariadb", "host": "127.0.0.1", "port": 3306, "username": "root", "password": password, "dbname": db.name}),
+        testkit::Kind::Postgres => json!({"engine": "postgres", "host": "127.0.0.1", "port": "5432", "username": "postgres", "password": password, "dbname": db.name}),
     }
     .to_string()
 }
@@ -40,12 +38,9 @@ fn handler(folder: &Folder, secret: String) -> Handler {
 }
 
 /// The bodies PUT to the ResponseURL so far, parsed.
-async fn responses(s: &MockServer) -> Vec<(Value, Request)> {
-    s.received_requests()
-        .await
-        .unwrap()
+async fn responses(s: &ResponseUrl) -> Vec<(Value, Seen)> {
+    s.puts()
         .into_iter()
-        .filter(|r| r.method.as_str() == "PUT")
         .map(|r| {
             (
                 serde_json::from_slice(&r.body).expect("the body is JSON"),
@@ -55,7 +50,7 @@ async fn responses(s: &MockServer) -> Vec<(Value, Request)> {
         .collect()
 }
 
-async fn last(s: &MockServer) -> Value {
+async fn last(s: &ResponseUrl) -> Value {
     responses(s).await.pop().expect("a response was PUT").0
 }
 
@@ -410,16 +405,7 @@ async fn a_100_kb_database_error_still_fits_in_4096_bytes() {
 async fn a_response_url_failing_twice_with_503_still_gets_the_answer() {
     let db = TestDb::mariadb("h503").await;
     let folder = Folder::with_example();
-    let s = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(2)
-        .mount(&s)
-        .await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s)
-        .await;
+    let s = ResponseUrl::refusing(2, 503, "");
     let h = handler(&folder, secret(&db, ""));
     h.handle(event("create", &s, json!({})), None)
         .await
@@ -434,11 +420,7 @@ async fn a_response_url_failing_twice_with_503_still_gets_the_answer() {
 async fn a_response_url_that_refuses_is_an_error_for_the_runtime_to_retry() {
     let db = TestDb::mariadb("h403").await;
     let folder = Folder::with_example();
-    let s = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .respond_with(ResponseTemplate::new(403).set_body_string("SignatureDoesNotMatch"))
-        .mount(&s)
-        .await;
+    let s = ResponseUrl::refusing(usize::MAX, 403, "SignatureDoesNotMatch");
     let h = handler(&folder, secret(&db, ""));
     let err = h
         .handle(event("create", &s, json!({})), None)

@@ -7,11 +7,12 @@
 //! runs the engine again. `docs/reliability.md` ("History and reports") is
 //! the table of these cases.
 
-mod common;
+pub mod kit;
 
-use common::{schemagate, text, Folder, TestDb};
+use kit::{schemagate, Connect, Load};
 use schemagate::migrate::{self, apply::Left, Direction, PlanError, Target};
 use schemagate::Error;
+use testkit::{text, Folder, TestDb};
 
 async fn up(db: &TestDb, folder: &Folder) -> Result<migrate::Report, Error> {
     up_to(db, folder, Target::Latest).await
@@ -43,11 +44,11 @@ fn cli(db: &TestDb, folder: &Folder, args: &[&str]) -> (Option<i32>, String, Str
 async fn rows(db: &TestDb) -> Vec<(i64, bool, i64)> {
     let sql = "SELECT version, success, execution_time FROM _sqlx_migrations ORDER BY version";
     match db.kind {
-        schemagate::db::Kind::MariaDb => sqlx::query_as(sql)
+        testkit::Kind::MariaDb => sqlx::query_as(sql)
             .fetch_all(&mut db.my().await)
             .await
             .unwrap(),
-        schemagate::db::Kind::Postgres => sqlx::query_as(sql)
+        testkit::Kind::Postgres => sqlx::query_as(sql)
             .fetch_all(&mut db.pg().await)
             .await
             .unwrap(),

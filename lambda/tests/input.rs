@@ -2,11 +2,12 @@
 //! arguments. The CLI binary as a user runs it; the database is checked
 //! afterwards (nothing may have run).
 
-mod common;
+pub mod kit;
 
 use std::process::{Command, Output};
 
-use common::{schemagate, text, Folder, TestDb};
+use kit::schemagate;
+use testkit::{text, Folder, TestDb};
 
 fn up(url: &str, folder: &Folder) -> Output {
     schemagate(&[
@@ -200,7 +201,7 @@ fn a_malformed_database_url_is_refused_without_its_password() {
 #[test]
 fn a_password_holding_an_at_sign_is_hidden_when_the_connection_fails() {
     let folder = Folder::empty();
-    let port = common::free_port().to_string();
+    let port = testkit::free_port().to_string();
     let url = format!("mysql://u:Super@Secret123@127.0.0.1:{port}/rt1");
     let o = schemagate(&[
         "--database-url",

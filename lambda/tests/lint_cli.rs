@@ -2,9 +2,10 @@
 //! them before `cdk deploy`: files alone, `--since`, a database, `--json`,
 //! and exit code 5 for unmarked breaking migrations.
 
-mod common;
+pub mod kit;
 
-use common::{schemagate, text as out, Folder, TestDb};
+use kit::schemagate;
+use testkit::{text as out, Folder, TestDb};
 
 /// The example history with `0003` marked (it adds a UNIQUE index to
 /// `users`) and a `0007` that drops a column at line 3.

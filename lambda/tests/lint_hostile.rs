@@ -6,12 +6,11 @@
 //! change; the tests look at what the user sees and at what the databases
 //! hold afterwards.
 
-mod common;
-mod kit;
+pub mod kit;
 
-use common::{schemagate, text as out, Folder, TestDb};
-use kit::{event, handler, last, reason, server};
+use kit::{event, handler, last, reason, schemagate, server};
 use serde_json::json;
+use testkit::{text as out, Folder, TestDb};
 
 fn up(db: &TestDb, folder: &Folder) -> std::process::Output {
     schemagate(&[

@@ -3,12 +3,10 @@
 //! MariaDB: the rule's example must be refused with ALGORITHM=INPLACE (for
 //! `copy-*`) or LOCK=NONE (for `lock-*`), and its look-alike accepted.
 
-mod common;
-
-use common::TestDb;
 use schemagate::lint::rules::{Engines, PRELUDE_MARIADB};
 use schemagate::lint::{Severity, RULES};
 use sqlx::{AssertSqlSafe, Executor, MySqlConnection};
+use testkit::TestDb;
 
 async fn fresh() -> (TestDb, MySqlConnection) {
     let db = TestDb::mariadb("blocking").await;

@@ -7,9 +7,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use schemagate_e2e::flaky::FlakyUrl;
-use schemagate_e2e::release::{BROKEN_INDEX, BROKEN_INDEX_ERROR};
-use schemagate_e2e::{start_or_skip, Migrations, Options, Rehearsal, RequestType, Status};
+use schemagate_e2e::{Options, Rehearsal};
+use testkit::cfn::{RequestType, Status};
+use testkit::release::{BROKEN_INDEX, BROKEN_INDEX_ERROR};
+use testkit::{started, Migrations, ResponseUrl};
 
 fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
@@ -21,7 +22,7 @@ const V8_TABLES: &[&str] = &["_sqlx_migrations", "invoices", "orders", "plans", 
 /// Create on an empty database: every migration applied, once.
 #[tokio::test]
 async fn create_applies_every_migration_to_an_empty_database() {
-    let mut r = start_or_skip!(Rehearsal::start("create"));
+    let mut r = started!(Rehearsal::start("create"));
     let release = Migrations::example().unwrap();
     r.deploy(&release).unwrap();
 
@@ -40,8 +41,8 @@ async fn create_applies_every_migration_to_an_empty_database() {
         "{}",
         res.reason
     );
-    assert_eq!(r.db.tables().await.unwrap(), set(V6_TABLES));
-    let history = r.db.history().await.unwrap();
+    assert_eq!(r.db.all_tables().await, set(V6_TABLES));
+    let history = r.db.history_rows().await;
     assert_eq!(
         history
             .iter()
@@ -49,16 +50,11 @@ async fn create_applies_every_migration_to_an_empty_database() {
             .collect::<Vec<_>>(),
         (1..=6).map(|v| (v, true)).collect::<Vec<_>>()
     );
-    assert_eq!(
-        r.db.count("plans").await.unwrap(),
-        3,
-        "the seed migration ran once"
-    );
+    assert_eq!(r.db.rows("plans").await, 3, "the seed migration ran once");
     assert!(r
         .db
         .columns("users")
         .await
-        .unwrap()
         .contains(&"plan_code".to_string()));
     r.check_logs().unwrap();
 }
@@ -68,15 +64,13 @@ async fn create_applies_every_migration_to_an_empty_database() {
 /// the data in untouched tables stays.
 #[tokio::test]
 async fn update_then_rollback_restores_the_schema_and_keeps_the_data() {
-    let mut r = start_or_skip!(Rehearsal::start("rollback"));
+    let mut r = started!(Rehearsal::start("rollback"));
     let v6 = Migrations::example().unwrap();
     let v8 = v6.clone().next_release();
     r.deploy(&v6).unwrap();
     let (p6, p8) = (r.properties(&v6), r.properties(&v8));
     assert_eq!(r.create(&p6).await.unwrap().status, Status::Success);
-    r.db.execute("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 1200 FROM users")
-        .await
-        .unwrap();
+    r.db.exec("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 1200 FROM users").await;
 
     r.deploy(&v8).unwrap();
     let up = r.update(&p8, &p6).await.unwrap();
@@ -91,19 +85,11 @@ async fn update_then_rollback_restores_the_schema_and_keeps_the_data() {
         "{}",
         up.raw
     );
-    assert_eq!(r.db.schema_version().await.unwrap(), Some(8));
-    assert_eq!(r.db.tables().await.unwrap(), set(V8_TABLES));
-    assert!(r
-        .db
-        .columns("orders")
-        .await
-        .unwrap()
-        .contains(&"status".to_string()));
-    r.db.execute(
-        "INSERT INTO invoices (order_id, amount_cents) SELECT id, total_cents FROM orders",
-    )
-    .await
-    .unwrap();
+    assert_eq!(r.db.schema_version().await, Some(8));
+    assert_eq!(r.db.all_tables().await, set(V8_TABLES));
+    assert!(r.db.columns("orders").await.contains(&"status".to_string()));
+    r.db.exec("INSERT INTO invoices (order_id, amount_cents) SELECT id, total_cents FROM orders")
+        .await;
 
     // The rollback: old properties, run by the new code (which has the down scripts).
     let back = r.update(&p6, &p8).await.unwrap();
@@ -119,24 +105,19 @@ async fn update_then_rollback_restores_the_schema_and_keeps_the_data() {
         back.raw
     );
     assert!(back.reason.contains("reverted"), "{}", back.reason);
-    assert_eq!(r.db.schema_version().await.unwrap(), Some(6));
-    assert_eq!(r.db.tables().await.unwrap(), set(V6_TABLES));
-    assert!(!r
-        .db
-        .columns("orders")
-        .await
-        .unwrap()
-        .contains(&"status".to_string()));
+    assert_eq!(r.db.schema_version().await, Some(6));
+    assert_eq!(r.db.all_tables().await, set(V6_TABLES));
+    assert!(!r.db.columns("orders").await.contains(&"status".to_string()));
     assert_eq!(
-        r.db.history().await.unwrap().len(),
+        r.db.history_rows().await.len(),
         6,
         "no history left for reverted versions"
     );
     assert_eq!(
         (
-            r.db.count("users").await.unwrap(),
-            r.db.count("orders").await.unwrap(),
-            r.db.count("plans").await.unwrap()
+            r.db.rows("users").await,
+            r.db.rows("orders").await,
+            r.db.rows("plans").await
         ),
         (2, 2, 3)
     );
@@ -149,7 +130,7 @@ async fn update_then_rollback_restores_the_schema_and_keeps_the_data() {
 /// CloudFormation's rollback Update brings the schema back.
 #[tokio::test]
 async fn a_broken_migration_fails_with_a_readable_reason_and_rolls_back() {
-    let mut r = start_or_skip!(Rehearsal::start("broken"));
+    let mut r = started!(Rehearsal::start("broken"));
     let v6 = Migrations::example().unwrap();
     let broken = v6.clone().next_release().with(BROKEN_INDEX);
     r.deploy(&v6).unwrap();
@@ -172,12 +153,11 @@ async fn a_broken_migration_fails_with_a_readable_reason_and_rolls_back() {
             res.reason
         );
     }
-    assert_eq!(r.db.schema_version().await.unwrap(), Some(8));
+    assert_eq!(r.db.schema_version().await, Some(8));
     assert!(r
         .db
-        .history()
+        .history_rows()
         .await
-        .unwrap()
         .iter()
         .all(|h| h.success && h.version <= 8));
 
@@ -185,7 +165,7 @@ async fn a_broken_migration_fails_with_a_readable_reason_and_rolls_back() {
     let back = r.update(&p6, &p9).await.unwrap();
     assert_eq!(back.status, Status::Success, "{}", back.raw);
     assert_eq!(back.schema_version(), Some(6), "{}", back.raw);
-    assert_eq!(r.db.tables().await.unwrap(), set(V6_TABLES));
+    assert_eq!(r.db.all_tables().await, set(V6_TABLES));
     r.check_logs().unwrap();
 }
 
@@ -194,7 +174,7 @@ async fn a_broken_migration_fails_with_a_readable_reason_and_rolls_back() {
 /// Delete after the failed Create still succeeds and changes nothing.
 #[tokio::test]
 async fn a_partly_applied_migration_is_reported_and_refused_until_resolved() {
-    let mut r = start_or_skip!(Rehearsal::start("partly"));
+    let mut r = started!(Rehearsal::start("partly"));
     let release = Migrations::example().unwrap().with((
         "0007_add_orders_shipped",
         "ALTER TABLE orders ADD COLUMN shipped_at TIMESTAMP NULL;\nCREATE INDEX idx_orders_shipped ON orders (shipped_on);\n",
@@ -219,9 +199,8 @@ async fn a_partly_applied_migration_is_reported_and_refused_until_resolved() {
         );
     }
     let dirty =
-        r.db.history()
+        r.db.history_rows()
             .await
-            .unwrap()
             .into_iter()
             .find(|h| h.version == 7)
             .expect("history row of 0007");
@@ -246,27 +225,26 @@ async fn a_partly_applied_migration_is_reported_and_refused_until_resolved() {
     );
 
     // CloudFormation deletes what the failed Create left: nothing is touched.
-    let before = r.db.snapshot().await.unwrap();
+    let before = r.db.snapshot().await;
     let delete = r.delete(&props).await.unwrap();
     assert_eq!(delete.status, Status::Success, "{}", delete.raw);
     assert_eq!(delete.physical_id, res.physical_id);
-    assert_eq!(r.db.snapshot().await.unwrap(), before);
+    assert_eq!(r.db.snapshot().await, before);
     r.check_logs().unwrap();
 }
 
 /// Delete never touches the schema or the data, and answers at once.
 #[tokio::test]
 async fn delete_succeeds_and_leaves_the_database_untouched() {
-    let mut r = start_or_skip!(Rehearsal::start("delete"));
+    let mut r = started!(Rehearsal::start("delete"));
     let release = Migrations::example().unwrap();
     r.deploy(&release).unwrap();
     let props = r.properties(&release);
     let create = r.create(&props).await.unwrap();
     assert_eq!(create.status, Status::Success, "{}", create.raw);
-    r.db.execute("INSERT INTO users (email) VALUES ('ada@example.com')")
-        .await
-        .unwrap();
-    let before = r.db.snapshot().await.unwrap();
+    r.db.exec("INSERT INTO users (email) VALUES ('ada@example.com')")
+        .await;
+    let before = r.db.snapshot().await;
 
     let res = r.delete(&props).await.unwrap();
     assert_eq!(res.status, Status::Success, "{}", res.raw);
@@ -276,8 +254,8 @@ async fn delete_succeeds_and_leaves_the_database_untouched() {
         "Delete took {:?}",
         res.elapsed
     );
-    assert_eq!(r.db.snapshot().await.unwrap(), before);
-    assert_eq!(r.db.count("users").await.unwrap(), 1);
+    assert_eq!(r.db.snapshot().await, before);
+    assert_eq!(r.db.rows("users").await, 1);
     r.check_logs().unwrap();
 }
 
@@ -285,7 +263,7 @@ async fn delete_succeeds_and_leaves_the_database_untouched() {
 /// answer is SUCCESS too and nothing is applied twice.
 #[tokio::test]
 async fn a_duplicate_delivery_is_harmless() {
-    let mut r = start_or_skip!(Rehearsal::start("duplicate"));
+    let mut r = started!(Rehearsal::start("duplicate"));
     let v6 = Migrations::example().unwrap();
     let v8 = v6.clone().next_release();
     r.deploy(&v6).unwrap();
@@ -300,7 +278,7 @@ async fn a_duplicate_delivery_is_harmless() {
         "{}",
         first.raw
     );
-    let history = r.db.history().await.unwrap();
+    let history = r.db.history_rows().await;
 
     let second = r.send_again(&create).await.unwrap();
     assert_eq!(second.status, Status::Success, "{}", second.raw);
@@ -312,11 +290,11 @@ async fn a_duplicate_delivery_is_harmless() {
     );
     assert_eq!(second.physical_id, first.physical_id);
     assert_eq!(
-        r.db.history().await.unwrap(),
+        r.db.history_rows().await,
         history,
         "the history (with installed_on) is unchanged"
     );
-    assert_eq!(r.db.count("plans").await.unwrap(), 3, "the seed ran once");
+    assert_eq!(r.db.rows("plans").await, 3, "the seed ran once");
 
     r.deploy(&v8).unwrap();
     let update = r
@@ -339,7 +317,7 @@ async fn a_duplicate_delivery_is_harmless() {
         "{}",
         again.raw
     );
-    assert_eq!(r.db.history().await.unwrap().len(), 8);
+    assert_eq!(r.db.history_rows().await.len(), 8);
     r.check_logs().unwrap();
 }
 
@@ -348,14 +326,14 @@ async fn a_duplicate_delivery_is_harmless() {
 /// both answers are SUCCESS at version 6.
 #[tokio::test]
 async fn concurrent_duplicate_deliveries_apply_each_migration_once() {
-    let mut r = start_or_skip!(Rehearsal::start("concurrent"));
+    let mut r = started!(Rehearsal::start("concurrent"));
     let release = Migrations::example().unwrap();
     r.deploy_instances(&release, 2).unwrap();
     let create = r
         .request(RequestType::Create, &r.properties(&release), None)
         .await
         .unwrap();
-    let front = FlakyUrl::start(&r.moto.endpoint, 0).await.unwrap();
+    let front = ResponseUrl::in_front_of(&r.moto.url, 0);
     let create = create.via(front.rewrite(&create.response_url).unwrap());
 
     let _first = r.invoke(&create).unwrap();
@@ -371,10 +349,10 @@ async fn concurrent_duplicate_deliveries_apply_each_migration_once() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 
-    let bodies: Vec<schemagate_e2e::Response> = front
+    let bodies: Vec<testkit::cfn::Response> = front
         .seen()
         .iter()
-        .map(|s| schemagate_e2e::Response::parse(&s.body, Duration::ZERO).unwrap())
+        .map(|s| testkit::cfn::Response::parse(&s.text(), Duration::ZERO).unwrap())
         .collect();
     for b in &bodies {
         assert_eq!(
@@ -394,9 +372,9 @@ async fn concurrent_duplicate_deliveries_apply_each_migration_once() {
         "each migration applied by exactly one of the two: {:?}",
         bodies.iter().map(|b| &b.raw).collect::<Vec<_>>()
     );
-    let history = r.db.history().await.unwrap();
+    let history = r.db.history_rows().await;
     assert_eq!(history.len(), 6);
-    assert_eq!(r.db.count("plans").await.unwrap(), 3);
+    assert_eq!(r.db.rows("plans").await, 3);
     r.check_logs().unwrap();
 }
 
@@ -404,14 +382,14 @@ async fn concurrent_duplicate_deliveries_apply_each_migration_once() {
 /// still arrives, and what arrived is what CloudFormation needs.
 #[tokio::test]
 async fn a_response_url_that_fails_twice_still_gets_the_response() {
-    let mut r = start_or_skip!(Rehearsal::start("flaky_url"));
+    let mut r = started!(Rehearsal::start("flaky_url"));
     let release = Migrations::example().unwrap();
     r.deploy(&release).unwrap();
     let create = r
         .request(RequestType::Create, &r.properties(&release), None)
         .await
         .unwrap();
-    let front = FlakyUrl::start(&r.moto.endpoint, 2).await.unwrap();
+    let front = ResponseUrl::in_front_of(&r.moto.url, 2);
 
     let res = r
         .send(&create.via(front.rewrite(&create.response_url).unwrap()))
@@ -434,12 +412,13 @@ async fn a_response_url_that_fails_twice_still_gets_the_response() {
             "the presigned URL is signed without a Content-Type"
         );
         assert_eq!(
-            s.body, res.raw,
+            s.text(),
+            res.raw,
             "every attempt carries the same body, and the last one is stored"
         );
     }
     assert_eq!(
-        r.db.history().await.unwrap().len(),
+        r.db.history_rows().await.len(),
         6,
         "the retries re-sent the answer, not the work"
     );
@@ -460,7 +439,7 @@ async fn a_response_url_that_fails_twice_still_gets_the_response() {
 async fn a_migration_longer_than_the_deadline_fails_before_it() {
     const BUDGET: u64 = 8;
     let opts = Options::test("deadline").env("SCHEMAGATE_BUDGET_SECONDS", &BUDGET.to_string());
-    let mut r = start_or_skip!(Rehearsal::start_with(opts));
+    let mut r = started!(Rehearsal::start_with(opts));
     let v6 = Migrations::example().unwrap();
     let slow = v6.clone().with((
         "0007_slow_backfill",
@@ -497,9 +476,9 @@ async fn a_migration_longer_than_the_deadline_fails_before_it() {
         "{}",
         res.reason
     );
-    assert_eq!(r.db.schema_version().await.unwrap(), Some(6));
+    assert_eq!(r.db.schema_version().await, Some(6));
     assert!(
-        r.db.history().await.unwrap().iter().all(|h| h.success),
+        r.db.history_rows().await.iter().all(|h| h.success),
         "no failed migration on record"
     );
 
@@ -514,7 +493,7 @@ async fn a_migration_longer_than_the_deadline_fails_before_it() {
 /// Reason nor the log shows the password.
 #[tokio::test]
 async fn wrong_credentials_fail_readably_without_showing_the_password() {
-    let mut r = start_or_skip!(Rehearsal::start("credentials"));
+    let mut r = started!(Rehearsal::start("credentials"));
     let release = Migrations::example().unwrap();
     r.deploy(&release).unwrap();
     let mut secret = r.db.secret();
@@ -546,6 +525,6 @@ async fn wrong_credentials_fail_readably_without_showing_the_password() {
         "the password leaked: {}",
         res.raw
     );
-    assert_eq!(r.db.tables().await.unwrap(), BTreeSet::new());
+    assert_eq!(r.db.all_tables().await, BTreeSet::new());
     r.check_logs().unwrap();
 }

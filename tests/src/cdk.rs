@@ -10,8 +10,8 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{Map, Value};
 
-use crate::cfn::RESOURCE_TYPE;
-use crate::process::{wait_for, Proc};
+use testkit::cfn::RESOURCE_TYPE;
+use testkit::process::{wait_for, Proc};
 
 /// `npx cdk synth` in `cdk_dir`, the Lambda's `bootstrap` taken from
 /// `lambda_dir` and the migrations from `migrations_dir`, into `out`.

@@ -9,19 +9,19 @@ use anyhow::{anyhow, bail, Context, Result};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
-use crate::cfn::{response_key, uuid, Delivery, RequestType, Resource, Response, RESPONSE_BUCKET};
-use crate::lambda::{self, Build, Emulator, Function};
-use crate::mariadb::Database;
-use crate::moto::Moto;
-use crate::process::{read_lossy, tail, touch, wait_for};
-use crate::release::{Migrations, Package};
+use testkit::cfn::{
+    response_key, uuid, Delivery, RequestType, Resource, Response, MAX_BODY, RESPONSE_BUCKET,
+};
+use testkit::lambda::{self, Emulator, Function};
+use testkit::process::{read_lossy, tail, touch, wait_for};
+use testkit::release::{Migrations, Package};
+use testkit::{require, Moto, TestDb};
 
 /// How to set a rehearsal up.
 #[derive(Debug, Clone)]
 pub struct Options {
     /// Names the database (`sg_e2e_<label>_…`) and the stack.
     pub label: String,
-    pub build: Build,
     /// `Some((database, user))`: that database, re-created and kept
     /// afterwards (the demo); `None`: a fresh one, dropped afterwards.
     pub database: Option<(String, String)>,
@@ -42,7 +42,6 @@ impl Options {
     pub fn test(label: &str) -> Options {
         Options {
             label: label.to_string(),
-            build: Build::Tests,
             database: None,
             function_env: vec![("RUST_LOG".into(), "info".into())],
             stack_name: format!("e2e-{}", label.replace('_', "-")),
@@ -65,7 +64,7 @@ pub struct Rehearsal {
     functions: Vec<Function>,
     pub emulator: Emulator,
     pub moto: Moto,
-    pub db: Database,
+    pub db: TestDb,
     pub secret_arn: String,
     pub resource: Resource,
     pub binary: PathBuf,
@@ -94,16 +93,18 @@ impl Rehearsal {
             }
             None => builder.tempdir()?,
         };
-        // Tools first (a missing one is a skip outside CI), then the build.
-        crate::require::tool("moto_server")?;
-        crate::require::tool("cargo-lambda")?;
+        // Tools first (a missing one fails naming its installer), then the build.
+        require::tool("moto_server")?;
+        require::tool("cargo-lambda")?;
         let db = match &options.database {
-            None => Database::create(&options.label).await?,
-            Some((name, user)) => Database::create_named(name, user, true).await?,
+            None => TestDb::mariadb_with_user(&format!("e2e_{}", options.label)).await?,
+            Some((name, user)) => TestDb::mariadb_kept(name, user).await?,
         };
-        let binary = lambda::binary(options.build)?;
-        let (moto, emulator) =
-            tokio::try_join!(Moto::start(dir.path()), Emulator::start(dir.path()))?;
+        let binary = lambda::binary()?;
+        // moto starts from this thread: its process dies with the thread
+        // that spawned it (PR_SET_PDEATHSIG), so not from a blocking pool.
+        let moto = Moto::start_in(dir.path())?;
+        let emulator = Emulator::start(dir.path()).await?;
         let secret_arn = moto
             .create_secret(
                 &format!("schemagate/{}/{}", options.label, db.name),
@@ -290,11 +291,10 @@ impl Rehearsal {
             Err(e) => return Err(self.diagnose(e, invocation).await),
         };
         let raw = String::from_utf8(body).context("the response body is not UTF-8")?;
-        if raw.len() > schemagate::cfn::MAX_BODY {
+        if raw.len() > MAX_BODY {
             bail!(
-                "the response body has {} bytes; CloudFormation takes at most {}: {raw}",
-                raw.len(),
-                schemagate::cfn::MAX_BODY
+                "the response body has {} bytes; CloudFormation takes at most {MAX_BODY}: {raw}",
+                raw.len()
             );
         }
         let r = Response::parse(&raw, elapsed)?;

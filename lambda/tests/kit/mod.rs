@@ -1,22 +1,62 @@
-//! Shared by `gate.rs` and `drain.rs`: CloudFormation events answered to a
-//! local ResponseURL, and moto's Auto Scaling on a port of its own.
-#![allow(dead_code)]
+//! schemagate's side of the tests' harness: what needs the crate's own
+//! types or its binary, so it cannot live in the testkit (`tests/support`,
+//! which must not depend on `schemagate`: a second copy of the crate would
+//! have types that do not match the one under test). Everything else — the
+//! databases, folders, moto, the ResponseURL, CloudFormation's events — is
+//! the testkit's.
+//!
+//! Test files declare it `pub mod kit;`: its items are then an interface,
+//! as a library's are, and a test that uses a few of them leaves no dead
+//! code behind.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::process::Output;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_autoscaling::types::Tag;
-use schemagate::db::Kind;
+use schemagate::db::{Conn, ConnectOptions, SslMode};
 use schemagate::handler::{Config, Handler};
+use schemagate::migrate::MigrationSet;
 use schemagate::secrets::{SecretError, SecretSource};
 use serde_json::{json, Value};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use testkit::{Folder, ResponseUrl, TestDb};
 
-#[allow(unused_imports)]
-pub use crate::common::Moto;
-use crate::common::TestDb;
+pub use testkit::cfn::{last, reason, server};
+pub use testkit::moto::group;
+pub use testkit::Moto;
+
+/// The CLI binary of this crate, run as a user runs it, with no database
+/// or folder coming from the environment.
+pub fn schemagate(args: &[&str]) -> Output {
+    testkit::cli::run(env!("CARGO_BIN_EXE_schemagate"), args)
+}
+
+/// The engine's connection to the testkit's database.
+pub trait Connect {
+    /// A connection of the engine to the database, as its administrator.
+    fn conn(&self) -> impl Future<Output = Conn>;
+}
+
+impl Connect for TestDb {
+    async fn conn(&self) -> Conn {
+        let options = ConnectOptions::from_url(&self.url()).unwrap();
+        Conn::connect(&options, Duration::ZERO).await.unwrap()
+    }
+}
+
+/// The engine's migration set from the testkit's folder.
+pub trait Load {
+    /// The folder's migrations, as the engine loads them.
+    fn set(&self) -> MigrationSet;
+}
+
+impl Load for Folder {
+    fn set(&self) -> MigrationSet {
+        MigrationSet::load(self.dir.path()).unwrap()
+    }
+}
 
 pub const ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db-AbCdEf";
 
@@ -28,8 +68,7 @@ impl SecretSource for Fixed {
     fn get<'a>(
         &'a self,
         arn: &'a str,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, SecretError>> + Send + 'a>>
-    {
+    ) -> Pin<Box<dyn Future<Output = Result<String, SecretError>> + Send + 'a>> {
         Box::pin(async move {
             if arn == ARN {
                 Ok(self.0.clone())
@@ -43,31 +82,25 @@ impl SecretSource for Fixed {
     }
 }
 
+/// The handler for a database as its administrator, migrations from `dir`.
 pub fn handler(db: &TestDb, dir: PathBuf) -> Handler {
-    let secret = match db.kind {
-        Kind::MariaDb => {
-            json!({"engine": "mariadb", "host": "127.0.0.1", "port": 3306, "username": "root", "password": "", "dbname": db.name})
-        }
-        Kind::Postgres => {
-            json!({"engine": "postgres", "host": "127.0.0.1", "port": 5432, "username": "postgres", "password": "", "dbname": db.name})
-        }
-    };
     let config = Config {
         migrations_dir: dir,
-        ssl_mode: schemagate::db::SslMode::Disabled,
+        ssl_mode: SslMode::Disabled,
         ssl_ca: None,
         budget: Duration::from_secs(60),
         lock_wait: Duration::from_secs(5),
         response_attempts: 3,
     };
-    Handler::new(config, Arc::new(Fixed(secret.to_string())))
+    Handler::new(config, Arc::new(Fixed(db.secret().to_string())))
 }
 
-/// A CloudFormation request (fixture `create`, `update` or `delete`) whose
-/// ResponseURL points at `server`, with these properties.
-pub fn event(name: &str, server: &MockServer, props: Value) -> Value {
+/// A CloudFormation request (fixture `create`, `update` or `delete` in
+/// `lambda/tests/fixtures/`) whose ResponseURL points at `server`, with
+/// these properties.
+pub fn event(name: &str, server: &ResponseUrl, props: Value) -> Value {
     let text = std::fs::read_to_string(format!(
-        "{}/../tests/fixtures/{name}.json",
+        "{}/tests/fixtures/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     ))
     .unwrap();
@@ -84,99 +117,11 @@ pub fn event(name: &str, server: &MockServer, props: Value) -> Value {
     v
 }
 
-pub async fn server() -> MockServer {
-    let s = MockServer::start().await;
-    Mock::given(method("PUT"))
-        .and(path("/response"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&s)
-        .await;
-    s
-}
-
-/// The last body PUT to the ResponseURL.
-pub async fn last(s: &MockServer) -> Value {
-    let r = s.received_requests().await.unwrap();
-    let put = r
-        .iter()
-        .rev()
-        .find(|r| r.method.as_str() == "PUT")
-        .expect("a response was PUT");
-    assert!(put.body.len() <= 4096);
-    serde_json::from_slice(&put.body).expect("JSON")
-}
-
-pub fn reason(body: &Value) -> &str {
-    body["Reason"].as_str().unwrap_or_default()
-}
-
-/// An Auto Scaling group in moto, running `desired` instances.
-pub async fn group(
-    asg: &aws_sdk_autoscaling::Client,
-    name: &str,
-    min: i32,
-    max: i32,
-    desired: i32,
-    tags: &[(&str, &str)],
-) {
-    let lc = format!("{name}-lc");
-    asg.create_launch_configuration()
-        .launch_configuration_name(&lc)
-        .image_id("ami-12c6146b")
-        .instance_type("t3.micro")
-        .send()
-        .await
-        .unwrap();
-    let mut req = asg
-        .create_auto_scaling_group()
-        .auto_scaling_group_name(name)
-        .launch_configuration_name(&lc)
-        .min_size(min)
-        .max_size(max)
-        .desired_capacity(desired)
-        .availability_zones("us-east-1a");
-    for (k, v) in tags {
-        req = req.tags(
-            Tag::builder()
-                .resource_id(name)
-                .resource_type("auto-scaling-group")
-                .key(*k)
-                .value(*v)
-                .propagate_at_launch(true)
-                .build(),
-        );
-    }
-    req.send().await.unwrap();
-}
-
-/// `(min, max, desired, running instances, saved-capacity tag)` read back from moto.
+/// `(min, max, desired, running instances, saved-capacity tag)` of an Auto
+/// Scaling group, read back from moto.
 pub async fn capacity(
     asg: &aws_sdk_autoscaling::Client,
     name: &str,
 ) -> (i32, i32, i32, usize, Option<String>) {
-    let out = asg
-        .describe_auto_scaling_groups()
-        .auto_scaling_group_names(name)
-        .send()
-        .await
-        .unwrap();
-    let g = &out.auto_scaling_groups()[0];
-    let running = g
-        .instances()
-        .iter()
-        .filter(|i| i.lifecycle_state().map(|s| s.as_str()) != Some("Terminated"))
-        .count();
-    let tag = g
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some(schemagate::drain::SAVED_TAG))
-        .and_then(|t| t.value())
-        .map(str::to_string);
-    (
-        g.min_size().unwrap(),
-        g.max_size().unwrap(),
-        g.desired_capacity().unwrap(),
-        running,
-        tag,
-    )
+    testkit::moto::capacity(asg, name, schemagate::drain::SAVED_TAG).await
 }

@@ -18,11 +18,13 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use schemagate_e2e::cdk::{self, SynthesizedMigrations};
-use schemagate_e2e::lambda::{self, Build};
-use schemagate_e2e::moto::{ACCOUNT, REGION};
-use schemagate_e2e::release::{BROKEN_INDEX, BROKEN_INDEX_ERROR};
-use schemagate_e2e::require::Unavailable;
-use schemagate_e2e::{workspace_root, Migrations, Options, Package, Rehearsal, Response, Status};
+use schemagate_e2e::{Options, Rehearsal};
+use testkit::cfn::{Response, Status, RESOURCE_TYPE};
+use testkit::lambda;
+use testkit::moto::{ACCOUNT, REGION};
+use testkit::release::{BROKEN_INDEX, BROKEN_INDEX_ERROR};
+use testkit::require::{self, Unavailable};
+use testkit::{workspace_root, Migrations, Package};
 
 const DATABASE: &str = "schemagate_demo";
 const SYNTH_TIMEOUT: Duration = Duration::from_secs(600);
@@ -164,7 +166,7 @@ async fn run(work: &Path) -> Result<bool> {
     println!("set-up");
 
     // The Lambda binary, as cdk synth will package it.
-    let binary = lambda::binary(Build::Demo)?;
+    let binary = lambda::binary()?;
     let lambda_dir = work.join("lambda");
     std::fs::create_dir_all(&lambda_dir)?;
     let bootstrap = lambda_dir.join("bootstrap");
@@ -210,7 +212,7 @@ async fn run(work: &Path) -> Result<bool> {
     // cdk synth, once per release (concurrently).
     let cdk_dir = workspace_root().join("cdk");
     if !cdk_dir.join("node_modules").is_dir() {
-        return Err(schemagate_e2e::require::unavailable(
+        return Err(require::unavailable(
             "cdk/node_modules",
             "run `make node-tools` (npm ci in cdk/)",
         ));
@@ -254,7 +256,7 @@ async fn run(work: &Path) -> Result<bool> {
         &format!("{} template", s1.stack),
         format!(
             "{} `{}`: {}\nTargetVersion per release: {}\nLambda `{}`: Timeout {} s, {}, env {}",
-            schemagate_e2e::cfn::RESOURCE_TYPE,
+            RESOURCE_TYPE,
             s1.logical_id,
             properties_line(&s1.properties),
             targets.join(", "),
@@ -286,7 +288,6 @@ async fn run(work: &Path) -> Result<bool> {
         .unwrap_or_else(|| "schemagate_demo".into());
     let options = Options {
         label: "demo".into(),
-        build: Build::Demo,
         database: Some((DATABASE.into(), user.clone())),
         function_env: Vec::new(),
         stack_name: s1.stack.clone(),
@@ -305,7 +306,7 @@ async fn run(work: &Path) -> Result<bool> {
         "moto",
         format!(
             "{}: the RDS secret {}\nand the bucket of the presigned ResponseURLs",
-            r.moto.endpoint, r.secret_arn
+            r.moto.url, r.secret_arn
         ),
     );
     demo.setup("cargo lambda watch", format!("127.0.0.1:{} (invoke API and runtime API, --only-lambda-apis): the function is the asset's bootstrap, started with LAMBDA_TASK_ROOT at the asset", r.emulator.port));
@@ -359,7 +360,7 @@ async fn run(work: &Path) -> Result<bool> {
 
     println!(
         "\ntimeline ({} `{}` in stack {}; the function's log, kept if anything differs: {})",
-        schemagate_e2e::cfn::RESOURCE_TYPE,
+        RESOURCE_TYPE,
         s1.logical_id,
         s1.stack,
         r.dir().join("function.log").display()
@@ -374,28 +375,28 @@ async fn run(work: &Path) -> Result<bool> {
     // 1. Create.
     r.run_package(&code[0], &env, 1)?;
     let res = r.create(&props[0]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     demo.timeline(
         "1 Create: deploy release 1",
         &res,
         db,
         &Expect::Success { version: v1 },
     );
-    let tables = r.db.tables().await?;
+    let tables = r.db.all_tables().await;
     demo.expect(
         tables == names(&["_sqlx_migrations", "orders", "plans", "users"]),
         format!("tables after the Create: {tables:?}"),
     );
-    r.db.execute("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 4200 FROM users").await?;
+    r.db.exec("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 4200 FROM users").await;
     demo.note(format!(
         "the app runs on v{v1} and writes 2 users and 2 orders"
     ));
-    let written = app_data(&r).await?;
+    let written = app_data(&r).await;
 
     // 2. Update to release 2.
     r.run_package(&code[1], &env, 1)?;
     let res = r.update(&props[1], &props[0]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     demo.timeline(
         "2 Update: deploy release 2 (two more migrations)",
         &res,
@@ -403,14 +404,14 @@ async fn run(work: &Path) -> Result<bool> {
         &Expect::Success { version: v2 },
     );
     demo.expect(
-        r.db.tables().await?.contains("invoices"),
+        r.db.all_tables().await.contains("invoices"),
         "release 2 should have created `invoices`",
     );
 
     // 3. A later resource fails: the rollback Update, run by the new code.
     demo.note("dev-data: a resource after the migrations fails (simulated) → UPDATE_ROLLBACK with release 1's properties");
     let res = r.update(&props[0], &props[1]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     demo.timeline(
         "3 rollback Update: back to release 1",
         &res,
@@ -418,11 +419,11 @@ async fn run(work: &Path) -> Result<bool> {
         &Expect::Success { version: v1 },
     );
     demo.expect(
-        !r.db.tables().await?.contains("invoices"),
+        !r.db.all_tables().await.contains("invoices"),
         "the rollback should have dropped `invoices`",
     );
     demo.expect(
-        app_data(&r).await? == written,
+        app_data(&r).await == written,
         "the app's users and orders changed in the rollback",
     );
     demo.note(format!(
@@ -433,7 +434,7 @@ async fn run(work: &Path) -> Result<bool> {
     // 4. A release with a broken migration, and CloudFormation's rollback.
     r.run_package(&code[2], &env, 1)?;
     let res = r.update(&props[2], &props[0]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     let reason = vec![
         format!("failed at `{}`", BROKEN_INDEX.0),
         BROKEN_INDEX_ERROR.to_string(),
@@ -449,7 +450,7 @@ async fn run(work: &Path) -> Result<bool> {
         },
     );
     let res = r.update(&props[0], &props[2]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     demo.timeline(
         "4b UPDATE_ROLLBACK: back to release 1",
         &res,
@@ -457,15 +458,15 @@ async fn run(work: &Path) -> Result<bool> {
         &Expect::Success { version: v1 },
     );
     demo.expect(
-        app_data(&r).await? == written,
+        app_data(&r).await == written,
         "the app's users and orders changed in the failed deploy",
     );
     r.run_package(&code[0], &env, 1)?;
 
     // 5. Delete: nothing in the database changes.
-    let before = r.db.snapshot().await?;
+    let before = r.db.snapshot().await;
     let res = r.delete(&props[0]).await?;
-    let db = r.db.schema_version().await?;
+    let db = r.db.schema_version().await;
     demo.timeline(
         "5 Delete: the stack goes away",
         &res,
@@ -473,7 +474,7 @@ async fn run(work: &Path) -> Result<bool> {
         &Expect::Deleted { version: v1 },
     );
     demo.expect(
-        r.db.snapshot().await? == before,
+        r.db.snapshot().await == before,
         "Delete changed the database",
     );
     demo.note(format!(
@@ -504,13 +505,13 @@ async fn run(work: &Path) -> Result<bool> {
 }
 
 /// Rows the app wrote, as a comparable line.
-async fn app_data(r: &Rehearsal) -> Result<String> {
-    Ok(format!(
+async fn app_data(r: &Rehearsal) -> String {
+    format!(
         "{} users, {} orders, {} plans",
-        r.db.count("users").await?,
-        r.db.count("orders").await?,
-        r.db.count("plans").await?
-    ))
+        r.db.rows("users").await,
+        r.db.rows("orders").await,
+        r.db.rows("plans").await
+    )
 }
 
 fn names(n: &[&str]) -> BTreeSet<String> {

@@ -1,5 +1,8 @@
 //! CloudFormation's side of the custom resource protocol: the request
 //! events it sends and the response it reads back from the `ResponseURL`.
+//! The events of the lambda crate's own tests come from its fixtures
+//! (`lambda/tests/fixtures/`); [`Delivery`] builds them as CloudFormation
+//! does for a resource of a stack.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -9,10 +12,13 @@ use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
 use crate::moto::{ACCOUNT, REGION};
+use crate::response_url::ResponseUrl;
 
 /// The bucket CloudFormation's response URLs point into.
 pub const RESPONSE_BUCKET: &str = "cloudformation-custom-resource-response-useast1";
 pub const RESOURCE_TYPE: &str = "Custom::SchemaMigrations";
+/// The most CloudFormation reads of a response body, in bytes.
+pub const MAX_BODY: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestType {
@@ -228,4 +234,22 @@ pub fn uuid() -> String {
             .collect::<String>()
     };
     format!("{}-{}-4{}-{}-{}", h(8), h(4), h(3), h(4), h(12))
+}
+
+/// A local ResponseURL that accepts every request (and records it).
+pub async fn server() -> ResponseUrl {
+    ResponseUrl::accepting()
+}
+
+/// The last body PUT to the ResponseURL, parsed; it must fit in what
+/// CloudFormation reads.
+pub async fn last(s: &ResponseUrl) -> Value {
+    let put = s.puts().pop().expect("a response was PUT");
+    assert!(put.body.len() <= MAX_BODY, "{} bytes", put.body.len());
+    serde_json::from_slice(&put.body).expect("JSON")
+}
+
+/// The body's `Reason`, empty without one.
+pub fn reason(body: &Value) -> &str {
+    body["Reason"].as_str().unwrap_or_default()
 }

@@ -26,26 +26,19 @@ use crate::{require, workspace_root};
 /// The function's name: the binary's, as `cargo lambda watch` names it.
 pub const FUNCTION: &str = "schemagate-lambda";
 
-/// Which build the binary comes from. Both select the same features as the
-/// build that runs the caller, so cargo finds the work done (a second
-/// feature set would compile the AWS SDK and hyper again).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Build {
-    /// As `cargo nextest run --workspace` builds it: the whole workspace
-    /// with dev-dependencies (`--examples` turns them on without building
-    /// anyone's tests).
-    Tests,
-    /// As `cargo run -p schemagate-e2e --bin demo` resolves it (the e2e
-    /// crate depends on `schemagate`, so its features include the Lambda's).
-    Demo,
-}
-
 static BINARY: OnceLock<PathBuf> = OnceLock::new();
 
 /// The `schemagate-lambda` executable: `SCHEMAGATE_E2E_LAMBDA_BIN` if set,
 /// else built now by cargo (once per process; cargo's lock serialises
 /// parallel test processes and finds the work done).
-pub fn binary(build: Build) -> Result<PathBuf> {
+///
+/// The build is `cargo build --workspace --bin schemagate-lambda`, what
+/// `cargo nextest run --workspace` and `cargo run -p schemagate-e2e` build
+/// too: the test crates' dependencies are normal dependencies of the
+/// testkit or the e2e crate (no dev-dependency adds a feature), so every
+/// build of the workspace resolves the same features and the AWS SDK is
+/// compiled once.
+pub fn binary() -> Result<PathBuf> {
     if let Some(p) = BINARY.get() {
         return Ok(p.clone());
     }
@@ -57,17 +50,18 @@ pub fn binary(build: Build) -> Result<PathBuf> {
             }
             p
         }
-        None => cargo_build(build)?,
+        None => cargo_build()?,
     };
     Ok(BINARY.get_or_init(|| path).clone())
 }
 
-fn cargo_build(build: Build) -> Result<PathBuf> {
+/// `cargo` in the workspace, without the variables cargo sets for the test
+/// or `cargo run` process that runs this: inherited, they change the
+/// fingerprint of crates that read them (ring reads CARGO_MANIFEST_DIR) and
+/// rebuild half the tree each time.
+fn cargo() -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut cmd = Command::new(&cargo);
-    // Variables cargo sets for the test or `cargo run` process that runs
-    // this: inherited, they change the fingerprint of crates that read them
-    // (ring reads CARGO_MANIFEST_DIR) and rebuild half the tree each time.
+    let mut cmd = Command::new(cargo);
     for (key, _) in std::env::vars_os() {
         let k = key.to_string_lossy();
         if k.starts_with("CARGO_PKG_")
@@ -85,21 +79,24 @@ fn cargo_build(build: Build) -> Result<PathBuf> {
             cmd.env_remove(&key);
         }
     }
-    cmd.current_dir(workspace_root()).args([
+    cmd.current_dir(workspace_root());
+    cmd
+}
+
+fn cargo_build() -> Result<PathBuf> {
+    let mut cmd = cargo();
+    cmd.args([
         "build",
         "--message-format=json-render-diagnostics",
+        "--workspace",
         "--bin",
         FUNCTION,
     ]);
-    match build {
-        Build::Tests => cmd.args(["--workspace", "--examples"]),
-        Build::Demo => cmd.args(["-p", "schemagate", "-p", "schemagate-e2e"]),
-    };
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .with_context(|| format!("run {cargo:?} build"))?;
+        .context("run cargo build")?;
     let mut exe = None;
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
         let line = line?;
@@ -136,7 +133,7 @@ impl Emulator {
         let log = dir.join("emulator.log");
         let mut last = anyhow!("the emulator did not start");
         for _ in 0..3 {
-            let port = free_port()?;
+            let port = free_port();
             let mut cmd = Command::new(&exe);
             cmd.current_dir(workspace_root())
                 .args([
@@ -292,5 +289,50 @@ impl Function {
 
     pub fn stop(&mut self) {
         self.proc.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::cargo;
+
+    /// Every package outside the workspace with its resolved features, as
+    /// `cargo tree` resolves them for `args`.
+    fn features(args: &[&str]) -> BTreeSet<String> {
+        let out = cargo()
+            .args(["tree", "--offline", "--prefix", "none", "-f", "{p} {f}"])
+            .args(args)
+            .output()
+            .expect("run cargo tree");
+        assert!(
+            out.status.success(),
+            "cargo tree {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| l.trim_end_matches(" (*)").to_string())
+            .filter(|l| !l.is_empty() && !l.contains(" (/"))
+            .collect()
+    }
+
+    /// `binary()` finds the work done only while the tests' build, the
+    /// demo's and `cargo build --bin schemagate-lambda` resolve the same
+    /// features: a dev-dependency that turns on a feature (wiremock did, of
+    /// hyper) makes a second build of hyper and the AWS SDK.
+    #[test]
+    fn tests_demo_and_the_lambda_binary_share_one_build() {
+        let lambda = features(&["--workspace", "-e", "normal,build"]);
+        let tests = features(&["--workspace", "-e", "normal,build,dev"]);
+        let demo = features(&["-p", "schemagate-e2e", "-e", "normal,build"]);
+        let added: Vec<_> = tests.difference(&lambda).collect();
+        assert!(added.is_empty(), "the tests' build differs from the Lambda's: {added:#?}\nmake the dev-dependency a normal dependency of the testkit");
+        let differ: Vec<_> = demo.symmetric_difference(&lambda).collect();
+        assert!(
+            differ.is_empty(),
+            "the demo's build differs from the Lambda's: {differ:#?}"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! Child processes (moto, the emulator, the function) in their own process
-//! group, with their output in a log file, stopped with the whole group when
-//! dropped; free ports; bounded waits that say what they waited for.
+//! Child processes (moto, the emulator, the function, `cdk synth`) in their
+//! own process group, with their output in a log file, stopped with the
+//! whole group when dropped; free ports; bounded waits that say what they
+//! waited for.
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;
@@ -148,9 +149,11 @@ pub fn tail(text: &str, lines: usize) -> String {
 
 /// A TCP port nobody listens on right now. Another process may take it
 /// before the caller does: callers retry when their server fails to bind.
-pub fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0").context("bind 127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("bind 127.0.0.1:0")
+        .port()
 }
 
 /// Poll `probe` every 100 ms until it returns `Some`, at most `timeout`.
@@ -179,6 +182,26 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// [`wait_for`] for callers that are not async: poll `ready` every 50 ms
+/// until it returns `true`, at most `timeout`; `ready` may fail early.
+pub fn wait_until(
+    what: &str,
+    timeout: Duration,
+    mut ready: impl FnMut() -> Result<bool>,
+) -> Result<()> {
+    let started = Instant::now();
+    while !ready()? {
+        if started.elapsed() > timeout {
+            bail!(
+                "timed out after {:.0} s waiting for {what}",
+                timeout.as_secs_f64()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
 }
 
 /// A log file that several processes append to, one after the other (the

@@ -1,13 +1,13 @@
 //! Parts that are not on this machine. A missing server or tool fails the
-//! test with the command that installs it (`make test` installs everything);
-//! nothing is skipped, under `CI=true` or elsewhere.
+//! test with the command that installs it (`make test` installs and starts
+//! everything); nothing is skipped, under `CI=true` or elsewhere.
 
 use std::fmt;
 use std::path::PathBuf;
 
 use crate::workspace_root;
 
-/// A tool or server the rehearsal needs is missing.
+/// A tool or server the tests need is missing.
 #[derive(Debug)]
 pub struct Unavailable {
     pub what: String,
@@ -29,18 +29,11 @@ pub fn unavailable(what: impl Into<String>, hint: impl Into<String>) -> anyhow::
     })
 }
 
-/// `CI=true` (or `1`): nothing may be skipped.
-pub fn in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| v == "true" || v == "1")
-        .unwrap_or(false)
-}
-
-/// `Ok(v)` → `Some(v)`. Any error, a missing part included, panics with
-/// the whole error chain: a test never skips.
-pub fn or_skip<T>(r: anyhow::Result<T>) -> Option<T> {
+/// The value of a set-up; any error panics with the whole error chain, a
+/// missing part with the command that installs everything.
+pub fn ready<T>(r: anyhow::Result<T>) -> T {
     match r {
-        Ok(v) => Some(v),
+        Ok(v) => v,
         Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
             panic!("{e:#} — run `make test` (it installs and starts everything), or `make setup`")
         }
@@ -48,14 +41,11 @@ pub fn or_skip<T>(r: anyhow::Result<T>) -> Option<T> {
     }
 }
 
-/// Run an async set-up; on a missing part outside CI, skip the test.
+/// Await an async set-up and [`ready`] it: `started!(Rehearsal::start("x"))`.
 #[macro_export]
-macro_rules! start_or_skip {
+macro_rules! started {
     ($e:expr) => {
-        match $crate::require::or_skip($e.await) {
-            Some(v) => v,
-            None => return,
-        }
+        $crate::require::ready($e.await)
     };
 }
 

@@ -1,0 +1,156 @@
+//! A MariaDB server of the test's own, for tests that kill, stop or freeze
+//! a server: never the shared one on 3306.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::process::free_port;
+
+/// A MariaDB server of the test's own — its own port, data directory and
+/// socket — for tests that kill, stop or freeze a server (never the shared
+/// one on 3306). Started with `mariadb-install-db` + `mariadbd`, root over
+/// TCP without a password; ended by its own pid when dropped.
+pub struct PrivateMariaDb {
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+    pub port: u16,
+}
+
+impl PrivateMariaDb {
+    /// A fresh server with an empty database `app`. `extra` are more
+    /// `mariadbd` options (`--max-allowed-packet=1M`, …).
+    pub fn start(extra: &[&str]) -> PrivateMariaDb {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        // A temporary folder of its own too: installs running side by side
+        // in the shared /tmp collide on their temporary tables.
+        std::fs::create_dir(dir.path().join("tmp")).unwrap();
+        let out = Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                &format!("--datadir={}", data.display()),
+                &format!("--tmpdir={}", dir.path().join("tmp").display()),
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("mariadb-install-db is missing ({e}); run `make services` (installs mariadb-server)")
+            });
+        assert!(
+            out.status.success(),
+            "mariadb-install-db failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let port = free_port();
+        let mut db = PrivateMariaDb {
+            child: None,
+            dir,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            port,
+        };
+        db.launch();
+        db.exec_root("CREATE DATABASE app");
+        db
+    }
+
+    fn launch(&mut self) {
+        let d = self.dir.path();
+        let mut cmd = Command::new("/usr/sbin/mariadbd");
+        cmd.args([
+            "--no-defaults".to_string(),
+            format!("--datadir={}", d.join("data").display()),
+            format!("--port={}", self.port),
+            "--bind-address=127.0.0.1".to_string(),
+            format!("--socket={}", d.join("sock").display()),
+            format!("--tmpdir={}", d.join("tmp").display()),
+            format!("--pid-file={}", d.join("pid").display()),
+            format!("--log-error={}", d.join("error.log").display()),
+            "--user=root".to_string(),
+            "--skip-log-bin".to_string(),
+            "--innodb-buffer-pool-size=32M".to_string(),
+        ]);
+        cmd.args(&self.extra);
+        let child = cmd
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start mariadbd");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the private mariadbd did not listen on {} within 30 s: {}",
+                self.port,
+                std::fs::read_to_string(d.join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `mysql://root@127.0.0.1:<port>/<database>`
+    pub fn url(&self, database: &str) -> String {
+        format!("mysql://root@127.0.0.1:{}/{database}", self.port)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().expect("running").id() as i32
+    }
+
+    /// `kill -9` the server, as a crash or an OOM kill would.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Freeze the server (`SIGSTOP`): it keeps its connections and says nothing.
+    pub fn freeze(&self) {
+        unsafe { libc::kill(self.pid(), libc::SIGSTOP) };
+    }
+
+    /// Let a frozen server go on (`SIGCONT`).
+    pub fn thaw(&self) {
+        unsafe { libc::kill(self.pid(), libc::SIGCONT) };
+    }
+
+    /// Start it again on the same data directory and port (after [`kill9`]).
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.launch();
+    }
+
+    /// Run statements as root with the `mariadb` client.
+    pub fn exec_root(&self, sql: &str) {
+        let out = Command::new("mariadb")
+            .args([
+                "-h127.0.0.1",
+                &format!("-P{}", self.port),
+                "-uroot",
+                "-e",
+                sql,
+            ])
+            .output()
+            .expect("the mariadb client");
+        assert!(
+            out.status.success(),
+            "`{sql}` on the private server: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateMariaDb {
+    fn drop(&mut self) {
+        if let Some(c) = &self.child {
+            // SIGKILL ends a stopped process too; continue it anyway so it
+            // is not left frozen if the kill fails.
+            unsafe { libc::kill(c.id() as i32, libc::SIGCONT) };
+        }
+        self.kill9();
+    }
+}
