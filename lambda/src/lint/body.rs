@@ -22,16 +22,16 @@ use sqlparser::tokenizer::{Token, TokenWithSpan};
 use super::classify::{meaningful, short, At, Cx, Runs};
 use super::scan::{Lex, Lexeme, Mode, Scanner};
 use super::split::{pieces, Piece};
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
 /// Bodies inside bodies deeper than this are not followed (`unknown`).
 const MAX_NESTING: usize = 8;
 
 /// The code lexemes of a piece, each with whether it is inside an
 /// executable comment.
-fn lexemes(p: &Piece, kind: Kind) -> Vec<(Lexeme, bool)> {
+fn lexemes(p: &Piece, dialect: Dialect) -> Vec<(Lexeme, bool)> {
     let text: &str = &p.text;
-    let mut s = Scanner::new(text, kind)
+    let mut s = Scanner::new(text, dialect)
         .inside_exec(p.in_exec)
         .at(p.line, p.col);
     let mut out = Vec::new();
@@ -67,8 +67,8 @@ impl Cx<'_> {
         at: At,
     ) -> bool {
         let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
-        match self.kind {
-            Kind::Postgres => {
+        match self.dialect {
+            Dialect::Postgres => {
                 if has(0, "DO") {
                     self.hit(
                         "code-body",
@@ -79,7 +79,7 @@ impl Cx<'_> {
                 }
                 false
             }
-            Kind::MariaDb => {
+            Dialect::MariaDb => {
                 if has(0, "BEGIN") && has(1, "NOT") && has(2, "ATOMIC") {
                     self.in_body(piece, 0, Runs::Here, None, at);
                     return true;
@@ -114,7 +114,7 @@ impl Cx<'_> {
         if !self.old_table(table) {
             return;
         }
-        if self.kind == Kind::Postgres {
+        if self.dialect == Dialect::Postgres {
             self.hit(
                 "code-body",
                 at,
@@ -123,7 +123,7 @@ impl Cx<'_> {
             return;
         }
         let text: &str = &piece.text;
-        let lx = lexemes(piece, self.kind);
+        let lx = lexemes(piece, self.dialect);
         let row = (2..lx.len()).find(|&k| {
             lx[k].0.is(text, "ROW") && lx[k - 1].0.is(text, "EACH") && lx[k - 2].0.is(text, "FOR")
         });
@@ -159,7 +159,7 @@ impl Cx<'_> {
     /// MariaDB `CREATE EVENT … DO <body>` / `ALTER EVENT … DO <body>`.
     pub(super) fn event_body(&mut self, piece: &Piece, name: &str, at: At) {
         let text: &str = &piece.text;
-        let lx = lexemes(piece, self.kind);
+        let lx = lexemes(piece, self.dialect);
         let mut depth = 0i32;
         let mut body = None;
         for (k, (l, _)) in lx.iter().enumerate() {
@@ -201,7 +201,7 @@ impl Cx<'_> {
             );
             return;
         }
-        let inner = match piece.inner(start..piece.text.len(), self.kind, Mode::Block) {
+        let inner = match piece.inner(start..piece.text.len(), self.dialect, Mode::Block) {
             Ok(v) => v,
             Err(e) => {
                 self.hit(
@@ -244,8 +244,8 @@ impl Cx<'_> {
     /// the statement it guards, which is classified like any other.
     fn block_statement(&mut self, p: &Piece) {
         let text: &str = &p.text;
-        let kind = self.kind;
-        let lx = lexemes(p, kind);
+        let dialect = self.dialect;
+        let lx = lexemes(p, dialect);
         let at = At {
             line: p.line,
             statement: p.index,
@@ -328,7 +328,7 @@ impl Cx<'_> {
                     }
                     let (first, _) = lx[j];
                     let range = first.start..lx[end].0.start;
-                    match pieces(&text[range], kind, Mode::Block, first.line, first.col) {
+                    match pieces(&text[range], dialect, Mode::Block, first.line, first.col) {
                         Ok(inner) => {
                             self.nesting += 1;
                             for mut q in inner {
@@ -523,7 +523,7 @@ impl Cx<'_> {
             self.hit("unparsed", at, "a prepared statement nested too deep");
             return;
         }
-        match pieces(&sql, self.kind, Mode::Script, line, col) {
+        match pieces(&sql, self.dialect, Mode::Script, line, col) {
             Ok(inner) => {
                 self.nesting += 1;
                 for mut p in inner {
@@ -546,13 +546,13 @@ impl Cx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Kind;
+    use crate::dialect::Dialect;
     use crate::lint::classify::lint_script;
     use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
     use crate::lint::schema::Schema;
 
     fn my(sql: &str) -> Vec<String> {
-        ids(Kind::MariaDb, USERS_MY, sql)
+        ids(Dialect::MariaDb, USERS_MY, sql)
     }
     const NONE: Vec<String> = Vec::new();
 
@@ -570,7 +570,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "SELECT 1;\n  /*M! DROP TABLE users */;"
             ),
@@ -584,7 +584,7 @@ mod tests {
         // PostgreSQL runs none of them.
         assert_eq!(
             ids(
-                Kind::Postgres,
+                Dialect::Postgres,
                 USERS_PG,
                 "/*M! DROP TABLE users */ SELECT 1;"
             ),
@@ -595,9 +595,9 @@ mod tests {
     #[test]
     fn an_event_s_body_is_read_as_if_it_ran() {
         let sql = "CREATE EVENT e ON SCHEDULE AT CURRENT_TIMESTAMP DO DROP TABLE users;";
-        let mut schema = Schema::new(Kind::MariaDb);
-        lint_script(&mut schema, Kind::MariaDb, USERS_MY, false);
-        let (_, _, f) = lint_script(&mut schema, Kind::MariaDb, sql, true);
+        let mut schema = Schema::new(Dialect::MariaDb);
+        lint_script(&mut schema, Dialect::MariaDb, USERS_MY, false);
+        let (_, _, f) = lint_script(&mut schema, Dialect::MariaDb, sql, true);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].rule.id, "drop-table");
         assert_eq!(f[0].subject, "in event `e`: DROP TABLE users");
@@ -605,7 +605,7 @@ mod tests {
         // The event's own session is its business; the TRUNCATE on line 10
         // is the running release's.
         assert_eq!(
-            hits(Kind::MariaDb, USERS_MY, block),
+            hits(Dialect::MariaDb, USERS_MY, block),
             [("breaking[truncate]".to_string(), 10)]
         );
         assert_eq!(
@@ -646,7 +646,7 @@ mod tests {
         );
         // PostgreSQL: the function is PL/pgSQL.
         assert_eq!(
-            ids(Kind::Postgres, USERS_PG, "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION check_user();"),
+            ids(Dialect::Postgres, USERS_PG, "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION check_user();"),
             ["unknown[code-body]"]
         );
     }
@@ -655,7 +655,7 @@ mod tests {
     fn compound_and_prepared_statements_run_here_and_are_read() {
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "BEGIN NOT ATOMIC\n  DECLARE x INT DEFAULT 1;\n  DROP TABLE users;\nEND;"
             ),
@@ -686,7 +686,7 @@ mod tests {
             my("SET STATEMENT foreign_key_checks = 0 FOR DROP TABLE users;"),
             ["breaking[drop-table]"]
         );
-        let pg = |sql| ids(Kind::Postgres, USERS_PG, sql);
+        let pg = |sql| ids(Dialect::Postgres, USERS_PG, sql);
         assert_eq!(
             pg("PREPARE p AS DELETE FROM users; EXECUTE p;"),
             ["warning[delete-all]"]

@@ -20,8 +20,8 @@ use super::finding::{Finding, MigrationLint};
 use super::rules::{rule, Severity};
 use super::scan::{self, Lex};
 use super::schema::{self, norm_col, norm_ident, norm_name, Column, Schema, TypeChange};
-use super::split::{dialect, split, Piece};
-use crate::db::Kind;
+use super::split::{parser, split, Piece};
+use crate::dialect::Dialect;
 use crate::migrate::MigrationSet;
 
 /// A statement longer than this is not handed to sqlparser when its first
@@ -34,19 +34,19 @@ pub const LARGE_STATEMENT: usize = 64 * 1024;
 
 /// Lint the up scripts of `pending` (versions from `set`), on top of the
 /// schema made by every migration of `set` below the first of them.
-pub fn lint(set: &MigrationSet, kind: Kind, pending: &[i64]) -> Vec<MigrationLint> {
+pub fn lint(set: &MigrationSet, dialect: Dialect, pending: &[i64]) -> Vec<MigrationLint> {
     let first = pending.iter().copied().min().unwrap_or(i64::MAX);
-    let mut schema = Schema::new(kind);
+    let mut schema = Schema::new(dialect);
     for f in set
         .files
         .iter()
         .filter(|f| f.version < first && !pending.contains(&f.version))
     {
-        lint_script(&mut schema, kind, &f.up.sql, false);
+        lint_script(&mut schema, dialect, &f.up.sql, false);
     }
     let mut out = Vec::new();
     for f in set.files.iter().filter(|f| pending.contains(&f.version)) {
-        let (intent, statements, findings) = lint_script(&mut schema, kind, &f.up.sql, true);
+        let (intent, statements, findings) = lint_script(&mut schema, dialect, &f.up.sql, true);
         out.push(MigrationLint {
             version: f.version,
             name: f.name(),
@@ -61,12 +61,12 @@ pub fn lint(set: &MigrationSet, kind: Kind, pending: &[i64]) -> Vec<MigrationLin
 
 /// Lint every migration of `set` on its own, on top of the ones before it
 /// (as if each were the one release being deployed).
-pub fn lint_each(set: &MigrationSet, kind: Kind) -> Vec<MigrationLint> {
-    let mut schema = Schema::new(kind);
+pub fn lint_each(set: &MigrationSet, dialect: Dialect) -> Vec<MigrationLint> {
+    let mut schema = Schema::new(dialect);
     let mut out = Vec::new();
     for f in &set.files {
         let mut ahead = schema.clone();
-        let (intent, statements, findings) = lint_script(&mut ahead, kind, &f.up.sql, true);
+        let (intent, statements, findings) = lint_script(&mut ahead, dialect, &f.up.sql, true);
         out.push(MigrationLint {
             version: f.version,
             name: f.name(),
@@ -75,7 +75,7 @@ pub fn lint_each(set: &MigrationSet, kind: Kind) -> Vec<MigrationLint> {
             statements,
             findings,
         });
-        lint_script(&mut schema, kind, &f.up.sql, false);
+        lint_script(&mut schema, dialect, &f.up.sql, false);
     }
     out
 }
@@ -92,11 +92,11 @@ pub fn after(set: &MigrationSet, since: i64) -> Vec<i64> {
 /// Lint one script; `pending` marks what it creates as new.
 pub fn lint_script(
     schema: &mut Schema,
-    kind: Kind,
+    dialect: Dialect,
     sql: &str,
     pending: bool,
 ) -> (super::split::Intent, usize, Vec<Finding>) {
-    let pieces = match split(sql, kind) {
+    let pieces = match split(sql, dialect) {
         Ok(p) => p,
         Err(e) => {
             let f = Finding {
@@ -108,7 +108,7 @@ pub fn lint_script(
             return (Default::default(), 1, vec![f]);
         }
     };
-    let mut cx = Cx::new(kind, schema, pending, no_transaction(sql));
+    let mut cx = Cx::new(dialect, schema, pending, no_transaction(sql));
     if let Some((line, text)) = &pieces.bad_marker {
         cx.findings.push(Finding {
             rule: rule("marker"),
@@ -142,7 +142,7 @@ pub(super) enum Runs {
 }
 
 pub(super) struct Cx<'a> {
-    pub(super) kind: Kind,
+    pub(super) dialect: Dialect,
     pub(super) schema: &'a mut Schema,
     /// Findings only matter (and objects are only new) in pending scripts.
     pub(super) pending: bool,
@@ -173,8 +173,8 @@ pub(super) struct At {
 
 /// Parse one statement; anything after it (a `;` sqlparser saw where the
 /// scanner did not) makes it unreadable, never half-read.
-pub(super) fn parse(kind: Kind, tokens: Vec<TokenWithSpan>) -> Result<Statement, String> {
-    let d = dialect(kind);
+pub(super) fn parse(dialect: Dialect, tokens: Vec<TokenWithSpan>) -> Result<Statement, String> {
+    let d = parser(dialect);
     let mut p = Parser::new(d.as_ref()).with_tokens_with_locations(tokens);
     let s = p.parse_statement().map_err(|e| e.to_string())?;
     match p.peek_token().token {
@@ -297,9 +297,14 @@ fn first_line(tokens: &[TokenWithSpan], fallback: usize) -> usize {
 }
 
 impl<'a> Cx<'a> {
-    pub(super) fn new(kind: Kind, schema: &'a mut Schema, pending: bool, no_tx: bool) -> Self {
+    pub(super) fn new(
+        dialect: Dialect,
+        schema: &'a mut Schema,
+        pending: bool,
+        no_tx: bool,
+    ) -> Self {
         Cx {
-            kind,
+            dialect,
             schema,
             pending,
             findings: Vec::new(),
@@ -334,15 +339,15 @@ impl Cx<'_> {
     }
 
     pub(super) fn maria(&self) -> bool {
-        self.kind == Kind::MariaDb
+        self.dialect == Dialect::MariaDb
     }
 
     fn name(&self, n: &ObjectName) -> String {
-        norm_name(n, self.kind)
+        norm_name(n, self.dialect)
     }
 
     fn col(&self, i: &Ident) -> String {
-        norm_col(i, self.kind)
+        norm_col(i, self.dialect)
     }
 
     /// The running release knows this table: findings apply.
@@ -366,7 +371,7 @@ impl Cx<'_> {
         if piece.text.len() > LARGE_STATEMENT && self.large_dml(piece, at) {
             return;
         }
-        let tokens = match piece.tokens(self.kind) {
+        let tokens = match piece.tokens(self.dialect) {
             Ok(t) => t,
             Err(e) => {
                 self.hit(
@@ -380,7 +385,7 @@ impl Cx<'_> {
                 return;
             }
         };
-        match parse(self.kind, tokens.clone()) {
+        match parse(self.dialect, tokens.clone()) {
             Ok(stmt) => {
                 let op_lines = match &stmt {
                     Statement::AlterTable(a) => match alter_parts(&tokens) {
@@ -410,7 +415,7 @@ impl Cx<'_> {
     /// `false`: not such a statement, parse it.
     fn large_dml(&mut self, piece: &Piece, at: At) -> bool {
         let text: &str = &piece.text;
-        let mut code = scan::Scanner::new(text, self.kind)
+        let mut code = scan::Scanner::new(text, self.dialect)
             .inside_exec(piece.in_exec)
             .map_while(Result::ok)
             .filter(scan::Lexeme::is_code);
@@ -623,10 +628,10 @@ impl Cx<'_> {
         let columns = (c.query.is_none() && c.like.is_none() && c.clone.is_none()).then(|| {
             c.columns
                 .iter()
-                .map(|d| Column::from_def(d, self.kind, self.pending))
+                .map(|d| Column::from_def(d, self.dialect, self.pending))
                 .collect()
         });
-        let unique = schema::unique_names(&c.columns, &c.constraints, self.kind);
+        let unique = schema::unique_names(&c.columns, &c.constraints, self.dialect);
         self.schema.create_table(n, columns, unique, self.pending);
     }
 
@@ -658,7 +663,7 @@ impl Cx<'_> {
                 table.unique.insert(idx.clone());
             }
         }
-        if self.kind == Kind::Postgres && !c.concurrently && self.old_table(&t) {
+        if self.dialect == Dialect::Postgres && !c.concurrently && self.old_table(&t) {
             self.hit(
                 "lock-create-index",
                 at,
@@ -688,9 +693,9 @@ impl Cx<'_> {
         !cols.is_empty()
             && cols.iter().all(|c| {
                 let c = c.trim_matches(|ch| ch == '`' || ch == '"');
-                let c = match self.kind {
-                    Kind::MariaDb => c.to_ascii_lowercase(),
-                    Kind::Postgres => c.to_string(),
+                let c = match self.dialect {
+                    Dialect::MariaDb => c.to_ascii_lowercase(),
+                    Dialect::Postgres => c.to_string(),
                 };
                 self.schema.column(t, &c).is_some_and(|c| c.new)
             })
@@ -877,7 +882,7 @@ impl Cx<'_> {
                 not_valid,
             } => self.add_constraint(t, constraint, *not_valid, at),
             O::DropConstraint { name, .. } | O::DropIndex { name } => {
-                let n = norm_ident(name, self.kind);
+                let n = norm_ident(name, self.dialect);
                 let unique = self.schema.table(t).is_some_and(|x| x.unique.contains(&n));
                 if unique && old {
                     self.hit("drop-unique", at, format!("DROP INDEX {n} (unique) on {t}"));
@@ -956,7 +961,7 @@ impl Cx<'_> {
     }
 
     fn add_column(&mut self, t: &str, def: &ColumnDef, at: At) {
-        let col = Column::from_def(def, self.kind, self.pending);
+        let col = Column::from_def(def, self.dialect, self.pending);
         let old = self.old_table(t);
         let name = &col.name;
         if old && !col.nullable && !col.default && !col.filled {
@@ -1013,7 +1018,7 @@ impl Cx<'_> {
                 );
             }
         }
-        if old && self.kind == Kind::Postgres {
+        if old && self.dialect == Dialect::Postgres {
             let volatile = def.options.iter().any(
                 |o| matches!(&o.option, ColumnOption::Default(e) if schema::volatile_default(e)),
             );
@@ -1056,7 +1061,7 @@ impl Cx<'_> {
                 })
                 .collect(),
         };
-        let mut new = Column::from_def(&def, self.kind, false);
+        let mut new = Column::from_def(&def, self.dialect, false);
         let subject = format!("{verb} COLUMN {t}.{from}");
         match self.schema.column(t, from).cloned() {
             Some(old) => {
@@ -1119,7 +1124,7 @@ impl Cx<'_> {
         at: At,
     ) {
         let change = schema::compare(old, new);
-        let pg_text = self.kind == Kind::Postgres
+        let pg_text = self.dialect == Dialect::Postgres
             && matches!(new, DataType::Text)
             && matches!(
                 old,
@@ -1171,7 +1176,7 @@ impl Cx<'_> {
                         at,
                         format!("ALTER COLUMN {t}.{c} SET NOT NULL"),
                     );
-                    if self.kind == Kind::Postgres {
+                    if self.dialect == Dialect::Postgres {
                         self.hit(
                             "scan-set-not-null",
                             at,
@@ -1256,7 +1261,7 @@ impl Cx<'_> {
                     .index_name
                     .as_ref()
                     .or(u.name.as_ref())
-                    .map(|n| norm_ident(n, self.kind))
+                    .map(|n| norm_ident(n, self.dialect))
                     .unwrap_or_else(|| cs.first().cloned().unwrap_or_default());
                 if old && !self.all_new(t, &cs) {
                     self.hit(
@@ -1264,7 +1269,7 @@ impl Cx<'_> {
                         at,
                         format!("UNIQUE {n} on existing table {t} ({})", cs.join(", ")),
                     );
-                    if self.kind == Kind::Postgres {
+                    if self.dialect == Dialect::Postgres {
                         self.hit(
                             "lock-create-index",
                             at,
@@ -1322,7 +1327,7 @@ impl Cx<'_> {
                             format!("ALTER TABLE {t} ADD FOREIGN KEY {n}"),
                         );
                     }
-                    if self.kind == Kind::Postgres && !not_valid {
+                    if self.dialect == Dialect::Postgres && !not_valid {
                         self.hit(
                             "scan-add-constraint",
                             at,
@@ -1346,7 +1351,7 @@ impl Cx<'_> {
                     if self.maria() {
                         self.hit("copy-check", at, format!("ALTER TABLE {t} ADD CHECK {n}"));
                     }
-                    if self.kind == Kind::Postgres && !not_valid {
+                    if self.dialect == Dialect::Postgres && !not_valid {
                         self.hit(
                             "scan-add-constraint",
                             at,
@@ -1439,7 +1444,7 @@ impl Cx<'_> {
                         quote_style: w.quote_style,
                         span: t.span,
                     },
-                    self.kind,
+                    self.dialect,
                 ),
                 other => other.to_string(),
             });
@@ -1486,7 +1491,7 @@ impl Cx<'_> {
                                     quote_style: w.quote_style,
                                     span: t.span,
                                 },
-                                self.kind,
+                                self.dialect,
                             ),
                             other => other.to_string(),
                         })
@@ -1575,7 +1580,7 @@ impl Cx<'_> {
                     quote_style: w.quote_style,
                     span: sqlparser::tokenizer::Span::empty(),
                 },
-                self.kind,
+                self.dialect,
             ),
             _ => return false,
         };
@@ -1593,14 +1598,14 @@ impl Cx<'_> {
                 sqlparser::tokenizer::Whitespace::Space,
             )));
             tokens.extend(op.iter().cloned());
-            if let Ok(Statement::AlterTable(a)) = parse(self.kind, tokens.clone()) {
+            if let Ok(Statement::AlterTable(a)) = parse(self.dialect, tokens.clone()) {
                 self.alter_table(&a, op_at, &[line]);
                 continue;
             }
             // 2. MariaDB's IF [NOT] EXISTS inside an operation.
             let stripped = strip_if_exists(&tokens);
             if stripped.len() != tokens.len() {
-                if let Ok(Statement::AlterTable(a)) = parse(self.kind, stripped) {
+                if let Ok(Statement::AlterTable(a)) = parse(self.dialect, stripped) {
                     self.alter_table(&a, op_at, &[line]);
                     continue;
                 }
@@ -1705,7 +1710,7 @@ impl Cx<'_> {
                 "DROP" if at_(1, "CHECK") || at_(1, "CONSTRAINT") => {}
                 "RENAME" if at_(1, "INDEX") || at_(1, "KEY") => {}
                 _ => {
-                    let message = parse(self.kind, tokens).err().unwrap_or_default();
+                    let message = parse(self.dialect, tokens).err().unwrap_or_default();
                     self.hit(
                         "unparsed",
                         op_at,
@@ -1763,18 +1768,18 @@ pub(super) mod tests {
     use super::*;
 
     /// `(severity[id], line)` of each finding of `sql` on top of `before`.
-    pub(in crate::lint) fn hits(kind: Kind, before: &str, sql: &str) -> Vec<(String, usize)> {
-        let mut schema = Schema::new(kind);
-        lint_script(&mut schema, kind, before, false);
-        lint_script(&mut schema, kind, sql, true)
+    pub(in crate::lint) fn hits(dialect: Dialect, before: &str, sql: &str) -> Vec<(String, usize)> {
+        let mut schema = Schema::new(dialect);
+        lint_script(&mut schema, dialect, before, false);
+        lint_script(&mut schema, dialect, sql, true)
             .2
             .iter()
             .map(|f| (format!("{}[{}]", f.severity().as_str(), f.rule.id), f.line))
             .collect()
     }
 
-    pub(in crate::lint) fn ids(kind: Kind, before: &str, sql: &str) -> Vec<String> {
-        hits(kind, before, sql)
+    pub(in crate::lint) fn ids(dialect: Dialect, before: &str, sql: &str) -> Vec<String> {
+        hits(dialect, before, sql)
             .into_iter()
             .map(|(id, _)| id)
             .collect()
@@ -1787,7 +1792,7 @@ pub(super) mod tests {
     fn each_operation_of_a_multi_line_alter_keeps_its_own_line() {
         let sql = "ALTER TABLE users\n  ADD COLUMN nick VARCHAR(20) NULL,\n  DROP COLUMN name,\n  MODIFY plan VARCHAR(20) NOT NULL;";
         assert_eq!(
-            hits(Kind::MariaDb, USERS_MY, sql),
+            hits(Dialect::MariaDb, USERS_MY, sql),
             vec![
                 ("breaking[drop-column]".into(), 3),
                 ("breaking[drop-default]".into(), 4)
@@ -1799,7 +1804,7 @@ pub(super) mod tests {
     fn modify_is_a_whole_new_definition() {
         // Same type, keeps NOT NULL and the default: nothing.
         assert!(ids(
-            Kind::MariaDb,
+            Dialect::MariaDb,
             USERS_MY,
             "ALTER TABLE users MODIFY plan VARCHAR(20) NOT NULL DEFAULT 'team';"
         )
@@ -1807,7 +1812,7 @@ pub(super) mod tests {
         // Loses NULL: breaking.
         assert_eq!(
             ids(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "ALTER TABLE users MODIFY name VARCHAR(100) NOT NULL DEFAULT '';"
             ),
@@ -1815,7 +1820,11 @@ pub(super) mod tests {
         );
         // An unknown column: its current definition cannot be checked.
         assert_eq!(
-            ids(Kind::MariaDb, USERS_MY, "ALTER TABLE legacy MODIFY x INT;"),
+            ids(
+                Dialect::MariaDb,
+                USERS_MY,
+                "ALTER TABLE legacy MODIFY x INT;"
+            ),
             vec!["breaking[change-type]", "blocking[copy-type-change]"]
         );
     }
@@ -1826,11 +1835,11 @@ pub(super) mod tests {
                    ALTER TABLE users ADD CONSTRAINT u_email UNIQUE (email);\n\
                    ALTER TABLE users MODIFY email VARCHAR(40) NOT NULL;\n\
                    CREATE TABLE tmp (id INT);\nALTER TABLE tmp RENAME COLUMN id TO tid;\nDROP TABLE tmp;";
-        assert_eq!(ids(Kind::MariaDb, USERS_MY, sql), Vec::<String>::new());
+        assert_eq!(ids(Dialect::MariaDb, USERS_MY, sql), Vec::<String>::new());
         // A unique column added with a constant default duplicates at once.
         assert_eq!(
             ids(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "ALTER TABLE users ADD COLUMN code INT NOT NULL DEFAULT 0 UNIQUE;"
             ),
@@ -1838,7 +1847,7 @@ pub(super) mod tests {
         );
         // Unknown tables are assumed in use.
         assert_eq!(
-            ids(Kind::MariaDb, "", "DROP TABLE made_by_hand;"),
+            ids(Dialect::MariaDb, "", "DROP TABLE made_by_hand;"),
             vec!["breaking[drop-table]"]
         );
     }
@@ -1852,7 +1861,7 @@ pub(super) mod tests {
                    CREATE OR REPLACE TABLE users (id INT);\n\
                    DELIMITER //";
         assert_eq!(
-            hits(Kind::MariaDb, USERS_MY, sql),
+            hits(Dialect::MariaDb, USERS_MY, sql),
             vec![
                 ("breaking[drop-column]".into(), 2),
                 ("breaking[drop-table]".into(), 4),
@@ -1863,7 +1872,7 @@ pub(super) mod tests {
 
     #[test]
     fn postgres_rules() {
-        let p = |sql| ids(Kind::Postgres, USERS_PG, sql);
+        let p = |sql| ids(Dialect::Postgres, USERS_PG, sql);
         assert_eq!(
             p("ALTER TABLE users RENAME COLUMN name TO full_name;"),
             vec!["breaking[rename-column]"]
@@ -1919,13 +1928,13 @@ pub(super) mod tests {
             s
         };
         let big = format!("{USERS_MY}\n{};\nSELECT 1;", rows(16 << 20));
-        let mut schema = Schema::new(Kind::MariaDb);
-        let (_, statements, findings) = lint_script(&mut schema, Kind::MariaDb, &big, true);
+        let mut schema = Schema::new(Dialect::MariaDb);
+        let (_, statements, findings) = lint_script(&mut schema, Dialect::MariaDb, &big, true);
         assert_eq!(statements, 3);
         assert!(findings.is_empty(), "{findings:?}");
         let pg = format!("{USERS_PG}\n{};", rows(1 << 20));
-        let mut schema = Schema::new(Kind::Postgres);
-        let (_, statements, findings) = lint_script(&mut schema, Kind::Postgres, &pg, true);
+        let mut schema = Schema::new(Dialect::Postgres);
+        let (_, statements, findings) = lint_script(&mut schema, Dialect::Postgres, &pg, true);
         assert_eq!((statements, findings.len()), (2, 0), "{findings:?}");
 
         // What a large data statement can do is still seen.
@@ -1940,13 +1949,13 @@ pub(super) mod tests {
         };
         assert!(set("").len() > LARGE_STATEMENT);
         assert_eq!(
-            ids(Kind::MariaDb, USERS_MY, &set("")),
+            ids(Dialect::MariaDb, USERS_MY, &set("")),
             ["warning[update-all]"]
         );
-        assert!(ids(Kind::MariaDb, USERS_MY, &set(" WHERE id < 20000")).is_empty());
+        assert!(ids(Dialect::MariaDb, USERS_MY, &set(" WHERE id < 20000")).is_empty());
         assert_eq!(
             ids(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 &format!(
                     "DELETE FROM users WHERE id IN (SELECT id FROM users) OR {}",
@@ -1957,7 +1966,7 @@ pub(super) mod tests {
         );
         assert_eq!(
             ids(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 &rows(LARGE_STATEMENT * 2).replacen(
                     "VALUES\n(0, ",
@@ -1974,14 +1983,14 @@ pub(super) mod tests {
         }
         assert!(alter.len() > LARGE_STATEMENT);
         assert_eq!(
-            ids(Kind::MariaDb, USERS_MY, &alter),
+            ids(Dialect::MariaDb, USERS_MY, &alter),
             ["breaking[drop-column]"]
         );
         let select = format!(
             "INSERT INTO users (id, name) SELECT id, name FROM users WHERE {}",
             "id > 0 AND ".repeat(20_000)
         );
-        assert!(ids(Kind::MariaDb, USERS_MY, &format!("{select}1")).is_empty());
+        assert!(ids(Dialect::MariaDb, USERS_MY, &format!("{select}1")).is_empty());
     }
 
     #[test]
@@ -1998,18 +2007,18 @@ pub(super) mod tests {
             std::fs::write(dir.path().join(n), sql).unwrap();
         }
         let set = MigrationSet::load(dir.path()).unwrap();
-        let each: Vec<_> = lint_each(&set, Kind::MariaDb)
+        let each: Vec<_> = lint_each(&set, Dialect::MariaDb)
             .iter()
             .map(|l| l.class())
             .collect();
         let one: Vec<_> = set
             .files
             .iter()
-            .map(|f| lint(&set, Kind::MariaDb, &[f.version])[0].class())
+            .map(|f| lint(&set, Dialect::MariaDb, &[f.version])[0].class())
             .collect();
         assert_eq!(each, one);
         assert_eq!(
-            lint(&set, Kind::MariaDb, &after(&set, 1))
+            lint(&set, Dialect::MariaDb, &after(&set, 1))
                 .iter()
                 .map(|l| l.class())
                 .collect::<Vec<_>>(),

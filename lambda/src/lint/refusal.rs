@@ -13,7 +13,7 @@ use super::classify::lint_script;
 use super::finding::MigrationLint;
 use super::rules::{Rule, Severity};
 use super::schema::Schema;
-use crate::db::Kind;
+use crate::dialect::Dialect;
 use crate::migrate::{Direction, MigrationSet, Step};
 
 /// One refused statement.
@@ -90,7 +90,7 @@ impl fmt::Display for Refusals {
 
 /// The refused statements of the scripts `steps` would run. Pure: reads
 /// only the files.
-pub fn refusals(set: &MigrationSet, kind: Kind, steps: &[Step]) -> Result<(), Refusals> {
+pub fn refusals(set: &MigrationSet, dialect: Dialect, steps: &[Step]) -> Result<(), Refusals> {
     let mut found = Vec::new();
     for step in steps {
         let Some(file) = set.get(step.version) else {
@@ -105,8 +105,8 @@ pub fn refusals(set: &MigrationSet, kind: Kind, steps: &[Step]) -> Result<(), Re
             Direction::Baseline => continue,
         };
         // Refusals do not depend on the schema: an empty one will do.
-        let mut schema = Schema::new(kind);
-        let (_, _, findings) = lint_script(&mut schema, kind, &script.sql, true);
+        let mut schema = Schema::new(dialect);
+        let (_, _, findings) = lint_script(&mut schema, dialect, &script.sql, true);
         found.extend(
             findings
                 .into_iter()

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
 /// How a finding affects a deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,11 +60,11 @@ pub enum Engines {
 }
 
 impl Engines {
-    pub fn includes(self, kind: Kind) -> bool {
+    pub fn includes(self, dialect: Dialect) -> bool {
         match self {
             Engines::Both => true,
-            Engines::MariaDb => kind == Kind::MariaDb,
-            Engines::Postgres => kind == Kind::Postgres,
+            Engines::MariaDb => dialect == Dialect::MariaDb,
+            Engines::Postgres => dialect == Dialect::Postgres,
         }
     }
 }
@@ -648,29 +648,29 @@ mod tests {
     use crate::lint::finding::Finding;
     use crate::lint::schema::Schema;
 
-    fn engine(r: &Rule) -> Kind {
-        if r.engines.includes(Kind::MariaDb) {
-            Kind::MariaDb
+    fn engine(r: &Rule) -> Dialect {
+        if r.engines.includes(Dialect::MariaDb) {
+            Dialect::MariaDb
         } else {
-            Kind::Postgres
+            Dialect::Postgres
         }
     }
 
     /// Lint `sql` as the pending migration after the prelude.
-    pub(crate) fn findings(kind: Kind, sql: &str) -> Vec<Finding> {
-        let mut schema = Schema::new(kind);
-        let prelude = match kind {
-            Kind::MariaDb => PRELUDE_MARIADB,
-            Kind::Postgres => PRELUDE_POSTGRES,
+    pub(crate) fn findings(dialect: Dialect, sql: &str) -> Vec<Finding> {
+        let mut schema = Schema::new(dialect);
+        let prelude = match dialect {
+            Dialect::MariaDb => PRELUDE_MARIADB,
+            Dialect::Postgres => PRELUDE_POSTGRES,
         };
-        let (_, _, f) = lint_script(&mut schema, kind, prelude, true);
+        let (_, _, f) = lint_script(&mut schema, dialect, prelude, true);
         assert!(
             f.iter().all(|f| !f.severity().gates()),
             "the prelude itself: {f:?}"
         );
-        let mut schema = Schema::new(kind);
-        lint_script(&mut schema, kind, prelude, false);
-        lint_script(&mut schema, kind, sql, true).2
+        let mut schema = Schema::new(dialect);
+        lint_script(&mut schema, dialect, prelude, false);
+        lint_script(&mut schema, dialect, sql, true).2
     }
 
     #[test]
@@ -700,8 +700,8 @@ mod tests {
     fn every_rule_fires_on_its_example_and_not_on_its_lookalike() {
         let mut failures = Vec::new();
         for r in RULES {
-            let kind = engine(r);
-            let hit = findings(kind, r.example);
+            let dialect = engine(r);
+            let hit = findings(dialect, r.example);
             if !hit.iter().any(|f| f.rule.id == r.id) {
                 failures.push(format!(
                     "{}: example did not fire; got {:?}",
@@ -711,7 +711,7 @@ mod tests {
                         .collect::<Vec<_>>()
                 ));
             }
-            let miss = findings(kind, r.lookalike);
+            let miss = findings(dialect, r.lookalike);
             if let Some(f) = miss.iter().find(|f| f.rule.id == r.id) {
                 failures.push(format!("{}: look-alike fired: {}", r.id, f.subject));
             }

@@ -15,11 +15,11 @@ use sqlparser::ast::{
     ObjectNamePart, TableConstraint,
 };
 
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Schema {
-    pub kind: Option<Kind>,
+    pub dialect: Dialect,
     tables: HashMap<String, Table>,
     views: HashMap<String, bool>,
     routines: HashMap<String, bool>,
@@ -49,9 +49,9 @@ pub struct Column {
 }
 
 impl Column {
-    pub fn from_def(def: &ColumnDef, kind: Kind, new: bool) -> Column {
+    pub fn from_def(def: &ColumnDef, dialect: Dialect, new: bool) -> Column {
         let mut c = Column {
-            name: norm_col(&def.name, kind),
+            name: norm_col(&def.name, dialect),
             data_type: def.data_type.clone(),
             nullable: true,
             default: false,
@@ -93,35 +93,38 @@ fn is_serial(t: &DataType) -> bool {
 
 /// An identifier as the server compares it: PostgreSQL folds unquoted names
 /// to lower case; MariaDB table names are case-sensitive on Linux.
-pub fn norm_ident(i: &Ident, kind: Kind) -> String {
-    match (kind, i.quote_style) {
-        (Kind::Postgres, None) => i.value.to_ascii_lowercase(),
+pub fn norm_ident(i: &Ident, dialect: Dialect) -> String {
+    match (dialect, i.quote_style) {
+        (Dialect::Postgres, None) => i.value.to_ascii_lowercase(),
         _ => i.value.clone(),
     }
 }
 
 /// Column names: case-insensitive on MariaDB.
-pub fn norm_col(i: &Ident, kind: Kind) -> String {
-    match kind {
-        Kind::MariaDb => i.value.to_ascii_lowercase(),
-        Kind::Postgres => norm_ident(i, kind),
+pub fn norm_col(i: &Ident, dialect: Dialect) -> String {
+    match dialect {
+        Dialect::MariaDb => i.value.to_ascii_lowercase(),
+        Dialect::Postgres => norm_ident(i, dialect),
     }
 }
 
 /// The object's own name, without database or schema.
-pub fn norm_name(n: &ObjectName, kind: Kind) -> String {
+pub fn norm_name(n: &ObjectName, dialect: Dialect) -> String {
     match n.0.last() {
-        Some(ObjectNamePart::Identifier(i)) => norm_ident(i, kind),
+        Some(ObjectNamePart::Identifier(i)) => norm_ident(i, dialect),
         Some(other) => other.to_string(),
         None => String::new(),
     }
 }
 
 impl Schema {
-    pub fn new(kind: Kind) -> Schema {
+    pub fn new(dialect: Dialect) -> Schema {
         Schema {
-            kind: Some(kind),
-            ..Default::default()
+            dialect,
+            tables: HashMap::new(),
+            views: HashMap::new(),
+            routines: HashMap::new(),
+            triggers: HashMap::new(),
         }
     }
 
@@ -253,13 +256,13 @@ impl Schema {
 pub fn unique_names(
     columns: &[ColumnDef],
     constraints: &[TableConstraint],
-    kind: Kind,
+    dialect: Dialect,
 ) -> HashSet<String> {
     let mut out = HashSet::new();
     for c in constraints {
         if let TableConstraint::Unique(u) = c {
             if let Some(n) = u.index_name.as_ref().or(u.name.as_ref()) {
-                out.insert(norm_ident(n, kind));
+                out.insert(norm_ident(n, dialect));
             } else if let Some(first) = u.columns.first() {
                 // MariaDB names an unnamed unique key after its first column.
                 out.insert(first.column.expr.to_string().trim_matches('`').to_string());
@@ -272,7 +275,7 @@ pub fn unique_names(
             .iter()
             .any(|o| matches!(o.option, ColumnOption::Unique(_)))
         {
-            out.insert(norm_col(&def.name, kind));
+            out.insert(norm_col(&def.name, dialect));
         }
     }
     out

@@ -20,7 +20,7 @@ use sqlparser::ast::{
 use super::classify::{parse, short, At, Cx};
 use super::scan::{Lex, Lexeme, Scanner};
 use super::split::Piece;
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
 /// Why a session setting may not change (MariaDB).
 fn maria_setting(var: &str) -> Option<&'static str> {
@@ -241,8 +241,8 @@ impl Cx<'_> {
             self.fk_checks_off = matches!(v.to_ascii_lowercase().as_str(), "0" | "off" | "false");
             return;
         }
-        match self.kind {
-            Kind::MariaDb => {
+        match self.dialect {
+            Dialect::MariaDb => {
                 if var == "password" {
                     self.hit("privileges", at, format!("`{}`", short(&piece.text)));
                 } else if var == "sql_mode" {
@@ -266,7 +266,7 @@ impl Cx<'_> {
                     self.hit("session-setting", at, format!("{shown}: {why}"));
                 }
             }
-            Kind::Postgres => {
+            Dialect::Postgres => {
                 if var == "search_path" {
                     self.hit(
                         "change-database",
@@ -287,7 +287,7 @@ impl Cx<'_> {
 
     /// `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` …
     pub(super) fn transaction(&mut self, s: &Statement, at: At, piece: &Piece) {
-        if self.kind == Kind::Postgres {
+        if self.dialect == Dialect::Postgres {
             if !self.no_tx {
                 self.transaction_control(at, piece);
             }
@@ -350,7 +350,7 @@ impl Cx<'_> {
     /// Also statements that write schemagate's own history table.
     pub(super) fn calls(&mut self, piece: &Piece, at: At) {
         let text: &str = &piece.text;
-        let lexemes = Scanner::new(text, self.kind)
+        let lexemes = Scanner::new(text, self.dialect)
             .inside_exec(piece.in_exec)
             .at(piece.line, piece.col)
             .map_while(Result::ok)
@@ -418,13 +418,13 @@ impl Cx<'_> {
             return;
         }
         let shown = || format!("{name}() in `{}`", short(&piece.text));
-        match (self.kind, name) {
-            (Kind::MariaDb, "release_lock" | "release_all_locks")
+        match (self.dialect, name) {
+            (Dialect::MariaDb, "release_lock" | "release_all_locks")
             | (
-                Kind::Postgres,
+                Dialect::Postgres,
                 "pg_advisory_unlock" | "pg_advisory_unlock_all" | "pg_advisory_unlock_shared",
             ) => self.hit("release-lock", at, shown()),
-            (Kind::Postgres, "set_config") => {
+            (Dialect::Postgres, "set_config") => {
                 let var = arg.map(str::to_ascii_lowercase);
                 match var.as_deref() {
                     Some("search_path") => self.hit(
@@ -445,7 +445,7 @@ impl Cx<'_> {
                 }
             }
             (
-                Kind::Postgres,
+                Dialect::Postgres,
                 "pg_terminate_backend"
                 | "pg_cancel_backend"
                 | "pg_reload_conf"
@@ -466,7 +466,7 @@ impl Cx<'_> {
         let any = |s: &str| up.iter().any(|w| w == s);
         let shown = format!("`{}`", short(&piece.text));
         let first = up.first().map(String::as_str).unwrap_or("");
-        if self.kind == Kind::Postgres {
+        if self.dialect == Dialect::Postgres {
             if (has(0, "PREPARE") && has(1, "TRANSACTION"))
                 || (matches!(first, "COMMIT" | "ROLLBACK") && has(1, "PREPARED"))
             {
@@ -587,7 +587,7 @@ impl Cx<'_> {
     /// MariaDB `SET STATEMENT var = value, … FOR statement`.
     fn set_statement(&mut self, piece: &Piece, at: At) {
         let text: &str = &piece.text;
-        let code: Vec<Lexeme> = Scanner::new(text, self.kind)
+        let code: Vec<Lexeme> = Scanner::new(text, self.dialect)
             .inside_exec(piece.in_exec)
             .at(piece.line, piece.col)
             .map_while(Result::ok)
@@ -619,9 +619,9 @@ impl Cx<'_> {
             marked: true,
         };
         match sub
-            .tokens(self.kind)
+            .tokens(self.dialect)
             .map_err(|e| e.message)
-            .and_then(|t| parse(self.kind, t))
+            .and_then(|t| parse(self.dialect, t))
         {
             Ok(Statement::Set(s)) => self.set(&s, at, &sub),
             _ => self.hit("unparsed", at, format!("`{}`", short(text))),
@@ -676,14 +676,14 @@ fn at_of(l: Lexeme, at: At) -> At {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Kind;
+    use crate::dialect::Dialect;
     use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
 
     fn my(sql: &str) -> Vec<String> {
-        ids(Kind::MariaDb, USERS_MY, sql)
+        ids(Dialect::MariaDb, USERS_MY, sql)
     }
     fn pg(sql: &str) -> Vec<String> {
-        ids(Kind::Postgres, USERS_PG, sql)
+        ids(Dialect::Postgres, USERS_PG, sql)
     }
     const NONE: Vec<String> = Vec::new();
 
@@ -700,7 +700,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "CREATE TABLE x (id INT);\n\nUSE rt_other;"
             ),
@@ -886,7 +886,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::Postgres,
+                Dialect::Postgres,
                 USERS_PG,
                 "CREATE TABLE tx_a (id INT);\nCOMMIT;"
             ),

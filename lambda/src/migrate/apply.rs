@@ -481,7 +481,7 @@ async fn locked(
     };
     let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
     // Statements that would break the run itself never start (lint's call).
-    crate::lint::refusals(set, conn.kind(), &p.steps)?;
+    crate::lint::refusals(set, conn.kind().dialect(), &p.steps)?;
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
     }
@@ -954,12 +954,13 @@ async fn pg_statements(
     this: &sql::Mark<'_>,
     sql_text: &str,
 ) -> Result<(), Failure> {
-    let statements: Vec<String> = match crate::lint::split::split(sql_text, Kind::Postgres) {
-        Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
-        // The tokenizer gave up (an unterminated string): send it whole and
-        // let the server say what is wrong.
-        Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),
-    };
+    let statements: Vec<String> =
+        match crate::lint::split::split(sql_text, Kind::Postgres.dialect()) {
+            Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
+            // The tokenizer gave up (an unterminated string): send it whole and
+            // let the server say what is wrong.
+            Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),
+        };
     match conn.batch(sql::started(home, this)).await {
         Ok(a) if a.first() == Some(&1) => {}
         Ok(_) => {
