@@ -23,6 +23,7 @@ use super::script::terminated;
 use super::source::{MigrationFile, MigrationSet};
 use super::{history, lock};
 use crate::db::{sql, Conn, Kind};
+use crate::dialect::Dialect;
 use crate::error::Error;
 
 /// How a run behaves.
@@ -954,13 +955,12 @@ async fn pg_statements(
     this: &sql::Mark<'_>,
     sql_text: &str,
 ) -> Result<(), Failure> {
-    let statements: Vec<String> =
-        match crate::lint::split::split(sql_text, Kind::Postgres.dialect()) {
-            Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
-            // The tokenizer gave up (an unterminated string): send it whole and
-            // let the server say what is wrong.
-            Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),
-        };
+    let statements: Vec<String> = match crate::lint::split::split(sql_text, Dialect::Postgres) {
+        Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
+        // The tokenizer gave up (an unterminated string): send it whole and
+        // let the server say what is wrong.
+        Err(_) => terminated(sql_text, Kind::Postgres).into_iter().collect(),
+    };
     match conn.batch(sql::started(home, this)).await {
         Ok(a) if a.first() == Some(&1) => {}
         Ok(_) => {
