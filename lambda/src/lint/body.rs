@@ -20,6 +20,7 @@ use sqlparser::ast::{Expr, Statement, Value};
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::classify::{meaningful, short, At, Cx, Runs};
+use super::rules::Id;
 use super::scan::{Lex, Lexeme, Mode, Scanner};
 use super::split::{pieces, Piece};
 use crate::dialect::Dialect;
@@ -71,7 +72,7 @@ impl Cx<'_> {
             Dialect::Postgres => {
                 if has(0, "DO") {
                     self.hit(
-                        "code-body",
+                        Id::CodeBody,
                         at,
                         format!("`{}`: a DO block runs PL/pgSQL", short(&piece.text)),
                     );
@@ -116,7 +117,7 @@ impl Cx<'_> {
         }
         if self.dialect == Dialect::Postgres {
             self.hit(
-                "code-body",
+                Id::CodeBody,
                 at,
                 format!("CREATE TRIGGER {name} on existing table {table}: its function runs on every write of the running release, and schemagate does not read PL/pgSQL"),
             );
@@ -131,7 +132,7 @@ impl Cx<'_> {
             Some(k) => k + 1,
             None => {
                 self.hit(
-                    "unparsed",
+                    Id::Unparsed,
                     at,
                     format!("`{}`: no FOR EACH ROW", short(text)),
                 );
@@ -152,7 +153,7 @@ impl Cx<'_> {
                 Some(format!("in trigger `{name}` on `{table}`")),
                 at,
             ),
-            None => self.hit("unparsed", at, format!("`{}`: no body", short(text))),
+            None => self.hit(Id::Unparsed, at, format!("`{}`: no body", short(text))),
         }
     }
 
@@ -180,7 +181,7 @@ impl Cx<'_> {
                 Some(format!("in event `{name}`")),
                 at,
             ),
-            None => self.hit("unparsed", at, format!("`{}`: no DO body", short(text))),
+            None => self.hit(Id::Unparsed, at, format!("`{}`: no DO body", short(text))),
         }
     }
 
@@ -195,7 +196,7 @@ impl Cx<'_> {
     ) {
         if self.nesting >= MAX_NESTING {
             self.hit(
-                "unparsed",
+                Id::Unparsed,
                 at,
                 format!("`{}`: nested too deep", short(&piece.text)),
             );
@@ -205,7 +206,7 @@ impl Cx<'_> {
             Ok(v) => v,
             Err(e) => {
                 self.hit(
-                    "unparsed",
+                    Id::Unparsed,
                     At {
                         line: e.line,
                         statement: at.statement,
@@ -306,7 +307,7 @@ impl Cx<'_> {
                     };
                     let Some(end) = end.filter(|&e| e >= j) else {
                         self.hit(
-                            "unparsed",
+                            Id::Unparsed,
                             at,
                             format!("`{}`: BEGIN without END", short(text)),
                         );
@@ -320,7 +321,7 @@ impl Cx<'_> {
                     }
                     if self.nesting >= MAX_NESTING {
                         self.hit(
-                            "unparsed",
+                            Id::Unparsed,
                             at,
                             format!("`{}`: nested too deep", short(text)),
                         );
@@ -338,7 +339,7 @@ impl Cx<'_> {
                             self.nesting -= 1;
                         }
                         Err(e) => self.hit(
-                            "unparsed",
+                            Id::Unparsed,
                             At {
                                 line: e.line,
                                 statement: p.index,
@@ -351,14 +352,14 @@ impl Cx<'_> {
                 "IF" | "ELSEIF" | "WHEN" => match find(i + 1, "THEN") {
                     Some(k) => i = k + 1,
                     None => {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
+                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
                         return;
                     }
                 },
                 "WHILE" | "FOR" => match find(i + 1, "DO") {
                     Some(k) => i = k + 1,
                     None => {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
+                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
                         return;
                     }
                 },
@@ -375,7 +376,7 @@ impl Cx<'_> {
                         return;
                     };
                     if word(h + 1).as_deref() != Some("FOR") {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
+                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
                         return;
                     }
                     // The conditions: SQLSTATE [VALUE] '…', NOT FOUND,
@@ -403,7 +404,7 @@ impl Cx<'_> {
                 }
                 "CASE" => {
                     self.hit(
-                        "unparsed",
+                        Id::Unparsed,
                         at,
                         format!("`{}`: a CASE statement in a body", short(text)),
                     );
@@ -460,7 +461,7 @@ impl Cx<'_> {
                     match parameters.first().and_then(string_value) {
                         Some(sql) => self.nested(sql, at, piece.line, piece.col),
                         None => self.hit(
-                            "dynamic-sql",
+                            Id::DynamicSql,
                             at,
                             format!(
                                 "`{}`: the statement is built at run time",
@@ -470,7 +471,7 @@ impl Cx<'_> {
                     }
                 } else if !n.is_some_and(|n| self.prepared.contains(&n)) {
                     self.hit(
-                        "dynamic-sql",
+                        Id::DynamicSql,
                         at,
                         format!(
                             "`{}`: prepared outside this file, so schemagate cannot tell what it runs",
@@ -504,7 +505,7 @@ impl Cx<'_> {
                     // Reported here; its EXECUTE need not say it again.
                     self.prepared.insert(name);
                     self.hit(
-                        "dynamic-sql",
+                        Id::DynamicSql,
                         at,
                         format!(
                             "`{}`: the statement is built at run time",
@@ -513,14 +514,14 @@ impl Cx<'_> {
                     )
                 }
             },
-            _ => self.hit("unparsed", at, format!("`{}`", short(&piece.text))),
+            _ => self.hit(Id::Unparsed, at, format!("`{}`", short(&piece.text))),
         }
     }
 
     /// SQL held in a string that runs in this session.
     fn nested(&mut self, sql: String, at: At, line: usize, col: usize) {
         if self.nesting >= MAX_NESTING {
-            self.hit("unparsed", at, "a prepared statement nested too deep");
+            self.hit(Id::Unparsed, at, "a prepared statement nested too deep");
             return;
         }
         match pieces(&sql, self.dialect, Mode::Script, line, col) {
@@ -533,7 +534,7 @@ impl Cx<'_> {
                 self.nesting -= 1;
             }
             Err(e) => self.hit(
-                "unparsed",
+                Id::Unparsed,
                 At {
                     line: e.line,
                     statement: at.statement,
@@ -549,6 +550,7 @@ mod tests {
     use crate::dialect::Dialect;
     use crate::lint::classify::lint_script;
     use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
+    use crate::lint::rules::Id;
     use crate::lint::schema::Schema;
 
     fn my(sql: &str) -> Vec<String> {
@@ -599,7 +601,7 @@ mod tests {
         lint_script(&mut schema, Dialect::MariaDb, USERS_MY, false);
         let (_, _, f) = lint_script(&mut schema, Dialect::MariaDb, sql, true);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].rule.id, "drop-table");
+        assert_eq!(f[0].rule.id, Id::DropTable);
         assert_eq!(f[0].subject, "in event `e`: DROP TABLE users");
         let block = "CREATE EVENT purge\n  ON SCHEDULE EVERY 1 DAY\n  COMMENT 'nightly; really'\n  DO BEGIN\n    DECLARE done INT DEFAULT 0;\n    DECLARE CONTINUE HANDLER FOR SQLSTATE '02000', NOT FOUND SET done = 1;\n    SET autocommit = 0;\n    lbl: WHILE done = 0 DO\n      IF (SELECT COUNT(*) FROM users) > 10 THEN\n        TRUNCATE TABLE users;\n      ELSE\n        DELETE FROM users WHERE id < 10;\n      END IF;\n      LEAVE lbl;\n    END WHILE lbl;\n  END;";
         // The event's own session is its business; the TRUNCATE on line 10

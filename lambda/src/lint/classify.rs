@@ -17,7 +17,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
 use super::finding::{Finding, MigrationLint};
-use super::rules::{rule, Severity};
+use super::rules::{Id, Severity};
 use super::scan::{self, Lex};
 use super::schema::{self, norm_col, norm_ident, norm_name, Column, Schema, TypeChange};
 use super::split::{parser, split, Piece};
@@ -100,7 +100,7 @@ pub fn lint_script(
         Ok(p) => p,
         Err(e) => {
             let f = Finding {
-                rule: rule("unparsed"),
+                rule: Id::Unparsed.rule(),
                 line: e.line,
                 statement: 0,
                 subject: format!("the file cannot be read as SQL: {}", e.message),
@@ -111,7 +111,7 @@ pub fn lint_script(
     let mut cx = Cx::new(dialect, schema, pending, no_transaction(sql));
     if let Some((line, text)) = &pieces.bad_marker {
         cx.findings.push(Finding {
-            rule: rule("marker"),
+            rule: Id::Marker.rule(),
             line: *line,
             statement: 0,
             subject: format!("`{text}`"),
@@ -320,8 +320,8 @@ impl<'a> Cx<'a> {
 }
 
 impl Cx<'_> {
-    pub(super) fn hit(&mut self, id: &str, at: At, subject: impl Into<String>) {
-        let rule = rule(id);
+    pub(super) fn hit(&mut self, id: Id, at: At, subject: impl Into<String>) {
+        let rule = id.rule();
         // What a body run elsewhere does to its own session is its business.
         if !self.pending || (self.runs == Runs::Elsewhere && rule.severity == Severity::Refused) {
             return;
@@ -375,7 +375,7 @@ impl Cx<'_> {
             Ok(t) => t,
             Err(e) => {
                 self.hit(
-                    "unparsed",
+                    Id::Unparsed,
                     At {
                         line: e.line,
                         statement: at.statement,
@@ -401,7 +401,7 @@ impl Cx<'_> {
             Err(message) => {
                 if !self.fallback(piece, &tokens, at) {
                     self.hit(
-                        "unparsed",
+                        Id::Unparsed,
                         at,
                         format!("`{}` ({message})", short(&piece.text)),
                     );
@@ -442,9 +442,9 @@ impl Cx<'_> {
                 }
                 if !filtered {
                     let id = if verb == "UPDATE" {
-                        "update-all"
+                        Id::UpdateAll
                     } else {
-                        "delete-all"
+                        Id::DeleteAll
                     };
                     self.hit(id, at, format!("`{}`", short(text)));
                 }
@@ -483,7 +483,7 @@ impl Cx<'_> {
             Statement::DropTrigger(d) => {
                 let n = self.name(&d.trigger_name);
                 if self.schema.trigger(&n) != Some(true) {
-                    self.hit("drop-trigger", at, format!("DROP TRIGGER {n}"));
+                    self.hit(Id::DropTrigger, at, format!("DROP TRIGGER {n}"));
                 }
                 self.schema.drop_trigger(&n);
             }
@@ -497,24 +497,24 @@ impl Cx<'_> {
                 for target in &t.table_names {
                     let n = self.name(&target.name);
                     if self.old_table(&n) {
-                        self.hit("truncate", at, format!("TRUNCATE {n}"));
+                        self.hit(Id::Truncate, at, format!("TRUNCATE {n}"));
                     }
                 }
             }
             Statement::Delete(d) => {
                 if d.selection.is_none() {
-                    self.hit("delete-all", at, format!("`{}`", short(&piece.text)));
+                    self.hit(Id::DeleteAll, at, format!("`{}`", short(&piece.text)));
                 }
             }
             Statement::Update(u) => {
                 if u.selection.is_none() {
-                    self.hit("update-all", at, format!("`{}`", short(&piece.text)));
+                    self.hit(Id::UpdateAll, at, format!("`{}`", short(&piece.text)));
                 }
             }
             Statement::CreateView(v) => {
                 let n = self.name(&v.name);
                 if (v.or_replace || v.or_alter) && self.schema.view(&n) == Some(false) {
-                    self.hit("replace-view", at, format!("CREATE OR REPLACE VIEW {n}"));
+                    self.hit(Id::ReplaceView, at, format!("CREATE OR REPLACE VIEW {n}"));
                 }
                 if self.schema.view(&n).is_none() {
                     self.schema.set_view(n, self.pending);
@@ -523,7 +523,7 @@ impl Cx<'_> {
             Statement::AlterView(v) => {
                 let n = self.name(&v.name);
                 if self.schema.view(&n) != Some(true) {
-                    self.hit("replace-view", at, format!("ALTER VIEW {n}"));
+                    self.hit(Id::ReplaceView, at, format!("ALTER VIEW {n}"));
                 }
             }
             Statement::CreateFunction(f) => {
@@ -536,7 +536,7 @@ impl Cx<'_> {
                 let n = self.name(&t.name);
                 if (t.or_replace || t.or_alter) && self.schema.trigger(&n) == Some(false) {
                     self.hit(
-                        "replace-routine",
+                        Id::ReplaceRoutine,
                         at,
                         format!("CREATE OR REPLACE TRIGGER {n}"),
                     );
@@ -554,23 +554,23 @@ impl Cx<'_> {
             | Statement::Savepoint { .. }
             | Statement::ReleaseSavepoint { .. } => self.transaction(s, at, piece),
             Statement::Use(_) => {
-                self.hit("change-database", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::ChangeDatabase, at, format!("`{}`", short(&piece.text)))
             }
             Statement::LockTables { .. } => {
-                self.hit("lock-tables", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::LockTables, at, format!("`{}`", short(&piece.text)))
             }
             Statement::Flush {
                 read_lock, export, ..
             } => {
                 let id = if *read_lock || *export {
-                    "lock-tables"
+                    Id::LockTables
                 } else {
-                    "server-wide"
+                    Id::ServerWide
                 };
                 self.hit(id, at, format!("`{}`", short(&piece.text)));
             }
             Statement::Kill { .. } => {
-                self.hit("server-wide", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::ServerWide, at, format!("`{}`", short(&piece.text)))
             }
             Statement::Grant(_)
             | Statement::Revoke(_)
@@ -578,7 +578,7 @@ impl Cx<'_> {
             | Statement::CreateUser(_)
             | Statement::AlterRole { .. }
             | Statement::AlterUser(_) => {
-                self.hit("privileges", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::Privileges, at, format!("`{}`", short(&piece.text)))
             }
             Statement::Reset(_) | Statement::Discard { .. } => self.reset(s, at, piece),
             Statement::Prepare { .. } | Statement::Execute { .. } => self.dynamic(s, at, piece),
@@ -606,9 +606,9 @@ impl Cx<'_> {
             | Statement::DropOperator(_)
             | Statement::DropOperatorFamily(_)
             | Statement::DropOperatorClass(_) => {
-                self.hit("drop-object", at, format!("`{}`", short(&piece.text)));
+                self.hit(Id::DropObject, at, format!("`{}`", short(&piece.text)));
             }
-            _ => self.hit("unrecognized", at, format!("`{}`", short(&piece.text))),
+            _ => self.hit(Id::Unrecognized, at, format!("`{}`", short(&piece.text))),
         }
     }
 
@@ -617,7 +617,7 @@ impl Cx<'_> {
         if self.schema.table(&n).is_some() {
             if c.or_replace && self.old_table(&n) {
                 self.hit(
-                    "drop-table",
+                    Id::DropTable,
                     at,
                     format!("CREATE OR REPLACE TABLE {n} replaces the existing table"),
                 );
@@ -650,7 +650,7 @@ impl Cx<'_> {
             .unwrap_or_else(|| cols.first().cloned().unwrap_or_default());
         if c.unique && old {
             self.hit(
-                "add-unique",
+                Id::AddUnique,
                 at,
                 format!(
                     "UNIQUE index {idx} on existing table {t} ({})",
@@ -665,7 +665,7 @@ impl Cx<'_> {
         }
         if self.dialect == Dialect::Postgres && !c.concurrently && self.old_table(&t) {
             self.hit(
-                "lock-create-index",
+                Id::LockCreateIndex,
                 at,
                 format!("CREATE INDEX {idx} ON {t} without CONCURRENTLY"),
             );
@@ -681,7 +681,7 @@ impl Cx<'_> {
         }) && self.old_table(&t)
         {
             self.hit(
-                "copy-algorithm",
+                Id::CopyAlgorithm,
                 at,
                 format!("CREATE INDEX {idx} ON {t} with ALGORITHM=COPY"),
             );
@@ -713,13 +713,13 @@ impl Cx<'_> {
         match object_type {
             ObjectType::Table => {
                 if !temporary && self.old_table(&name) {
-                    self.hit("drop-table", at, format!("DROP TABLE {name}"));
+                    self.hit(Id::DropTable, at, format!("DROP TABLE {name}"));
                 }
                 self.schema.drop_table(&name);
             }
             ObjectType::View | ObjectType::MaterializedView => {
                 if self.schema.view(&name) != Some(true) {
-                    self.hit("drop-view", at, format!("DROP VIEW {name}"));
+                    self.hit(Id::DropView, at, format!("DROP VIEW {name}"));
                 }
                 self.schema.drop_view(&name);
             }
@@ -737,7 +737,7 @@ impl Cx<'_> {
                 if let Some(t) = owner {
                     if self.old_table(&t) {
                         self.hit(
-                            "drop-unique",
+                            Id::DropUnique,
                             at,
                             format!("DROP INDEX {name} (unique) on {t}"),
                         );
@@ -748,15 +748,15 @@ impl Cx<'_> {
                 }
             }
             ObjectType::Schema | ObjectType::Database => {
-                self.hit("drop-database", at, format!("DROP DATABASE {name}"))
+                self.hit(Id::DropDatabase, at, format!("DROP DATABASE {name}"))
             }
             ObjectType::Role | ObjectType::User => self.hit(
-                "privileges",
+                Id::Privileges,
                 at,
                 format!("DROP {} {name}", object_type_name(object_type)),
             ),
             other => self.hit(
-                "drop-object",
+                Id::DropObject,
                 at,
                 format!("DROP {} {name}", object_type_name(other)),
             ),
@@ -766,7 +766,7 @@ impl Cx<'_> {
     fn drop_routine(&mut self, what: &str, n: &ObjectName, at: At) {
         let name = self.name(n);
         if self.schema.routine(&name) != Some(true) {
-            self.hit("drop-routine", at, format!("DROP {what} {name}"));
+            self.hit(Id::DropRoutine, at, format!("DROP {what} {name}"));
         }
         self.schema.drop_routine(&name);
     }
@@ -775,7 +775,7 @@ impl Cx<'_> {
         let name = self.name(n);
         if replace && self.schema.routine(&name) == Some(false) {
             self.hit(
-                "replace-routine",
+                Id::ReplaceRoutine,
                 at,
                 format!("CREATE OR REPLACE {what} {name}"),
             );
@@ -787,7 +787,7 @@ impl Cx<'_> {
 
     fn rename_table(&mut self, from: &str, to: String, at: At) {
         if self.old_table(from) {
-            self.hit("rename-table", at, format!("RENAME TABLE {from} TO {to}"));
+            self.hit(Id::RenameTable, at, format!("RENAME TABLE {from} TO {to}"));
         }
         self.schema.rename_table(from, to);
     }
@@ -821,7 +821,7 @@ impl Cx<'_> {
                 for c in column_names {
                     let c = self.col(c);
                     if self.old_column(t, &c) {
-                        self.hit("drop-column", at, format!("DROP COLUMN {t}.{c}"));
+                        self.hit(Id::DropColumn, at, format!("DROP COLUMN {t}.{c}"));
                     }
                     self.schema.drop_column(t, &c);
                 }
@@ -833,7 +833,7 @@ impl Cx<'_> {
                 let (from, to) = (self.col(old_column_name), self.col(new_column_name));
                 if self.old_column(t, &from) {
                     self.hit(
-                        "rename-column",
+                        Id::RenameColumn,
                         at,
                         format!("RENAME COLUMN {t}.{from} TO {to}"),
                     );
@@ -858,7 +858,7 @@ impl Cx<'_> {
                 let (from, to) = (self.col(old_name), self.col(new_name));
                 if from != to && self.old_column(t, &from) {
                     self.hit(
-                        "rename-column",
+                        Id::RenameColumn,
                         at,
                         format!("CHANGE COLUMN {t}.{from} TO {to}"),
                     );
@@ -885,7 +885,11 @@ impl Cx<'_> {
                 let n = norm_ident(name, self.dialect);
                 let unique = self.schema.table(t).is_some_and(|x| x.unique.contains(&n));
                 if unique && old {
-                    self.hit("drop-unique", at, format!("DROP INDEX {n} (unique) on {t}"));
+                    self.hit(
+                        Id::DropUnique,
+                        at,
+                        format!("DROP INDEX {n} (unique) on {t}"),
+                    );
                 }
                 if let Some(x) = self.schema.table_mut(t) {
                     x.unique.remove(&n);
@@ -894,7 +898,7 @@ impl Cx<'_> {
             O::DropPrimaryKey { .. } => {
                 if self.maria() && old && !adds_pk {
                     self.hit(
-                        "copy-drop-primary-key",
+                        Id::CopyDropPrimaryKey,
                         at,
                         format!("ALTER TABLE {t} DROP PRIMARY KEY"),
                     );
@@ -906,7 +910,7 @@ impl Cx<'_> {
             } => {
                 if old {
                     self.hit(
-                        "copy-algorithm",
+                        Id::CopyAlgorithm,
                         at,
                         format!("ALTER TABLE {t} … ALGORITHM=COPY"),
                     );
@@ -915,7 +919,7 @@ impl Cx<'_> {
             O::DropPartitions { .. } | O::DetachPartitionOf { .. } => {
                 if old {
                     self.hit(
-                        "drop-partition",
+                        Id::DropPartition,
                         at,
                         format!("ALTER TABLE {t} DROP/DETACH PARTITION"),
                     );
@@ -924,7 +928,7 @@ impl Cx<'_> {
             O::DisableTrigger { name } | O::DisableRule { name } => {
                 if old {
                     self.hit(
-                        "drop-trigger",
+                        Id::DropTrigger,
                         at,
                         format!("ALTER TABLE {t} DISABLE {name}"),
                     );
@@ -956,7 +960,7 @@ impl Cx<'_> {
             | O::SetUnlogged
             | O::Inherit { .. }
             | O::NoInherit { .. } => {}
-            other => self.hit("unrecognized", at, format!("ALTER TABLE {t} {other}")),
+            other => self.hit(Id::Unrecognized, at, format!("ALTER TABLE {t} {other}")),
         }
     }
 
@@ -966,7 +970,7 @@ impl Cx<'_> {
         let name = &col.name;
         if old && !col.nullable && !col.default && !col.filled {
             self.hit(
-                "add-column-not-null",
+                Id::AddColumnNotNull,
                 at,
                 format!(
                     "ADD COLUMN {t}.{name} {} NOT NULL without a default",
@@ -985,7 +989,7 @@ impl Cx<'_> {
         let only_nulls = col.nullable && !col.default;
         if old && unique && !col.filled && !only_nulls {
             self.hit(
-                "add-unique",
+                Id::AddUnique,
                 at,
                 format!("ADD COLUMN {t}.{name} UNIQUE on existing rows"),
             );
@@ -996,7 +1000,7 @@ impl Cx<'_> {
             });
             if auto_inc {
                 self.hit(
-                    "lock-auto-increment",
+                    Id::LockAutoIncrement,
                     at,
                     format!("ADD COLUMN {t}.{name} AUTO_INCREMENT"),
                 );
@@ -1012,7 +1016,7 @@ impl Cx<'_> {
             });
             if stored {
                 self.hit(
-                    "copy-stored-generated",
+                    Id::CopyStoredGenerated,
                     at,
                     format!("ADD COLUMN {t}.{name} … STORED"),
                 );
@@ -1024,7 +1028,7 @@ impl Cx<'_> {
             );
             if volatile {
                 self.hit(
-                    "rewrite-volatile-default",
+                    Id::RewriteVolatileDefault,
                     at,
                     format!("ADD COLUMN {t}.{name} with a volatile default"),
                 );
@@ -1069,11 +1073,11 @@ impl Cx<'_> {
                 if self.old_column(t, from) {
                     self.type_change(t, from, &old.data_type, data_type, &subject, at);
                     if old.nullable && !new.nullable {
-                        self.hit("set-not-null", at, format!("{subject}: becomes NOT NULL"));
+                        self.hit(Id::SetNotNull, at, format!("{subject}: becomes NOT NULL"));
                     }
                     if old.default && !new.default && !new.filled {
                         self.hit(
-                            "drop-default",
+                            Id::DropDefault,
                             at,
                             format!("{subject}: the new definition has no DEFAULT"),
                         );
@@ -1085,13 +1089,13 @@ impl Cx<'_> {
             None => {
                 if self.old_table(t) {
                     self.hit(
-                        "change-type",
+                        Id::ChangeType,
                         at,
                         format!("{subject} {data_type}: its current definition is not known from the migrations, so the change cannot be checked"),
                     );
                     if self.maria() {
                         self.hit(
-                            "copy-type-change",
+                            Id::CopyTypeChange,
                             at,
                             format!("{subject} to {data_type} may copy table {t}"),
                         );
@@ -1107,7 +1111,7 @@ impl Cx<'_> {
                 .any(|o| matches!(o, ColumnOption::CharacterSet(_)))
         {
             self.hit(
-                "copy-charset",
+                Id::CopyCharset,
                 at,
                 format!("{subject}: CHARACTER SET on table {t}"),
             );
@@ -1136,7 +1140,7 @@ impl Cx<'_> {
         match change {
             TypeChange::Same => {}
             TypeChange::Different => {
-                self.hit("change-type", at, format!("{subject}: {old} → {new}"));
+                self.hit(Id::ChangeType, at, format!("{subject}: {old} → {new}"));
                 self.blocking_type(t, c, old, new, at);
             }
             TypeChange::Wider {
@@ -1145,7 +1149,7 @@ impl Cx<'_> {
             } => {
                 if self.maria() && may_cross_255 {
                     self.hit(
-                        "copy-varchar-length",
+                        Id::CopyVarcharLength,
                         at,
                         format!("{subject}: {old} → {new} on table {t}"),
                     );
@@ -1158,9 +1162,9 @@ impl Cx<'_> {
 
     fn blocking_type(&mut self, t: &str, c: &str, old: &DataType, new: &DataType, at: At) {
         let id = if self.maria() {
-            "copy-type-change"
+            Id::CopyTypeChange
         } else {
-            "rewrite-type-change"
+            Id::RewriteTypeChange
         };
         self.hit(id, at, format!("{t}.{c}: {old} → {new} on table {t}"));
     }
@@ -1172,13 +1176,13 @@ impl Cx<'_> {
             A::SetNotNull => {
                 if old {
                     self.hit(
-                        "set-not-null",
+                        Id::SetNotNull,
                         at,
                         format!("ALTER COLUMN {t}.{c} SET NOT NULL"),
                     );
                     if self.dialect == Dialect::Postgres {
                         self.hit(
-                            "scan-set-not-null",
+                            Id::ScanSetNotNull,
                             at,
                             format!("ALTER COLUMN {t}.{c} SET NOT NULL on table {t}"),
                         );
@@ -1201,7 +1205,7 @@ impl Cx<'_> {
             A::DropDefault => {
                 if old {
                     self.hit(
-                        "drop-default",
+                        Id::DropDefault,
                         at,
                         format!("ALTER COLUMN {t}.{c} DROP DEFAULT"),
                     );
@@ -1217,14 +1221,14 @@ impl Cx<'_> {
                     Some(_) => {}
                     None if self.old_table(t) => {
                         self.hit(
-                            "change-type",
+                            Id::ChangeType,
                             at,
                             format!("{subject} {data_type}: its current type is not known from the migrations, so the change cannot be checked"),
                         );
                         let id = if self.maria() {
-                            "copy-type-change"
+                            Id::CopyTypeChange
                         } else {
-                            "rewrite-type-change"
+                            Id::RewriteTypeChange
                         };
                         self.hit(
                             id,
@@ -1241,7 +1245,11 @@ impl Cx<'_> {
             A::AddGenerated { .. } => {}
             other => {
                 if old {
-                    self.hit("unrecognized", at, format!("ALTER COLUMN {t}.{c} {other}"));
+                    self.hit(
+                        Id::Unrecognized,
+                        at,
+                        format!("ALTER COLUMN {t}.{c} {other}"),
+                    );
                 }
             }
         }
@@ -1265,13 +1273,13 @@ impl Cx<'_> {
                     .unwrap_or_else(|| cs.first().cloned().unwrap_or_default());
                 if old && !self.all_new(t, &cs) {
                     self.hit(
-                        "add-unique",
+                        Id::AddUnique,
                         at,
                         format!("UNIQUE {n} on existing table {t} ({})", cs.join(", ")),
                     );
                     if self.dialect == Dialect::Postgres {
                         self.hit(
-                            "lock-create-index",
+                            Id::LockCreateIndex,
                             at,
                             format!("ADD UNIQUE {n} on {t} builds its index while writes wait"),
                         );
@@ -1285,7 +1293,7 @@ impl Cx<'_> {
                 let cs = cols(&p.columns);
                 if old && !self.all_new(t, &cs) {
                     self.hit(
-                        "add-unique",
+                        Id::AddUnique,
                         at,
                         format!("PRIMARY KEY on existing table {t} ({})", cs.join(", ")),
                     );
@@ -1294,7 +1302,7 @@ impl Cx<'_> {
             TableConstraint::UniqueUsingIndex(u) | TableConstraint::PrimaryKeyUsingIndex(u) => {
                 if old {
                     self.hit(
-                        "add-unique",
+                        Id::AddUnique,
                         at,
                         format!(
                             "UNIQUE/PRIMARY KEY {} on existing table {t}",
@@ -1312,7 +1320,7 @@ impl Cx<'_> {
                         .map(|n| n.value.clone())
                         .unwrap_or_default();
                     self.hit(
-                        "add-constraint",
+                        Id::AddConstraint,
                         at,
                         format!(
                             "FOREIGN KEY {n} on existing table {t} ({}) → {}",
@@ -1322,14 +1330,14 @@ impl Cx<'_> {
                     );
                     if self.maria() && !self.fk_checks_off {
                         self.hit(
-                            "copy-foreign-key",
+                            Id::CopyForeignKey,
                             at,
                             format!("ALTER TABLE {t} ADD FOREIGN KEY {n}"),
                         );
                     }
                     if self.dialect == Dialect::Postgres && !not_valid {
                         self.hit(
-                            "scan-add-constraint",
+                            Id::ScanAddConstraint,
                             at,
                             format!("ALTER TABLE {t} ADD FOREIGN KEY {n} without NOT VALID"),
                         );
@@ -1344,16 +1352,16 @@ impl Cx<'_> {
                         .map(|n| n.value.clone())
                         .unwrap_or_default();
                     self.hit(
-                        "add-constraint",
+                        Id::AddConstraint,
                         at,
                         format!("CHECK {n} ({}) on existing table {t}", ck.expr),
                     );
                     if self.maria() {
-                        self.hit("copy-check", at, format!("ALTER TABLE {t} ADD CHECK {n}"));
+                        self.hit(Id::CopyCheck, at, format!("ALTER TABLE {t} ADD CHECK {n}"));
                     }
                     if self.dialect == Dialect::Postgres && !not_valid {
                         self.hit(
-                            "scan-add-constraint",
+                            Id::ScanAddConstraint,
                             at,
                             format!("ALTER TABLE {t} ADD CHECK {n} without NOT VALID"),
                         );
@@ -1364,7 +1372,7 @@ impl Cx<'_> {
             TableConstraint::FulltextOrSpatial(f) => {
                 if old && self.maria() && f.fulltext {
                     self.hit(
-                        "lock-fulltext",
+                        Id::LockFulltext,
                         at,
                         format!("ADD FULLTEXT index on table {t}"),
                     );
@@ -1373,7 +1381,7 @@ impl Cx<'_> {
             TableConstraint::Exclude(_) => {
                 if old {
                     self.hit(
-                        "add-unique",
+                        Id::AddUnique,
                         at,
                         format!("EXCLUDE constraint on existing table {t}"),
                     );
@@ -1452,7 +1460,7 @@ impl Cx<'_> {
                 ("PROCEDURE" | "FUNCTION" | "EVENT", Some(n)) => {
                     if or_replace && self.schema.routine(&n) == Some(false) {
                         self.hit(
-                            "replace-routine",
+                            Id::ReplaceRoutine,
                             at,
                             format!("CREATE OR REPLACE {kind_word} {n}"),
                         );
@@ -1471,7 +1479,7 @@ impl Cx<'_> {
                 ("TRIGGER", Some(n)) => {
                     if or_replace && self.schema.trigger(&n) == Some(false) {
                         self.hit(
-                            "replace-routine",
+                            Id::ReplaceRoutine,
                             at,
                             format!("CREATE OR REPLACE TRIGGER {n}"),
                         );
@@ -1501,7 +1509,7 @@ impl Cx<'_> {
                 }
                 ("VIEW", Some(n)) => {
                     if or_replace && self.schema.view(&n) == Some(false) {
-                        self.hit("replace-view", at, format!("CREATE OR REPLACE VIEW {n}"));
+                        self.hit(Id::ReplaceView, at, format!("CREATE OR REPLACE VIEW {n}"));
                     }
                     if self.schema.view(&n).is_none() {
                         self.schema.set_view(n, self.pending);
@@ -1517,7 +1525,7 @@ impl Cx<'_> {
                             };
                             if self.old_table(&t) && self.maria() && kind_word == "FULLTEXT" {
                                 self.hit(
-                                    "lock-fulltext",
+                                    Id::LockFulltext,
                                     at,
                                     format!("CREATE FULLTEXT INDEX on table {t}"),
                                 );
@@ -1549,14 +1557,14 @@ impl Cx<'_> {
             match (up.get(1).map(String::as_str), name) {
                 (Some(what @ ("PROCEDURE" | "FUNCTION" | "EVENT")), Some(n)) => {
                     if self.schema.routine(&n) != Some(true) {
-                        self.hit("drop-routine", at, format!("DROP {what} {n}"));
+                        self.hit(Id::DropRoutine, at, format!("DROP {what} {n}"));
                     }
                     self.schema.drop_routine(&n);
                     return true;
                 }
                 (Some("TRIGGER"), Some(n)) => {
                     if self.schema.trigger(&n) != Some(true) {
-                        self.hit("drop-trigger", at, format!("DROP TRIGGER {n}"));
+                        self.hit(Id::DropTrigger, at, format!("DROP TRIGGER {n}"));
                     }
                     self.schema.drop_trigger(&n);
                     return true;
@@ -1637,13 +1645,13 @@ impl Cx<'_> {
                             .any(|e| engine.eq_ignore_ascii_case(e))
                         {
                             self.hit(
-                                "change-engine",
+                                Id::ChangeEngine,
                                 op_at,
                                 format!("ALTER TABLE {t} ENGINE={engine}"),
                             );
                         }
                         self.hit(
-                            "copy-engine",
+                            Id::CopyEngine,
                             op_at,
                             format!("ALTER TABLE {t} ENGINE={engine}"),
                         );
@@ -1652,7 +1660,7 @@ impl Cx<'_> {
                 "CONVERT" if at_(1, "TO") => {
                     if old {
                         self.hit(
-                            "copy-convert-charset",
+                            Id::CopyConvertCharset,
                             op_at,
                             format!("ALTER TABLE {t} {desc}"),
                         );
@@ -1682,7 +1690,7 @@ impl Cx<'_> {
                 "PARTITION" if at_(1, "BY") => {
                     if old {
                         self.hit(
-                            "copy-partitioning",
+                            Id::CopyPartitioning,
                             op_at,
                             format!("ALTER TABLE {t} {desc}"),
                         );
@@ -1693,7 +1701,7 @@ impl Cx<'_> {
                 {
                     if old {
                         self.hit(
-                            "copy-partitioning",
+                            Id::CopyPartitioning,
                             op_at,
                             format!("ALTER TABLE {t} {desc}"),
                         );
@@ -1701,7 +1709,7 @@ impl Cx<'_> {
                 }
                 "DROP" | "TRUNCATE" if at_(1, "PARTITION") => {
                     if old {
-                        self.hit("drop-partition", op_at, format!("ALTER TABLE {t} {desc}"));
+                        self.hit(Id::DropPartition, op_at, format!("ALTER TABLE {t} {desc}"));
                     }
                 }
                 "ADD" if at_(1, "PARTITION") => {}
@@ -1712,7 +1720,7 @@ impl Cx<'_> {
                 _ => {
                     let message = parse(self.dialect, tokens).err().unwrap_or_default();
                     self.hit(
-                        "unparsed",
+                        Id::Unparsed,
                         op_at,
                         format!("ALTER TABLE {t} {desc} ({message})"),
                     );

@@ -21,5 +21,5 @@ pub use classify::{after, lint, lint_each};
 pub use finding::{Class, Finding, MigrationLint};
 pub use gate::{decide, Decision};
 pub use refusal::{refusals, Refusal, Refusals};
-pub use rules::{Rule, Severity, RULES};
+pub use rules::{Id, Rule, Severity, RULES};
 pub use split::Intent;

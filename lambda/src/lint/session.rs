@@ -18,6 +18,7 @@ use sqlparser::ast::{
 };
 
 use super::classify::{parse, short, At, Cx};
+use super::rules::Id;
 use super::scan::{Lex, Lexeme, Scanner};
 use super::split::Piece;
 use crate::dialect::Dialect;
@@ -139,7 +140,7 @@ impl Cx<'_> {
                 }
             }
             Set::SetRole { .. } | Set::SetSessionAuthorization(_) => self.hit(
-                "session-setting",
+                Id::SessionSetting,
                 at,
                 format!(
                     "`{}`: the run would act as another role",
@@ -154,7 +155,7 @@ impl Cx<'_> {
             Set::SetTransaction { modes, .. } => {
                 if read_only(modes) {
                     self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!(
                             "`{}`: the run could no longer write its history row",
@@ -165,14 +166,14 @@ impl Cx<'_> {
             }
             Set::SetNamesDefault {} | Set::SetTimeZone { .. } => {}
             Set::SetSessionParam(_) => {
-                self.hit("unrecognized", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::Unrecognized, at, format!("`{}`", short(&piece.text)))
             }
         }
     }
 
     fn unsafe_charset(&mut self, name: &str, at: At, piece: &Piece) {
         self.hit(
-            "session-setting",
+            Id::SessionSetting,
             at,
             format!(
                 "`{}`: in `{name}` a character can end with the byte of a quote or a backslash, so the server would read the rest of the batch differently from schemagate",
@@ -219,7 +220,7 @@ impl Cx<'_> {
         };
         if global {
             self.hit(
-                "server-wide",
+                Id::ServerWide,
                 at,
                 format!("SET GLOBAL {}", shown.trim_start_matches("SET ")),
             );
@@ -244,7 +245,7 @@ impl Cx<'_> {
         match self.dialect {
             Dialect::MariaDb => {
                 if var == "password" {
-                    self.hit("privileges", at, format!("`{}`", short(&piece.text)));
+                    self.hit(Id::Privileges, at, format!("`{}`", short(&piece.text)));
                 } else if var == "sql_mode" {
                     let bad = match value.and_then(literal) {
                         Some(v) => v
@@ -255,7 +256,7 @@ impl Cx<'_> {
                         None => Some("schemagate cannot tell which modes this sets; some change how the server reads the rest of the batch".into()),
                     };
                     if let Some(why) = bad {
-                        self.hit("session-setting", at, format!("{shown}: {why}"));
+                        self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                     }
                 } else if var == "character_set_client" {
                     let v = value.and_then(literal).unwrap_or_default();
@@ -263,13 +264,13 @@ impl Cx<'_> {
                         self.unsafe_charset(&v, at, piece);
                     }
                 } else if let Some(why) = maria_setting(var) {
-                    self.hit("session-setting", at, format!("{shown}: {why}"));
+                    self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                 }
             }
             Dialect::Postgres => {
                 if var == "search_path" {
                     self.hit(
-                        "change-database",
+                        Id::ChangeDatabase,
                         at,
                         format!("{shown}: unqualified names, the history table's too, would be looked up there"),
                     );
@@ -279,7 +280,7 @@ impl Cx<'_> {
                         self.unsafe_charset(&v, at, piece);
                     }
                 } else if let Some(why) = pg_setting(var) {
-                    self.hit("session-setting", at, format!("{shown}: {why}"));
+                    self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                 }
             }
         }
@@ -296,7 +297,7 @@ impl Cx<'_> {
         if let Statement::StartTransaction { modes, .. } = s {
             if read_only(modes) {
                 self.hit(
-                    "session-setting",
+                    Id::SessionSetting,
                     at,
                     format!(
                         "`{}`: the run could no longer write its history row",
@@ -309,7 +310,7 @@ impl Cx<'_> {
 
     fn transaction_control(&mut self, at: At, piece: &Piece) {
         self.hit(
-            "transaction-control",
+            Id::TransactionControl,
             at,
             format!(
                 "`{}` in a migration that runs in one transaction with its history row",
@@ -336,7 +337,7 @@ impl Cx<'_> {
         };
         if let Some(why) = what {
             self.hit(
-                "session-setting",
+                Id::SessionSetting,
                 at,
                 format!("`{}`: {why}", short(&piece.text)),
             );
@@ -392,7 +393,7 @@ impl Cx<'_> {
                 );
                 if target && writes && (w == "_sqlx_migrations" || w.starts_with("_schemagate")) {
                     self.hit(
-                        "history-table",
+                        Id::HistoryTable,
                         at_of(l, at),
                         format!("`{}` writes schemagate's history table", short(text)),
                     );
@@ -423,22 +424,22 @@ impl Cx<'_> {
             | (
                 Dialect::Postgres,
                 "pg_advisory_unlock" | "pg_advisory_unlock_all" | "pg_advisory_unlock_shared",
-            ) => self.hit("release-lock", at, shown()),
+            ) => self.hit(Id::ReleaseLock, at, shown()),
             (Dialect::Postgres, "set_config") => {
                 let var = arg.map(str::to_ascii_lowercase);
                 match var.as_deref() {
                     Some("search_path") => self.hit(
-                        "change-database",
+                        Id::ChangeDatabase,
                         at,
                         format!("{}: unqualified names, the history table's too, would be looked up elsewhere", shown()),
                     ),
                     Some(v) => {
                         if let Some(why) = pg_setting(v) {
-                            self.hit("session-setting", at, format!("{}: {why}", shown()));
+                            self.hit(Id::SessionSetting, at, format!("{}: {why}", shown()));
                         }
                     }
                     None => self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!("{}: schemagate cannot tell which setting it changes", shown()),
                     ),
@@ -450,10 +451,10 @@ impl Cx<'_> {
                 | "pg_cancel_backend"
                 | "pg_reload_conf"
                 | "pg_rotate_logfile",
-            ) => self.hit("server-wide", at, shown()),
+            ) => self.hit(Id::ServerWide, at, shown()),
             _ => {
                 if self.schema.routine(name).is_some() {
-                    self.hit("routine-call", at, shown());
+                    self.hit(Id::RoutineCall, at, shown());
                 }
             }
         }
@@ -476,12 +477,12 @@ impl Cx<'_> {
                 return true;
             }
             if has(0, "ALTER") && has(1, "SYSTEM") {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 return true;
             }
             if has(0, "ALTER") && has(1, "DATABASE") && (any("SET") || any("RESET")) {
                 self.hit(
-                    "server-wide",
+                    Id::ServerWide,
                     at,
                     format!("{shown}: every new session of the database gets the setting"),
                 );
@@ -489,7 +490,7 @@ impl Cx<'_> {
             }
             if has(0, "SET") && has(1, "SCHEMA") {
                 self.hit(
-                    "change-database",
+                    Id::ChangeDatabase,
                     at,
                     format!("{shown}: unqualified names, the history table's too, would be looked up there"),
                 );
@@ -499,32 +500,32 @@ impl Cx<'_> {
                 || matches!(first, "GRANT" | "REVOKE")
                 || (has(0, "REASSIGN") || (has(0, "DROP") && has(1, "OWNED")))
             {
-                self.hit("privileges", at, shown);
+                self.hit(Id::Privileges, at, shown);
                 return true;
             }
             return false;
         }
         match first {
             "LOCK" if has(1, "TABLE") || has(1, "TABLES") => {
-                self.hit("lock-tables", at, shown);
+                self.hit(Id::LockTables, at, shown);
                 true
             }
             "XA" => {
-                self.hit("xa-release", at, shown);
+                self.hit(Id::XaRelease, at, shown);
                 true
             }
             "COMMIT" | "ROLLBACK" if any("RELEASE") => {
                 let released =
                     up.windows(2).any(|w| w[1] == "RELEASE" && w[0] != "NO") || has(1, "RELEASE");
                 if released {
-                    self.hit("xa-release", at, shown);
+                    self.hit(Id::XaRelease, at, shown);
                 }
                 true
             }
             "START" if has(1, "TRANSACTION") => {
                 if up.windows(2).any(|w| w[0] == "READ" && w[1] == "ONLY") {
                     self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!("{shown}: the run could no longer write its history row"),
                     );
@@ -536,45 +537,45 @@ impl Cx<'_> {
                 true
             }
             "SET" if has(1, "GLOBAL") || has(1, "PERSIST") || has(1, "PERSIST_ONLY") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "SET" if has(1, "PASSWORD") || (has(1, "DEFAULT") && has(2, "ROLE")) => {
-                self.hit("privileges", at, shown);
+                self.hit(Id::Privileges, at, shown);
                 true
             }
             "CREATE" | "ALTER" | "DROP" | "RENAME"
                 if has(1, "USER") || has(1, "ROLE") || (has(1, "OR") && has(3, "USER")) =>
             {
-                self.hit("privileges", at, shown);
+                self.hit(Id::Privileges, at, shown);
                 true
             }
             "GRANT" | "REVOKE" => {
-                self.hit("privileges", at, shown);
+                self.hit(Id::Privileges, at, shown);
                 true
             }
             "CREATE" | "ALTER" | "DROP" if has(1, "SERVER") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "SHUTDOWN" | "INSTALL" | "UNINSTALL" | "PURGE" | "BINLOG" | "FLUSH" | "KILL" => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "RESET" if !has(1, "QUERY") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "CHANGE" if has(1, "MASTER") || has(1, "REPLICATION") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "START" | "STOP" if has(1, "SLAVE") || has(1, "REPLICA") || has(1, "ALL") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             "CACHE" | "LOAD" if has(1, "INDEX") => {
-                self.hit("server-wide", at, shown);
+                self.hit(Id::ServerWide, at, shown);
                 true
             }
             // `DO expr, …`: evaluates expressions; the calls in them are read
@@ -606,7 +607,7 @@ impl Cx<'_> {
             }
         }
         let Some(i) = split.filter(|&i| i + 1 < code.len()) else {
-            self.hit("unparsed", at, format!("`{}`", short(text)));
+            self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
             return;
         };
         let assignments = format!("SET {}", &text[code[2].start..code[i].start]);
@@ -624,7 +625,7 @@ impl Cx<'_> {
             .and_then(|t| parse(self.dialect, t))
         {
             Ok(Statement::Set(s)) => self.set(&s, at, &sub),
-            _ => self.hit("unparsed", at, format!("`{}`", short(text))),
+            _ => self.hit(Id::Unparsed, at, format!("`{}`", short(text))),
         }
         let rest = &code[i + 1];
         let inner = Piece {
