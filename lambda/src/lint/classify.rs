@@ -322,6 +322,10 @@ impl<'a> Cx<'a> {
 impl Cx<'_> {
     pub(super) fn hit(&mut self, id: Id, at: At, subject: impl Into<String>) {
         let rule = id.rule();
+        // A rule of the other dialect says nothing about this one's server.
+        if !rule.engines.includes(self.dialect) {
+            return;
+        }
         // What a body run elsewhere does to its own session is its business.
         if !self.pending || (self.runs == Runs::Elsewhere && rule.severity == Severity::Refused) {
             return;
@@ -1795,6 +1799,27 @@ pub(super) mod tests {
 
     pub(in crate::lint) const USERS_MY: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NULL, plan VARCHAR(20) NOT NULL DEFAULT 'free', age INT NOT NULL);";
     pub(in crate::lint) const USERS_PG: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100), plan TEXT NOT NULL DEFAULT 'free', age INT NOT NULL);";
+
+    #[test]
+    fn a_finding_is_only_recorded_for_a_rule_of_the_dialect() {
+        use crate::lint::rules::Id;
+        for (dialect, own, foreign) in [
+            (Dialect::MariaDb, Id::CopyCheck, Id::ScanSetNotNull),
+            (Dialect::Postgres, Id::ScanSetNotNull, Id::CopyCheck),
+        ] {
+            let mut schema = Schema::new(dialect);
+            let mut cx = Cx::new(dialect, &mut schema, true, false);
+            let at = At {
+                line: 1,
+                statement: 0,
+            };
+            cx.hit(foreign, at, "foreign");
+            cx.hit(own, at, "own");
+            cx.hit(Id::DropTable, at, "both");
+            let got: Vec<Id> = cx.findings.iter().map(|f| f.rule.id).collect();
+            assert_eq!(got, [own, Id::DropTable], "{dialect}");
+        }
+    }
 
     #[test]
     fn each_operation_of_a_multi_line_alter_keeps_its_own_line() {

@@ -343,7 +343,7 @@ rules! {
     },
     DropObject: "drop-object" {
         severity: Severity::Breaking,
-        engines: Engines::Postgres,
+        engines: Engines::Both,
         reason: "the running release may still use it",
         fix: CONTRACT_OR_DRAIN,
         example: "DROP SEQUENCE invoice_numbers;",
@@ -359,7 +359,7 @@ rules! {
     },
     DropPartition: "drop-partition" {
         severity: Severity::Breaking,
-        engines: Engines::MariaDb,
+        engines: Engines::Both,
         reason: "deletes the rows of the partition, which the running release may still need",
         fix: CONTRACT_OR_DRAIN,
         example: "ALTER TABLE logs DROP PARTITION p2019;",
@@ -690,6 +690,28 @@ mod tests {
             assert_eq!(r.id.as_str(), kebab);
             assert_eq!(r.id.to_string(), kebab);
         }
+    }
+
+    #[test]
+    fn a_rule_for_one_dialect_never_fires_in_the_other() {
+        let mut failures = Vec::new();
+        let mut checked = [0, 0];
+        for r in RULES.iter().filter(|r| r.engines != Engines::Both) {
+            let other = if r.engines.includes(Dialect::MariaDb) {
+                checked[0] += 1;
+                Dialect::Postgres
+            } else {
+                checked[1] += 1;
+                Dialect::MariaDb
+            };
+            for sql in [r.example, r.lookalike] {
+                if let Some(f) = findings(other, sql).iter().find(|f| f.rule.id == r.id) {
+                    failures.push(format!("{}: fired on {other}: {}", r.id, f.subject));
+                }
+            }
+        }
+        assert!(checked[0] > 0 && checked[1] > 0, "{checked:?}");
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
     }
 
     #[test]
