@@ -19,10 +19,13 @@ use std::borrow::Cow;
 use sqlparser::ast::{Expr, Statement, Value};
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::classify::{meaningful, short, At, Cx, Runs};
+use super::cx::{At, Cx, Runs};
+use super::name::{Name, Of};
 use super::rules::Id;
 use super::scan::{Lex, Lexeme, Mode, Scanner};
 use super::split::{pieces, Piece};
+use super::statement::short;
+use super::tokens::meaningful;
 use crate::dialect::Dialect;
 
 /// Bodies inside bodies deeper than this are not followed (`unknown`).
@@ -90,13 +93,12 @@ impl Cx<'_> {
                     return true;
                 }
                 if has(0, "ALTER") && up.iter().take(12).any(|w| w == "EVENT") {
+                    let words = meaningful(tokens);
                     let name = up
                         .iter()
                         .position(|w| w == "EVENT")
-                        .and_then(|i| up.get(i + 1))
-                        .cloned()
-                        .unwrap_or_default()
-                        .to_ascii_lowercase();
+                        .and_then(|i| self.name_at(Of::Routine, &words, i + 1))
+                        .unwrap_or_else(|| Name::new(self.dialect, Of::Routine, "", true));
                     // Without `DO`, the body stays what it was.
                     if up.iter().any(|w| w == "DO") {
                         self.event_body(piece, &name, at);
@@ -111,7 +113,7 @@ impl Cx<'_> {
     /// MariaDB `CREATE TRIGGER … FOR EACH ROW <body>`; PostgreSQL `CREATE
     /// TRIGGER … EXECUTE FUNCTION f()`. Only a trigger on a table the
     /// running release knows changes what its writes do.
-    pub(super) fn trigger_body(&mut self, piece: &Piece, name: &str, table: &str, at: At) {
+    pub(super) fn trigger_body(&mut self, piece: &Piece, name: &Name, table: &Name, at: At) {
         if !self.old_table(table) {
             return;
         }
@@ -158,7 +160,7 @@ impl Cx<'_> {
     }
 
     /// MariaDB `CREATE EVENT … DO <body>` / `ALTER EVENT … DO <body>`.
-    pub(super) fn event_body(&mut self, piece: &Piece, name: &str, at: At) {
+    pub(super) fn event_body(&mut self, piece: &Piece, name: &Name, at: At) {
         let text: &str = &piece.text;
         let lx = lexemes(piece, self.dialect);
         let mut depth = 0i32;
@@ -548,10 +550,10 @@ impl Cx<'_> {
 #[cfg(test)]
 mod tests {
     use crate::dialect::Dialect;
-    use crate::lint::classify::lint_script;
-    use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
     use crate::lint::rules::Id;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
+    use crate::lint::script::tests::{hits, ids, USERS_MY, USERS_PG};
 
     fn my(sql: &str) -> Vec<String> {
         ids(Dialect::MariaDb, USERS_MY, sql)

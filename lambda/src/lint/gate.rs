@@ -90,8 +90,8 @@ fn refusal(breaking: &[&MigrationLint]) -> String {
 mod tests {
     use super::*;
     use crate::dialect::Dialect;
-    use crate::lint::classify::lint_script;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
     use std::path::PathBuf;
 
     fn lints(files: &[(&str, &str)]) -> Vec<MigrationLint> {

@@ -9,10 +9,10 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::classify::lint_script;
 use super::finding::MigrationLint;
 use super::rules::{Rule, Severity};
 use super::schema::Schema;
+use super::script::lint_script;
 use crate::dialect::Dialect;
 use crate::migrate::{Direction, MigrationSet, Step};
 

@@ -622,9 +622,9 @@ rules! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::classify::lint_script;
     use crate::lint::finding::Finding;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
 
     fn engine(r: &Rule) -> Dialect {
         if r.engines.includes(Dialect::MariaDb) {

@@ -17,10 +17,12 @@ use sqlparser::ast::{
     TransactionMode, Value,
 };
 
-use super::classify::{parse, short, At, Cx};
+use super::cx::{At, Cx};
+use super::name::{Name, Of};
 use super::rules::Id;
 use super::scan::{Lex, Lexeme, Scanner};
 use super::split::Piece;
+use super::statement::{parse, short};
 use crate::dialect::Dialect;
 
 /// Why a session setting may not change (MariaDB).
@@ -358,7 +360,7 @@ impl Cx<'_> {
             .filter(Lexeme::is_code);
         let mut head = String::new();
         let mut prev: Option<Lexeme> = None;
-        let mut call: Option<(String, Lexeme)> = None;
+        let mut call: Option<Lexeme> = None;
         // Where the statement names what it writes, before its query.
         let mut target = true;
         for l in lexemes {
@@ -366,9 +368,9 @@ impl Cx<'_> {
             if head.is_empty() {
                 head = word.clone().unwrap_or_else(|| "?".into());
             }
-            if let Some((name, at_name)) = call.take() {
+            if let Some(callee) = call.take() {
                 let arg = (l.lex == Lex::Str).then(|| unquote(l.text(text)));
-                self.call(&name, arg.as_deref(), &head, at_of(at_name, at), piece);
+                self.call(callee, arg.as_deref(), &head, at, piece);
             }
             if let Some(w) = &word {
                 if matches!(
@@ -402,18 +404,22 @@ impl Cx<'_> {
             }
             if l.is_punct(text, '(') {
                 if let Some(p) = prev.filter(|p| matches!(p.lex, Lex::Word | Lex::Quoted)) {
-                    call = Some((ident(p.text(text)), p));
+                    call = Some(p);
                 }
             }
             prev = Some(l);
         }
-        if let Some((name, at_name)) = call {
-            self.call(&name, None, &head, at_of(at_name, at), piece);
+        if let Some(callee) = call {
+            self.call(callee, None, &head, at, piece);
         }
     }
 
-    /// `name(arg, …)` in a statement that starts with `head`.
-    fn call(&mut self, name: &str, arg: Option<&str>, head: &str, at: At, piece: &Piece) {
+    /// `callee(arg, …)` in a statement that starts with `head`.
+    fn call(&mut self, callee: Lexeme, arg: Option<&str>, head: &str, at: At, piece: &Piece) {
+        let at = at_of(callee, at);
+        let written = callee.text(&piece.text);
+        let name = ident(written);
+        let name = name.as_str();
         // A routine's own definition runs nothing.
         if matches!(head, "create" | "alter" | "drop" | "call") {
             return;
@@ -453,8 +459,10 @@ impl Cx<'_> {
                 | "pg_rotate_logfile",
             ) => self.hit(Id::ServerWide, at, shown()),
             _ => {
-                if self.schema.routine(name).is_some() {
-                    self.hit(Id::RoutineCall, at, shown());
+                let routine = Name::lexeme(self.dialect, Of::Routine, written, callee.lex);
+                if self.schema.routine(&routine).is_some() {
+                    let shown = format!("{routine}() in `{}`", short(&piece.text));
+                    self.hit(Id::RoutineCall, at, shown);
                 }
             }
         }
@@ -678,7 +686,7 @@ fn at_of(l: Lexeme, at: At) -> At {
 #[cfg(test)]
 mod tests {
     use crate::dialect::Dialect;
-    use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
+    use crate::lint::script::tests::{hits, ids, USERS_MY, USERS_PG};
 
     fn my(sql: &str) -> Vec<String> {
         ids(Dialect::MariaDb, USERS_MY, sql)
