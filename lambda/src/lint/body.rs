@@ -60,6 +60,90 @@ fn string_value(e: &Expr) -> Option<String> {
     }
 }
 
+/// The code lexemes of one statement of a block, read by position.
+struct Block<'t> {
+    text: &'t str,
+    lx: Vec<(Lexeme, bool)>,
+}
+
+/// What a `DECLARE` declares.
+enum Handler {
+    /// A variable, condition or cursor.
+    None,
+    /// A handler; the statement it runs starts at this lexeme.
+    Guards(usize),
+    /// `HANDLER` without `FOR`.
+    Unreadable,
+}
+
+impl Block<'_> {
+    /// The word at `i`, upper-cased.
+    fn word(&self, i: usize) -> Option<String> {
+        self.lx
+            .get(i)
+            .filter(|(l, _)| l.lex == Lex::Word)
+            .map(|(l, _)| l.text(self.text).to_ascii_uppercase())
+    }
+
+    fn punct(&self, i: usize, c: char) -> bool {
+        self.lx
+            .get(i)
+            .is_some_and(|(l, _)| l.is_punct(self.text, c))
+    }
+
+    /// The first `target` after `from`, outside parentheses and CASE.
+    fn find(&self, from: usize, target: &str) -> Option<usize> {
+        let text = self.text;
+        let (mut depth, mut case) = (0i32, 0i32);
+        for (k, (l, _)) in self.lx.iter().enumerate().skip(from) {
+            if l.is_punct(text, '(') {
+                depth += 1;
+            } else if l.is_punct(text, ')') {
+                depth -= 1;
+            } else if l.is(text, "CASE") {
+                case += 1;
+            } else if l.is(text, "END") && case > 0 {
+                case -= 1;
+            } else if depth == 0 && case == 0 && l.is(text, target) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// `DECLARE … HANDLER FOR <conditions> <statement>` from lexeme `i`.
+    fn handler(&self, i: usize) -> Handler {
+        let Some(h) = (i..self.lx.len()).find(|&k| self.word(k).as_deref() == Some("HANDLER"))
+        else {
+            return Handler::None;
+        };
+        if self.word(h + 1).as_deref() != Some("FOR") {
+            return Handler::Unreadable;
+        }
+        // The conditions: SQLSTATE [VALUE] '…', NOT FOUND, SQLEXCEPTION,
+        // SQLWARNING, a name or an error number.
+        let mut k = h + 2;
+        loop {
+            match self.word(k).as_deref() {
+                Some("SQLSTATE") => {
+                    k += 1;
+                    if self.word(k).as_deref() == Some("VALUE") {
+                        k += 1;
+                    }
+                    k += 1;
+                }
+                Some("NOT") => k += 2,
+                _ => k += 1,
+            }
+            if self.punct(k, ',') {
+                k += 1;
+            } else {
+                return Handler::Guards(k);
+            }
+        }
+    }
+}
+
 impl Cx<'_> {
     /// Statements sqlparser does not read whose body is code. `true`:
     /// classified.
@@ -246,41 +330,19 @@ impl Cx<'_> {
     /// `WHILE … DO`, labels, `DECLARE … HANDLER FOR …`) is stepped over to
     /// the statement it guards, which is classified like any other.
     fn block_statement(&mut self, p: &Piece) {
-        let text: &str = &p.text;
-        let dialect = self.dialect;
-        let lx = lexemes(p, dialect);
+        let b = Block {
+            text: &p.text,
+            lx: lexemes(p, self.dialect),
+        };
         let at = At {
             line: p.line,
             statement: p.index,
         };
-        let word = |i: usize| -> Option<String> {
-            lx.get(i)
-                .filter(|(l, _)| l.lex == Lex::Word)
-                .map(|(l, _)| l.text(text).to_ascii_uppercase())
-        };
-        let punct = |i: usize, c: char| lx.get(i).is_some_and(|(l, _)| l.is_punct(text, c));
-        // The first `target` after `from`, outside parentheses and CASE.
-        let find = |from: usize, target: &str| -> Option<usize> {
-            let (mut depth, mut case) = (0i32, 0i32);
-            for (k, (l, _)) in lx.iter().enumerate().skip(from) {
-                if l.is_punct(text, '(') {
-                    depth += 1;
-                } else if l.is_punct(text, ')') {
-                    depth -= 1;
-                } else if l.is(text, "CASE") {
-                    case += 1;
-                } else if l.is(text, "END") && case > 0 {
-                    case -= 1;
-                } else if depth == 0 && case == 0 && l.is(text, target) {
-                    return Some(k);
-                }
-            }
-            None
-        };
+        let unparsed = |why: &str| format!("`{}`{why}", short(b.text));
         let mut i = 0;
         loop {
-            let Some(w) = word(i) else {
-                if i < lx.len() {
+            let Some(w) = b.word(i) else {
+                if i < b.lx.len() {
                     // Not a word: an expression statement the parser reads.
                     break;
                 }
@@ -288,134 +350,43 @@ impl Cx<'_> {
                 self.calls(p, at);
                 return;
             };
-            if punct(i + 1, ':') && !punct(i + 2, '=') {
+            if b.punct(i + 1, ':') && !b.punct(i + 2, '=') {
                 i += 2; // a label
                 continue;
             }
-            match w.as_str() {
-                "BEGIN" => {
-                    let mut j = i + 1;
-                    if word(j).as_deref() == Some("NOT") && word(j + 1).as_deref() == Some("ATOMIC")
-                    {
-                        j += 2;
-                    }
-                    let last = lx.len() - 1;
-                    let end = if word(last).as_deref() == Some("END") {
-                        Some(last)
-                    } else if last >= 1 && word(last - 1).as_deref() == Some("END") {
-                        Some(last - 1)
-                    } else {
-                        None
-                    };
-                    let Some(end) = end.filter(|&e| e >= j) else {
-                        self.hit(
-                            Id::Unparsed,
-                            at,
-                            format!("`{}`: BEGIN without END", short(text)),
-                        );
-                        return;
-                    };
-                    if i > 0 {
-                        self.calls(p, at);
-                    }
-                    if end == j {
-                        return;
-                    }
-                    if self.nesting >= MAX_NESTING {
-                        self.hit(
-                            Id::Unparsed,
-                            at,
-                            format!("`{}`: nested too deep", short(text)),
-                        );
-                        return;
-                    }
-                    let (first, _) = lx[j];
-                    let range = first.start..lx[end].0.start;
-                    match pieces(&text[range], dialect, Mode::Block, first.line, first.col) {
-                        Ok(inner) => {
-                            self.nesting += 1;
-                            for mut q in inner {
-                                q.index = p.index;
-                                self.block_statement(&q);
-                            }
-                            self.nesting -= 1;
-                        }
-                        Err(e) => self.hit(
-                            Id::Unparsed,
-                            At {
-                                line: e.line,
-                                statement: p.index,
-                            },
-                            format!("`{}` ({})", short(text), e.message),
-                        ),
-                    }
-                    return;
-                }
-                "IF" | "ELSEIF" | "WHEN" => match find(i + 1, "THEN") {
-                    Some(k) => i = k + 1,
-                    None => {
-                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
-                        return;
-                    }
-                },
-                "WHILE" | "FOR" => match find(i + 1, "DO") {
-                    Some(k) => i = k + 1,
-                    None => {
-                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
-                        return;
-                    }
-                },
-                "ELSE" | "LOOP" | "REPEAT" => i += 1,
+            let guarded = match w.as_str() {
+                "BEGIN" => return self.compound(p, &b, i, at),
+                "IF" | "ELSEIF" | "WHEN" => b.find(i + 1, "THEN").map(|k| k + 1),
+                "WHILE" | "FOR" => b.find(i + 1, "DO").map(|k| k + 1),
+                "ELSE" | "LOOP" | "REPEAT" => Some(i + 1),
                 "END" | "UNTIL" | "LEAVE" | "ITERATE" | "OPEN" | "CLOSE" | "FETCH" | "RETURN" => {
-                    self.calls(p, at);
-                    return;
+                    return self.calls(p, at);
                 }
-                "DECLARE" => {
-                    let Some(h) = (i..lx.len()).find(|&k| word(k).as_deref() == Some("HANDLER"))
-                    else {
-                        // A variable, condition or cursor.
-                        self.calls(p, at);
-                        return;
-                    };
-                    if word(h + 1).as_deref() != Some("FOR") {
-                        self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
-                        return;
-                    }
-                    // The conditions: SQLSTATE [VALUE] '…', NOT FOUND,
-                    // SQLEXCEPTION, SQLWARNING, a name or an error number.
-                    let mut k = h + 2;
-                    loop {
-                        match word(k).as_deref() {
-                            Some("SQLSTATE") => {
-                                k += 1;
-                                if word(k).as_deref() == Some("VALUE") {
-                                    k += 1;
-                                }
-                                k += 1;
-                            }
-                            Some("NOT") => k += 2,
-                            _ => k += 1,
-                        }
-                        if punct(k, ',') {
-                            k += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                    i = k;
-                }
+                "DECLARE" => match b.handler(i) {
+                    // A variable, condition or cursor.
+                    Handler::None => return self.calls(p, at),
+                    Handler::Guards(k) => Some(k),
+                    Handler::Unreadable => None,
+                },
                 "CASE" => {
-                    self.hit(
-                        Id::Unparsed,
-                        at,
-                        format!("`{}`: a CASE statement in a body", short(text)),
-                    );
-                    return;
+                    let why = unparsed(": a CASE statement in a body");
+                    return self.hit(Id::Unparsed, at, why);
                 }
                 _ => break,
+            };
+            match guarded {
+                Some(k) => i = k,
+                None => return self.hit(Id::Unparsed, at, unparsed("")),
             }
         }
-        let Some(&(first, in_exec)) = lx.get(i) else {
+        self.guarded(p, &b, i, at);
+    }
+
+    /// The statement at lexeme `i` of a block statement, after the control
+    /// flow that guards it (whose calls count too).
+    fn guarded(&mut self, p: &Piece, b: &Block, i: usize, at: At) {
+        let text = b.text;
+        let Some(&(first, in_exec)) = b.lx.get(i) else {
             self.calls(p, at);
             return;
         };
@@ -440,6 +411,72 @@ impl Cx<'_> {
             marked: p.marked,
         };
         self.piece(&leaf);
+    }
+
+    /// `[label:] BEGIN [NOT ATOMIC] … END` at lexeme `i`: each statement
+    /// inside, read like the block's own.
+    fn compound(&mut self, p: &Piece, b: &Block, i: usize, at: At) {
+        let text = b.text;
+        let mut j = i + 1;
+        if b.word(j).as_deref() == Some("NOT") && b.word(j + 1).as_deref() == Some("ATOMIC") {
+            j += 2;
+        }
+        let last = b.lx.len() - 1;
+        let end = if b.word(last).as_deref() == Some("END") {
+            Some(last)
+        } else if last >= 1 && b.word(last - 1).as_deref() == Some("END") {
+            Some(last - 1)
+        } else {
+            None
+        };
+        let Some(end) = end.filter(|&e| e >= j) else {
+            self.hit(
+                Id::Unparsed,
+                at,
+                format!("`{}`: BEGIN without END", short(text)),
+            );
+            return;
+        };
+        if i > 0 {
+            self.calls(p, at);
+        }
+        if end == j {
+            return;
+        }
+        if self.nesting >= MAX_NESTING {
+            self.hit(
+                Id::Unparsed,
+                at,
+                format!("`{}`: nested too deep", short(text)),
+            );
+            return;
+        }
+        let (first, _) = b.lx[j];
+        let range = first.start..b.lx[end].0.start;
+        match pieces(
+            &text[range],
+            self.dialect,
+            Mode::Block,
+            first.line,
+            first.col,
+        ) {
+            Ok(inner) => {
+                self.nesting += 1;
+                for mut q in inner {
+                    q.index = p.index;
+                    self.block_statement(&q);
+                }
+                self.nesting -= 1;
+            }
+            Err(e) => self.hit(
+                Id::Unparsed,
+                At {
+                    line: e.line,
+                    statement: p.index,
+                },
+                format!("`{}` ({})", short(text), e.message),
+            ),
+        }
     }
 
     /// PostgreSQL `PREPARE s AS …`, `EXECUTE s`; MySQL-dialect `EXECUTE

@@ -208,7 +208,22 @@ impl<'a> Scanner<'a> {
     fn lexeme(&mut self) -> Option<Result<Lexeme, ScanError>> {
         let c = self.peek(0)?;
         let (start, line, col) = (self.pos, self.line, self.col);
-        let lex = match c {
+        let lex = match self.lex(c) {
+            Ok(lex) => lex,
+            Err(what) => return self.error(line, what),
+        };
+        Some(Ok(Lexeme {
+            lex,
+            start,
+            end: self.pos,
+            line,
+            col,
+        }))
+    }
+
+    /// Read the lexeme that starts with `c`. `Err`: what is not closed.
+    fn lex(&mut self, c: u8) -> Result<Lex, &'static str> {
+        Ok(match c {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
                 while matches!(
                     self.peek(0),
@@ -230,85 +245,15 @@ impl<'a> Scanner<'a> {
                 self.line_comment();
                 Lex::Comment
             }
-            b'/' if self.peek(1) == Some(b'*') => {
-                let exec = if !self.maria() || self.in_exec {
-                    None
-                } else if self.peek(2) == Some(b'!') {
-                    Some(3)
-                } else if self.peek(2) == Some(b'M') && self.peek(3) == Some(b'!') {
-                    Some(4)
-                } else {
-                    None
-                };
-                match exec {
-                    Some(n) => {
-                        self.bump_n(n);
-                        while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                            self.bump();
-                        }
-                        self.in_exec = true;
-                        Lex::ExecOpen
-                    }
-                    None => {
-                        if !self.block_comment() {
-                            return self.error(line, "a comment");
-                        }
-                        Lex::Comment
-                    }
-                }
-            }
+            b'/' if self.peek(1) == Some(b'*') => return self.comment_or_exec(),
             b'*' if self.in_exec && self.peek(1) == Some(b'/') => {
                 self.bump_n(2);
                 self.in_exec = false;
                 Lex::ExecClose
             }
-            b'\'' => {
-                if !self.quoted(b'\'', self.maria()) {
-                    return self.error(line, "a string");
-                }
-                Lex::Str
-            }
-            b'"' => {
-                if self.maria() {
-                    if !self.quoted(b'"', true) {
-                        return self.error(line, "a string");
-                    }
-                    Lex::Str
-                } else {
-                    if !self.quoted(b'"', false) {
-                        return self.error(line, "a quoted name");
-                    }
-                    Lex::Quoted
-                }
-            }
-            b'`' if self.maria() => {
-                if !self.quoted(b'`', false) {
-                    return self.error(line, "a quoted name");
-                }
-                Lex::Quoted
-            }
-            b'$' if !self.maria() => match self.dollar_tag() {
-                Some(n) => {
-                    let tag = &self.src[self.pos..self.pos + n];
-                    match self.src[self.pos + n..].find(tag) {
-                        Some(at) => {
-                            let end = self.pos + n + at + n;
-                            while self.pos < end {
-                                self.bump();
-                            }
-                            Lex::Str
-                        }
-                        None => return self.error(line, "a dollar-quoted string"),
-                    }
-                }
-                None => {
-                    self.bump();
-                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                        self.bump();
-                    }
-                    Lex::Punct
-                }
-            },
+            b'\'' | b'"' => return self.quote(c),
+            b'`' if self.maria() => return self.quote(c),
+            b'$' if !self.maria() => return self.dollar(),
             b';' => {
                 self.bump();
                 Lex::Semi
@@ -319,21 +264,7 @@ impl<'a> Scanner<'a> {
                 }
                 Lex::Number
             }
-            c if self.is_word_start(c) => {
-                // PostgreSQL `E'…'`: backslashes escape.
-                if !self.maria() && (c == b'E' || c == b'e') && self.peek(1) == Some(b'\'') {
-                    self.bump();
-                    if !self.quoted(b'\'', true) {
-                        return self.error(line, "a string");
-                    }
-                    Lex::Str
-                } else {
-                    while self.peek(0).is_some_and(Self::is_word) {
-                        self.bump();
-                    }
-                    Lex::Word
-                }
-            }
+            c if self.is_word_start(c) => return self.word_or_string(c),
             _ => {
                 // One character, whatever its width.
                 self.bump();
@@ -342,14 +273,83 @@ impl<'a> Scanner<'a> {
                 }
                 Lex::Punct
             }
+        })
+    }
+
+    /// `/* … */`, or MariaDB's `/*!`, `/*!40101`, `/*M!`, `/*M!100100`.
+    fn comment_or_exec(&mut self) -> Result<Lex, &'static str> {
+        let exec = if !self.maria() || self.in_exec {
+            None
+        } else if self.peek(2) == Some(b'!') {
+            Some(3)
+        } else if self.peek(2) == Some(b'M') && self.peek(3) == Some(b'!') {
+            Some(4)
+        } else {
+            None
         };
-        Some(Ok(Lexeme {
-            lex,
-            start,
-            end: self.pos,
-            line,
-            col,
-        }))
+        match exec {
+            Some(n) => {
+                self.bump_n(n);
+                while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                    self.bump();
+                }
+                self.in_exec = true;
+                Ok(Lex::ExecOpen)
+            }
+            None if self.block_comment() => Ok(Lex::Comment),
+            None => Err("a comment"),
+        }
+    }
+
+    /// A string or a quoted name opened by `q`: `'…'`; `"…"` (a string on
+    /// MariaDB, a name on PostgreSQL); `` `…` `` (MariaDB).
+    fn quote(&mut self, q: u8) -> Result<Lex, &'static str> {
+        let (backslash, lex, what) = match q {
+            b'\'' => (self.maria(), Lex::Str, "a string"),
+            b'"' if self.maria() => (true, Lex::Str, "a string"),
+            _ => (false, Lex::Quoted, "a quoted name"),
+        };
+        if self.quoted(q, backslash) {
+            Ok(lex)
+        } else {
+            Err(what)
+        }
+    }
+
+    /// PostgreSQL: a `$tag$ … $tag$` string, or a `$1` parameter.
+    fn dollar(&mut self) -> Result<Lex, &'static str> {
+        let Some(n) = self.dollar_tag() else {
+            self.bump();
+            while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                self.bump();
+            }
+            return Ok(Lex::Punct);
+        };
+        let tag = &self.src[self.pos..self.pos + n];
+        let Some(at) = self.src[self.pos + n..].find(tag) else {
+            return Err("a dollar-quoted string");
+        };
+        let end = self.pos + n + at + n;
+        while self.pos < end {
+            self.bump();
+        }
+        Ok(Lex::Str)
+    }
+
+    /// A word, or PostgreSQL's `E'…'` (backslashes escape).
+    fn word_or_string(&mut self, c: u8) -> Result<Lex, &'static str> {
+        if !self.maria() && (c == b'E' || c == b'e') && self.peek(1) == Some(b'\'') {
+            self.bump();
+            return if self.quoted(b'\'', true) {
+                Ok(Lex::Str)
+            } else {
+                Err("a string")
+            };
+        }
+        while self.peek(0).is_some_and(Self::is_word) {
+            self.bump();
+        }
+        Ok(Lex::Word)
     }
 
     fn line_comment(&mut self) {
@@ -520,36 +520,17 @@ impl Open {
             }
         }
         if self.head == Head::Create && self.routine.is_none() {
-            if ["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"]
-                .iter()
-                .any(|k| is(k))
-            {
-                self.routine = Some(true);
-            } else if [
-                "TABLE",
-                "VIEW",
-                "INDEX",
-                "DATABASE",
-                "SCHEMA",
-                "USER",
-                "ROLE",
-                "SEQUENCE",
-                "SERVER",
-                "TYPE",
-                "DOMAIN",
-                "EXTENSION",
-                "POLICY",
-                "RULE",
-            ]
-            .iter()
-            .any(|k| is(k))
-            {
-                self.routine = Some(false);
-            }
+            self.routine = created(w);
         }
-        if after_dot {
-            return;
+        if !after_dot {
+            self.block_word(src, w, dialect, mode);
         }
+    }
+
+    /// A word that may open or close a block: `BEGIN`, `BEGIN ATOMIC`,
+    /// `BEGIN NOT ATOMIC`, `CASE`, `END`.
+    fn block_word(&mut self, src: &str, w: &str, dialect: Dialect, mode: Mode) {
+        let is = |s: &str| w.eq_ignore_ascii_case(s);
         if is("BEGIN") {
             let prev_is = |c: char| self.prev.is_some_and(|p| p.is_punct(src, c));
             let opens = match (dialect, mode) {
@@ -584,6 +565,51 @@ impl Open {
             self.after_end = true;
         }
     }
+
+    /// The statement read so far, when it holds code.
+    fn stmt(&self) -> Option<Stmt> {
+        let (start, line, col, in_exec) = self.first?;
+        self.prev?;
+        Some(Stmt {
+            start,
+            end: self.end,
+            line,
+            col,
+            in_exec,
+            marked: self.marked,
+        })
+    }
+}
+
+/// After `CREATE`, the word that says what is created: `Some(true)` for
+/// what has a body (`BEGIN` in it opens a block), `Some(false)` for what
+/// has none, `None` when `w` says neither (`OR`, `DEFINER`, …).
+fn created(w: &str) -> Option<bool> {
+    const BODY: &[&str] = &["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"];
+    const NONE: &[&str] = &[
+        "TABLE",
+        "VIEW",
+        "INDEX",
+        "DATABASE",
+        "SCHEMA",
+        "USER",
+        "ROLE",
+        "SEQUENCE",
+        "SERVER",
+        "TYPE",
+        "DOMAIN",
+        "EXTENSION",
+        "POLICY",
+        "RULE",
+    ];
+    let is = |k: &&str| w.eq_ignore_ascii_case(k);
+    if BODY.iter().any(is) {
+        Some(true)
+    } else if NONE.iter().any(is) {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 impl Iterator for Statements<'_> {
@@ -600,17 +626,7 @@ impl Iterator for Statements<'_> {
                 None => {
                     self.done = true;
                     // Only markers and no code: nothing runs.
-                    let first = open.first.filter(|_| open.prev.is_some());
-                    return first.map(|(start, line, col, in_exec)| {
-                        Ok(Stmt {
-                            start,
-                            end: open.end,
-                            line,
-                            col,
-                            in_exec,
-                            marked: open.marked,
-                        })
-                    });
+                    return open.stmt().map(Ok);
                 }
                 Some(Err(e)) => {
                     self.done = true;
@@ -642,17 +658,8 @@ impl Iterator for Statements<'_> {
                     }
                     open.after_end = false;
                     if open.depth == 0 {
-                        if let Some((start, line, col, in_exec)) = open.first {
-                            if open.prev.is_some() {
-                                return Some(Ok(Stmt {
-                                    start,
-                                    end: open.end,
-                                    line,
-                                    col,
-                                    in_exec,
-                                    marked: open.marked,
-                                }));
-                            }
+                        if let Some(stmt) = open.stmt() {
+                            return Some(Ok(stmt));
                         }
                         open = Open::default();
                         continue;

@@ -471,57 +471,86 @@ impl Cx<'_> {
     /// Statements sqlparser does not read, known by their first words, that
     /// touch the session or the server. `true`: classified.
     pub(super) fn session_fallback(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
+        match self.dialect {
+            Dialect::Postgres => self.pg_session_words(piece, up, at),
+            Dialect::MariaDb => self.maria_session_words(piece, up, at),
+        }
+    }
+
+    fn pg_session_words(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
         let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
         let any = |s: &str| up.iter().any(|w| w == s);
         let shown = format!("`{}`", short(&piece.text));
         let first = up.first().map(String::as_str).unwrap_or("");
-        if self.dialect == Dialect::Postgres {
-            if (has(0, "PREPARE") && has(1, "TRANSACTION"))
-                || (matches!(first, "COMMIT" | "ROLLBACK") && has(1, "PREPARED"))
+        if (has(0, "PREPARE") && has(1, "TRANSACTION"))
+            || (matches!(first, "COMMIT" | "ROLLBACK") && has(1, "PREPARED"))
+        {
+            if !self.no_tx {
+                self.transaction_control(at, piece);
+            }
+            return true;
+        }
+        if has(0, "ALTER") && has(1, "SYSTEM") {
+            self.hit(Id::ServerWide, at, shown);
+            return true;
+        }
+        if has(0, "ALTER") && has(1, "DATABASE") && (any("SET") || any("RESET")) {
+            self.hit(
+                Id::ServerWide,
+                at,
+                format!("{shown}: every new session of the database gets the setting"),
+            );
+            return true;
+        }
+        if has(0, "SET") && has(1, "SCHEMA") {
+            self.hit(
+                Id::ChangeDatabase,
+                at,
+                format!(
+                    "{shown}: unqualified names, the history table's too, would be looked up there"
+                ),
+            );
+            return true;
+        }
+        if matches!(first, "CREATE" | "ALTER" | "DROP") && (has(1, "USER") || has(1, "ROLE"))
+            || matches!(first, "GRANT" | "REVOKE")
+            || (has(0, "REASSIGN") || (has(0, "DROP") && has(1, "OWNED")))
+        {
+            self.hit(Id::Privileges, at, shown);
+            return true;
+        }
+        false
+    }
+
+    fn maria_session_words(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
+        let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
+        let any = |s: &str| up.iter().any(|w| w == s);
+        let shown = format!("`{}`", short(&piece.text));
+        let first = up.first().map(String::as_str).unwrap_or("");
+        // Statements whose words alone say the rule.
+        let id = match first {
+            "LOCK" if has(1, "TABLE") || has(1, "TABLES") => Some(Id::LockTables),
+            "XA" => Some(Id::XaRelease),
+            "SET" if has(1, "GLOBAL") || has(1, "PERSIST") || has(1, "PERSIST_ONLY") => {
+                Some(Id::ServerWide)
+            }
+            "SET" if has(1, "PASSWORD") || (has(1, "DEFAULT") && has(2, "ROLE")) => {
+                Some(Id::Privileges)
+            }
+            "CREATE" | "ALTER" | "DROP" | "RENAME"
+                if has(1, "USER") || has(1, "ROLE") || (has(1, "OR") && has(3, "USER")) =>
             {
-                if !self.no_tx {
-                    self.transaction_control(at, piece);
-                }
-                return true;
+                Some(Id::Privileges)
             }
-            if has(0, "ALTER") && has(1, "SYSTEM") {
-                self.hit(Id::ServerWide, at, shown);
-                return true;
-            }
-            if has(0, "ALTER") && has(1, "DATABASE") && (any("SET") || any("RESET")) {
-                self.hit(
-                    Id::ServerWide,
-                    at,
-                    format!("{shown}: every new session of the database gets the setting"),
-                );
-                return true;
-            }
-            if has(0, "SET") && has(1, "SCHEMA") {
-                self.hit(
-                    Id::ChangeDatabase,
-                    at,
-                    format!("{shown}: unqualified names, the history table's too, would be looked up there"),
-                );
-                return true;
-            }
-            if matches!(first, "CREATE" | "ALTER" | "DROP") && (has(1, "USER") || has(1, "ROLE"))
-                || matches!(first, "GRANT" | "REVOKE")
-                || (has(0, "REASSIGN") || (has(0, "DROP") && has(1, "OWNED")))
-            {
-                self.hit(Id::Privileges, at, shown);
-                return true;
-            }
-            return false;
+            "GRANT" | "REVOKE" => Some(Id::Privileges),
+            _ if maria_server_wide(up) => Some(Id::ServerWide),
+            _ => None,
+        };
+        if let Some(id) = id {
+            self.hit(id, at, shown);
+            return true;
         }
         match first {
-            "LOCK" if has(1, "TABLE") || has(1, "TABLES") => {
-                self.hit(Id::LockTables, at, shown);
-                true
-            }
-            "XA" => {
-                self.hit(Id::XaRelease, at, shown);
-                true
-            }
             "COMMIT" | "ROLLBACK" if any("RELEASE") => {
                 let released =
                     up.windows(2).any(|w| w[1] == "RELEASE" && w[0] != "NO") || has(1, "RELEASE");
@@ -542,48 +571,6 @@ impl Cx<'_> {
             }
             "SET" if has(1, "STATEMENT") => {
                 self.set_statement(piece, at);
-                true
-            }
-            "SET" if has(1, "GLOBAL") || has(1, "PERSIST") || has(1, "PERSIST_ONLY") => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "SET" if has(1, "PASSWORD") || (has(1, "DEFAULT") && has(2, "ROLE")) => {
-                self.hit(Id::Privileges, at, shown);
-                true
-            }
-            "CREATE" | "ALTER" | "DROP" | "RENAME"
-                if has(1, "USER") || has(1, "ROLE") || (has(1, "OR") && has(3, "USER")) =>
-            {
-                self.hit(Id::Privileges, at, shown);
-                true
-            }
-            "GRANT" | "REVOKE" => {
-                self.hit(Id::Privileges, at, shown);
-                true
-            }
-            "CREATE" | "ALTER" | "DROP" if has(1, "SERVER") => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "SHUTDOWN" | "INSTALL" | "UNINSTALL" | "PURGE" | "BINLOG" | "FLUSH" | "KILL" => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "RESET" if !has(1, "QUERY") => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "CHANGE" if has(1, "MASTER") || has(1, "REPLICATION") => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "START" | "STOP" if has(1, "SLAVE") || has(1, "REPLICA") || has(1, "ALL") => {
-                self.hit(Id::ServerWide, at, shown);
-                true
-            }
-            "CACHE" | "LOAD" if has(1, "INDEX") => {
-                self.hit(Id::ServerWide, at, shown);
                 true
             }
             // `DO expr, …`: evaluates expressions; the calls in them are read
@@ -645,6 +632,21 @@ impl Cx<'_> {
             marked: piece.marked,
         };
         self.piece(&inner);
+    }
+}
+
+/// MariaDB statements, by their first words, that reach the whole server:
+/// other servers, plugins, logs, replication, caches.
+fn maria_server_wide(up: &[String]) -> bool {
+    let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
+    match up.first().map(String::as_str).unwrap_or("") {
+        "CREATE" | "ALTER" | "DROP" => has(1, "SERVER"),
+        "SHUTDOWN" | "INSTALL" | "UNINSTALL" | "PURGE" | "BINLOG" | "FLUSH" | "KILL" => true,
+        "RESET" => !has(1, "QUERY"),
+        "CHANGE" => has(1, "MASTER") || has(1, "REPLICATION"),
+        "START" | "STOP" => has(1, "SLAVE") || has(1, "REPLICA") || has(1, "ALL"),
+        "CACHE" | "LOAD" => has(1, "INDEX"),
+        _ => false,
     }
 }
 
