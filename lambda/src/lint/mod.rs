@@ -13,6 +13,7 @@ mod cx;
 mod fallback;
 pub mod finding;
 pub mod gate;
+mod input;
 pub mod name;
 mod ops;
 pub mod refusal;
@@ -30,6 +31,7 @@ mod types;
 
 pub use finding::{Class, Finding, MigrationLint};
 pub use gate::{decide, Decision};
+pub use input::{Migration, Migrations, Planned, Side, Text};
 pub use refusal::{refusals, Refusal, Refusals};
 pub use rules::{Id, Rule, Severity, RULES};
 pub use script::{after, lint, lint_each};

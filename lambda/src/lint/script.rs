@@ -4,67 +4,62 @@
 
 use super::cx::Cx;
 use super::finding::{Finding, MigrationLint};
+use super::input::{Migration, Migrations};
 use super::rules::Id;
 use super::schema::Schema;
 use super::split::{split, Intent};
 use crate::dialect::Dialect;
-use crate::migrate::MigrationSet;
 
 /// Lint the up scripts of `pending` (versions from `set`), on top of the
 /// schema made by every migration of `set` below the first of them.
-pub fn lint(set: &MigrationSet, dialect: Dialect, pending: &[i64]) -> Vec<MigrationLint> {
+pub fn lint(set: &impl Migrations, dialect: Dialect, pending: &[i64]) -> Vec<MigrationLint> {
+    let all = set.migrations();
     let first = pending.iter().copied().min().unwrap_or(i64::MAX);
     let mut schema = Schema::new(dialect);
-    for f in set
-        .files
+    for m in all
         .iter()
-        .filter(|f| f.version < first && !pending.contains(&f.version))
+        .filter(|m| m.version < first && !pending.contains(&m.version))
     {
-        lint_script(&mut schema, dialect, &f.up.sql, false);
+        lint_script(&mut schema, dialect, m.up.sql, false);
     }
-    let mut out = Vec::new();
-    for f in set.files.iter().filter(|f| pending.contains(&f.version)) {
-        let (intent, statements, findings) = lint_script(&mut schema, dialect, &f.up.sql, true);
-        out.push(MigrationLint {
-            version: f.version,
-            name: f.name(),
-            path: f.up.path.clone(),
-            intent,
-            statements,
-            findings,
-        });
-    }
-    out
+    all.iter()
+        .filter(|m| pending.contains(&m.version))
+        .map(|m| lint_up(&mut schema, dialect, m))
+        .collect()
 }
 
 /// Lint every migration of `set` on its own, on top of the ones before it
 /// (as if each were the one release being deployed).
-pub fn lint_each(set: &MigrationSet, dialect: Dialect) -> Vec<MigrationLint> {
+pub fn lint_each(set: &impl Migrations, dialect: Dialect) -> Vec<MigrationLint> {
     let mut schema = Schema::new(dialect);
     let mut out = Vec::new();
-    for f in &set.files {
-        let mut ahead = schema.clone();
-        let (intent, statements, findings) = lint_script(&mut ahead, dialect, &f.up.sql, true);
-        out.push(MigrationLint {
-            version: f.version,
-            name: f.name(),
-            path: f.up.path.clone(),
-            intent,
-            statements,
-            findings,
-        });
-        lint_script(&mut schema, dialect, &f.up.sql, false);
+    for m in &set.migrations() {
+        out.push(lint_up(&mut schema.clone(), dialect, m));
+        lint_script(&mut schema, dialect, m.up.sql, false);
     }
     out
 }
 
 /// The versions of `set` above `since`.
-pub fn after(set: &MigrationSet, since: i64) -> Vec<i64> {
-    set.files
+pub fn after(set: &impl Migrations, since: i64) -> Vec<i64> {
+    set.migrations()
         .iter()
-        .map(|f| f.version)
+        .map(|m| m.version)
         .filter(|&v| v > since)
         .collect()
+}
+
+/// Lint `m`'s up script as pending, on top of `schema`.
+fn lint_up(schema: &mut Schema, dialect: Dialect, m: &Migration) -> MigrationLint {
+    let (intent, statements, findings) = lint_script(schema, dialect, m.up.sql, true);
+    MigrationLint {
+        version: m.version,
+        name: m.name.clone(),
+        path: m.up.path.to_path_buf(),
+        intent,
+        statements,
+        findings,
+    }
 }
 
 /// Lint one script; `pending` marks what it creates as new.
@@ -133,28 +128,41 @@ pub(in crate::lint) mod tests {
     pub(in crate::lint) const USERS_MY: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100) NULL, plan VARCHAR(20) NOT NULL DEFAULT 'free', age INT NOT NULL);";
     pub(in crate::lint) const USERS_PG: &str = "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(100), plan TEXT NOT NULL DEFAULT 'free', age INT NOT NULL);";
 
+    /// Migrations held in memory, as a folder gives them.
+    pub(in crate::lint) struct Folder(pub(in crate::lint) Vec<(i64, &'static str)>);
+
+    impl Migrations for Folder {
+        fn migrations(&self) -> Vec<Migration<'_>> {
+            self.0
+                .iter()
+                .map(|&(version, sql)| Migration {
+                    version,
+                    name: format!("{version}_m"),
+                    up: crate::lint::Text {
+                        path: std::path::Path::new("m.sql"),
+                        sql,
+                    },
+                    down: None,
+                })
+                .collect()
+        }
+    }
+
     #[test]
     fn each_migration_on_its_own_matches_one_at_a_time() {
-        let dir = tempfile::tempdir().unwrap();
-        for (n, sql) in [
-            ("1_a.sql", USERS_MY),
-            (
-                "2_b.sql",
-                "ALTER TABLE users ADD COLUMN email VARCHAR(50) NULL;",
-            ),
-            ("3_c.sql", "ALTER TABLE users DROP COLUMN email;"),
-        ] {
-            std::fs::write(dir.path().join(n), sql).unwrap();
-        }
-        let set = MigrationSet::load(dir.path()).unwrap();
+        let set = Folder(vec![
+            (1, USERS_MY),
+            (2, "ALTER TABLE users ADD COLUMN email VARCHAR(50) NULL;"),
+            (3, "ALTER TABLE users DROP COLUMN email;"),
+        ]);
         let each: Vec<_> = lint_each(&set, Dialect::MariaDb)
             .iter()
             .map(|l| l.class())
             .collect();
         let one: Vec<_> = set
-            .files
+            .0
             .iter()
-            .map(|f| lint(&set, Dialect::MariaDb, &[f.version])[0].class())
+            .map(|&(v, _)| lint(&set, Dialect::MariaDb, &[v])[0].class())
             .collect();
         assert_eq!(each, one);
         assert_eq!(
