@@ -298,7 +298,7 @@ mod tests {
     use crate::dialect::Dialect;
     use crate::lint::schema::Schema;
     use crate::lint::script::lint_script;
-    use crate::lint::script::tests::{hits, USERS_MY};
+    use crate::lint::script::tests::{hits, USERS_MY, USERS_PG};
 
     #[test]
     fn mariadb_statements_the_parser_does_not_read() {
@@ -384,5 +384,22 @@ mod tests {
                 ("unknown[routine-call]".to_string(), 3)
             ]
         );
+    }
+
+    /// MariaDB's table options are not PostgreSQL: unknown, never read by
+    /// MariaDB's words (nor silently safe).
+    #[test]
+    fn mariadb_table_options_in_a_postgres_migration_are_unparsed() {
+        for sql in [
+            "ALTER TABLE users ENGINE = BLACKHOLE;",
+            "ALTER TABLE users CONVERT TO CHARACTER SET latin1;",
+            "ALTER TABLE users DROP PARTITION p2019;",
+        ] {
+            assert_eq!(
+                hits(Dialect::Postgres, USERS_PG, sql),
+                [("unknown[unparsed]".to_string(), 1)],
+                "{sql}"
+            );
+        }
     }
 }
