@@ -5,7 +5,8 @@
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableAlgorithm, AlterTableOperation, CreateIndex,
-    CreateTable, ObjectName, ObjectType, RenameTableNameKind, Statement, TableConstraint,
+    CreateTable, ObjectName, ObjectType, RenameTableNameKind as RenameTo, Statement,
+    TableConstraint,
 };
 
 use super::cx::{At, Cx};
@@ -341,9 +342,7 @@ impl Cx<'_> {
         match op {
             O::RenameTable { table_name } => {
                 let to = match table_name {
-                    RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => {
-                        self.name(Of::Table, n)
-                    }
+                    RenameTo::As(n) | RenameTo::To(n) => self.name(Of::Table, n),
                 };
                 self.rename_table(t, to, at);
             }
