@@ -440,9 +440,9 @@ async fn command(
                 .filter(|s| s.direction == Direction::Up)
                 .map(|s| s.version)
                 .collect();
-            let lints = lint::lint(set, conn.kind(), &pending);
+            let lints = lint::lint(set, conn.kind().dialect(), &pending);
             // `up` would refuse before running anything: say so, exit 4.
-            let refused = lint::refusals(set, conn.kind(), &p.steps);
+            let refused = lint::refusals(set, conn.kind().dialect(), &p.steps);
             if !(g.json && refused.is_err()) {
                 print_plan(g.json, &target, &p, &lints);
             }
@@ -491,7 +491,7 @@ async fn lint_command(
                 .unwrap_or(Kind::MariaDb);
             (
                 kind,
-                lint::lint(&set, kind, &lint::after(&set, v)),
+                lint::lint(&set, kind.dialect(), &lint::after(&set, v)),
                 format!("migrations above version {v}"),
             )
         }
@@ -510,7 +510,7 @@ async fn lint_command(
                 .collect();
             (
                 kind,
-                lint::lint(&set, kind, &pending),
+                lint::lint(&set, kind.dialect(), &pending),
                 format!(
                     "migrations pending on {target} (at version {})",
                     p.current.unwrap_or(0)
@@ -519,7 +519,7 @@ async fn lint_command(
         }
         (None, false) => {
             let kind = named.unwrap_or(Kind::MariaDb);
-            (kind, lint::lint_each(&set, kind), "every migration, each on top of the ones before it (pass --since V to lint a release)".into())
+            (kind, lint::lint_each(&set, kind.dialect()), "every migration, each on top of the ones before it (pass --since V to lint a release)".into())
         }
     };
     let s = report::summary(&lints);

@@ -448,7 +448,7 @@ impl Handler {
                 .map(|f| f.version)
                 .filter(|&v| v > st.requested && v <= report.to)
                 .collect();
-            let blocking: Vec<String> = lint::lint(set, kind, &remaining)
+            let blocking: Vec<String> = lint::lint(set, kind.dialect(), &remaining)
                 .into_iter()
                 .filter(|l| l.needs_drain())
                 .map(|l| l.name)
@@ -600,7 +600,7 @@ impl apply::Gate for DeployGate<'_> {
                 return Ok(());
             }
             self.watch.phase("classifying the pending migrations");
-            let lints = lint::lint(set, self.kind, &pending);
+            let lints = lint::lint(set, self.kind.dialect(), &pending);
             for l in &lints {
                 for f in &l.findings {
                     if f.severity().gates() {

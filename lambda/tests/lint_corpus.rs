@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use schemagate::db::Kind;
+use schemagate::dialect::Dialect;
 use schemagate::lint::{self, report, Class, Severity};
 use schemagate::migrate::MigrationSet;
 
@@ -18,7 +18,7 @@ fn corpus(name: &str) -> MigrationSet {
         .unwrap_or_else(|e| panic!("the corpus `{}` is missing: {e}", dir.display()))
 }
 
-fn check(name: &str, kind: Kind) -> Vec<(String, Class, Vec<String>)> {
+fn check(name: &str, kind: Dialect) -> Vec<(String, Class, Vec<String>)> {
     let set = corpus(name);
     assert!(set.files.len() >= 20, "{name}: {} files", set.files.len());
 
@@ -77,7 +77,7 @@ fn class_of<'a>(
 
 #[test]
 fn temporal_mysql_history_is_read_without_a_parser_error_and_classified() {
-    let t = check("temporal-mysql", Kind::MariaDb);
+    let t = check("temporal-mysql", Dialect::MariaDb);
     // Creating tables only.
     assert_eq!(class_of(&t, "0004_").1, Class::Expand);
     // DROP of columns and tables the previous release had.
@@ -106,7 +106,7 @@ fn temporal_mysql_history_is_read_without_a_parser_error_and_classified() {
 
 #[test]
 fn temporal_postgres_history_is_read_without_a_parser_error_and_classified() {
-    let t = check("temporal-pg", Kind::Postgres);
+    let t = check("temporal-pg", Dialect::Postgres);
     assert_eq!(class_of(&t, "0004_").1, Class::Expand);
     assert_eq!(class_of(&t, "0005_").1, Class::Breaking);
     assert_eq!(class_of(&t, "0015_").1, Class::Expand);

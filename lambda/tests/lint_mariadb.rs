@@ -4,7 +4,7 @@
 //! `copy-*`) or LOCK=NONE (for `lock-*`), and its look-alike accepted.
 
 use schemagate::lint::rules::{Engines, PRELUDE_MARIADB};
-use schemagate::lint::{Severity, RULES};
+use schemagate::lint::{Id, Severity, RULES};
 use sqlx::{AssertSqlSafe, Executor, MySqlConnection};
 use testkit::TestDb;
 
@@ -65,11 +65,11 @@ async fn every_mariadb_blocking_rule_is_what_mariadb_does() {
         .iter()
         .filter(|r| r.severity == Severity::Blocking && r.engines == Engines::MariaDb)
     {
-        if r.id == "copy-algorithm" {
+        if r.id == Id::CopyAlgorithm {
             continue; // says so itself
         }
         let (_db, mut c) = fresh().await;
-        match online(&mut c, r.id, r.example).await {
+        match online(&mut c, r.id.as_str(), r.example).await {
             Err(e) if e.contains("not supported") || e.contains("1846") || e.contains("1845") => {}
             Err(e) => wrong.push(format!("{}: example failed for another reason: {e}", r.id)),
             Ok(()) => wrong.push(format!(
@@ -78,7 +78,7 @@ async fn every_mariadb_blocking_rule_is_what_mariadb_does() {
             )),
         }
         let (_db, mut c) = fresh().await;
-        if let Err(e) = online(&mut c, r.id, r.lookalike).await {
+        if let Err(e) = online(&mut c, r.id.as_str(), r.lookalike).await {
             wrong.push(format!(
                 "{}: MariaDB refused the look-alike online: {e}",
                 r.id

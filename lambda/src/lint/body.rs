@@ -19,19 +19,23 @@ use std::borrow::Cow;
 use sqlparser::ast::{Expr, Statement, Value};
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::classify::{meaningful, short, At, Cx, Runs};
+use super::cx::{At, Cx, Runs};
+use super::name::{Name, Of};
+use super::rules::Id;
 use super::scan::{Lex, Lexeme, Mode, Scanner};
 use super::split::{pieces, Piece};
-use crate::db::Kind;
+use super::statement::short;
+use super::tokens::meaningful;
+use crate::dialect::Dialect;
 
 /// Bodies inside bodies deeper than this are not followed (`unknown`).
 const MAX_NESTING: usize = 8;
 
 /// The code lexemes of a piece, each with whether it is inside an
 /// executable comment.
-fn lexemes(p: &Piece, kind: Kind) -> Vec<(Lexeme, bool)> {
+fn lexemes(p: &Piece, dialect: Dialect) -> Vec<(Lexeme, bool)> {
     let text: &str = &p.text;
-    let mut s = Scanner::new(text, kind)
+    let mut s = Scanner::new(text, dialect)
         .inside_exec(p.in_exec)
         .at(p.line, p.col);
     let mut out = Vec::new();
@@ -56,6 +60,90 @@ fn string_value(e: &Expr) -> Option<String> {
     }
 }
 
+/// The code lexemes of one statement of a block, read by position.
+struct Block<'t> {
+    text: &'t str,
+    lx: Vec<(Lexeme, bool)>,
+}
+
+/// What a `DECLARE` declares.
+enum Handler {
+    /// A variable, condition or cursor.
+    None,
+    /// A handler; the statement it runs starts at this lexeme.
+    Guards(usize),
+    /// `HANDLER` without `FOR`.
+    Unreadable,
+}
+
+impl Block<'_> {
+    /// The word at `i`, upper-cased.
+    fn word(&self, i: usize) -> Option<String> {
+        self.lx
+            .get(i)
+            .filter(|(l, _)| l.lex == Lex::Word)
+            .map(|(l, _)| l.text(self.text).to_ascii_uppercase())
+    }
+
+    fn punct(&self, i: usize, c: char) -> bool {
+        self.lx
+            .get(i)
+            .is_some_and(|(l, _)| l.is_punct(self.text, c))
+    }
+
+    /// The first `target` after `from`, outside parentheses and CASE.
+    fn find(&self, from: usize, target: &str) -> Option<usize> {
+        let text = self.text;
+        let (mut depth, mut case) = (0i32, 0i32);
+        for (k, (l, _)) in self.lx.iter().enumerate().skip(from) {
+            if l.is_punct(text, '(') {
+                depth += 1;
+            } else if l.is_punct(text, ')') {
+                depth -= 1;
+            } else if l.is(text, "CASE") {
+                case += 1;
+            } else if l.is(text, "END") && case > 0 {
+                case -= 1;
+            } else if depth == 0 && case == 0 && l.is(text, target) {
+                return Some(k);
+            }
+        }
+        None
+    }
+
+    /// `DECLARE … HANDLER FOR <conditions> <statement>` from lexeme `i`.
+    fn handler(&self, i: usize) -> Handler {
+        let Some(h) = (i..self.lx.len()).find(|&k| self.word(k).as_deref() == Some("HANDLER"))
+        else {
+            return Handler::None;
+        };
+        if self.word(h + 1).as_deref() != Some("FOR") {
+            return Handler::Unreadable;
+        }
+        // The conditions: SQLSTATE [VALUE] '…', NOT FOUND, SQLEXCEPTION,
+        // SQLWARNING, a name or an error number.
+        let mut k = h + 2;
+        loop {
+            match self.word(k).as_deref() {
+                Some("SQLSTATE") => {
+                    k += 1;
+                    if self.word(k).as_deref() == Some("VALUE") {
+                        k += 1;
+                    }
+                    k += 1;
+                }
+                Some("NOT") => k += 2,
+                _ => k += 1,
+            }
+            if self.punct(k, ',') {
+                k += 1;
+            } else {
+                return Handler::Guards(k);
+            }
+        }
+    }
+}
+
 impl Cx<'_> {
     /// Statements sqlparser does not read whose body is code. `true`:
     /// classified.
@@ -67,11 +155,11 @@ impl Cx<'_> {
         at: At,
     ) -> bool {
         let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
-        match self.kind {
-            Kind::Postgres => {
+        match self.dialect {
+            Dialect::Postgres => {
                 if has(0, "DO") {
                     self.hit(
-                        "code-body",
+                        Id::CodeBody,
                         at,
                         format!("`{}`: a DO block runs PL/pgSQL", short(&piece.text)),
                     );
@@ -79,7 +167,7 @@ impl Cx<'_> {
                 }
                 false
             }
-            Kind::MariaDb => {
+            Dialect::MariaDb => {
                 if has(0, "BEGIN") && has(1, "NOT") && has(2, "ATOMIC") {
                     self.in_body(piece, 0, Runs::Here, None, at);
                     return true;
@@ -89,13 +177,12 @@ impl Cx<'_> {
                     return true;
                 }
                 if has(0, "ALTER") && up.iter().take(12).any(|w| w == "EVENT") {
+                    let words = meaningful(tokens);
                     let name = up
                         .iter()
                         .position(|w| w == "EVENT")
-                        .and_then(|i| up.get(i + 1))
-                        .cloned()
-                        .unwrap_or_default()
-                        .to_ascii_lowercase();
+                        .and_then(|i| self.name_at(Of::Routine, &words, i + 1))
+                        .unwrap_or_else(|| Name::new(self.dialect, Of::Routine, "", true));
                     // Without `DO`, the body stays what it was.
                     if up.iter().any(|w| w == "DO") {
                         self.event_body(piece, &name, at);
@@ -110,20 +197,20 @@ impl Cx<'_> {
     /// MariaDB `CREATE TRIGGER … FOR EACH ROW <body>`; PostgreSQL `CREATE
     /// TRIGGER … EXECUTE FUNCTION f()`. Only a trigger on a table the
     /// running release knows changes what its writes do.
-    pub(super) fn trigger_body(&mut self, piece: &Piece, name: &str, table: &str, at: At) {
+    pub(super) fn trigger_body(&mut self, piece: &Piece, name: &Name, table: &Name, at: At) {
         if !self.old_table(table) {
             return;
         }
-        if self.kind == Kind::Postgres {
+        if self.dialect == Dialect::Postgres {
             self.hit(
-                "code-body",
+                Id::CodeBody,
                 at,
                 format!("CREATE TRIGGER {name} on existing table {table}: its function runs on every write of the running release, and schemagate does not read PL/pgSQL"),
             );
             return;
         }
         let text: &str = &piece.text;
-        let lx = lexemes(piece, self.kind);
+        let lx = lexemes(piece, self.dialect);
         let row = (2..lx.len()).find(|&k| {
             lx[k].0.is(text, "ROW") && lx[k - 1].0.is(text, "EACH") && lx[k - 2].0.is(text, "FOR")
         });
@@ -131,7 +218,7 @@ impl Cx<'_> {
             Some(k) => k + 1,
             None => {
                 self.hit(
-                    "unparsed",
+                    Id::Unparsed,
                     at,
                     format!("`{}`: no FOR EACH ROW", short(text)),
                 );
@@ -152,14 +239,14 @@ impl Cx<'_> {
                 Some(format!("in trigger `{name}` on `{table}`")),
                 at,
             ),
-            None => self.hit("unparsed", at, format!("`{}`: no body", short(text))),
+            None => self.hit(Id::Unparsed, at, format!("`{}`: no body", short(text))),
         }
     }
 
     /// MariaDB `CREATE EVENT … DO <body>` / `ALTER EVENT … DO <body>`.
-    pub(super) fn event_body(&mut self, piece: &Piece, name: &str, at: At) {
+    pub(super) fn event_body(&mut self, piece: &Piece, name: &Name, at: At) {
         let text: &str = &piece.text;
-        let lx = lexemes(piece, self.kind);
+        let lx = lexemes(piece, self.dialect);
         let mut depth = 0i32;
         let mut body = None;
         for (k, (l, _)) in lx.iter().enumerate() {
@@ -180,7 +267,7 @@ impl Cx<'_> {
                 Some(format!("in event `{name}`")),
                 at,
             ),
-            None => self.hit("unparsed", at, format!("`{}`: no DO body", short(text))),
+            None => self.hit(Id::Unparsed, at, format!("`{}`: no DO body", short(text))),
         }
     }
 
@@ -195,17 +282,17 @@ impl Cx<'_> {
     ) {
         if self.nesting >= MAX_NESTING {
             self.hit(
-                "unparsed",
+                Id::Unparsed,
                 at,
                 format!("`{}`: nested too deep", short(&piece.text)),
             );
             return;
         }
-        let inner = match piece.inner(start..piece.text.len(), self.kind, Mode::Block) {
+        let inner = match piece.inner(start..piece.text.len(), self.dialect, Mode::Block) {
             Ok(v) => v,
             Err(e) => {
                 self.hit(
-                    "unparsed",
+                    Id::Unparsed,
                     At {
                         line: e.line,
                         statement: at.statement,
@@ -243,41 +330,19 @@ impl Cx<'_> {
     /// `WHILE … DO`, labels, `DECLARE … HANDLER FOR …`) is stepped over to
     /// the statement it guards, which is classified like any other.
     fn block_statement(&mut self, p: &Piece) {
-        let text: &str = &p.text;
-        let kind = self.kind;
-        let lx = lexemes(p, kind);
+        let b = Block {
+            text: &p.text,
+            lx: lexemes(p, self.dialect),
+        };
         let at = At {
             line: p.line,
             statement: p.index,
         };
-        let word = |i: usize| -> Option<String> {
-            lx.get(i)
-                .filter(|(l, _)| l.lex == Lex::Word)
-                .map(|(l, _)| l.text(text).to_ascii_uppercase())
-        };
-        let punct = |i: usize, c: char| lx.get(i).is_some_and(|(l, _)| l.is_punct(text, c));
-        // The first `target` after `from`, outside parentheses and CASE.
-        let find = |from: usize, target: &str| -> Option<usize> {
-            let (mut depth, mut case) = (0i32, 0i32);
-            for (k, (l, _)) in lx.iter().enumerate().skip(from) {
-                if l.is_punct(text, '(') {
-                    depth += 1;
-                } else if l.is_punct(text, ')') {
-                    depth -= 1;
-                } else if l.is(text, "CASE") {
-                    case += 1;
-                } else if l.is(text, "END") && case > 0 {
-                    case -= 1;
-                } else if depth == 0 && case == 0 && l.is(text, target) {
-                    return Some(k);
-                }
-            }
-            None
-        };
+        let unparsed = |why: &str| format!("`{}`{why}", short(b.text));
         let mut i = 0;
         loop {
-            let Some(w) = word(i) else {
-                if i < lx.len() {
+            let Some(w) = b.word(i) else {
+                if i < b.lx.len() {
                     // Not a word: an expression statement the parser reads.
                     break;
                 }
@@ -285,134 +350,43 @@ impl Cx<'_> {
                 self.calls(p, at);
                 return;
             };
-            if punct(i + 1, ':') && !punct(i + 2, '=') {
+            if b.punct(i + 1, ':') && !b.punct(i + 2, '=') {
                 i += 2; // a label
                 continue;
             }
-            match w.as_str() {
-                "BEGIN" => {
-                    let mut j = i + 1;
-                    if word(j).as_deref() == Some("NOT") && word(j + 1).as_deref() == Some("ATOMIC")
-                    {
-                        j += 2;
-                    }
-                    let last = lx.len() - 1;
-                    let end = if word(last).as_deref() == Some("END") {
-                        Some(last)
-                    } else if last >= 1 && word(last - 1).as_deref() == Some("END") {
-                        Some(last - 1)
-                    } else {
-                        None
-                    };
-                    let Some(end) = end.filter(|&e| e >= j) else {
-                        self.hit(
-                            "unparsed",
-                            at,
-                            format!("`{}`: BEGIN without END", short(text)),
-                        );
-                        return;
-                    };
-                    if i > 0 {
-                        self.calls(p, at);
-                    }
-                    if end == j {
-                        return;
-                    }
-                    if self.nesting >= MAX_NESTING {
-                        self.hit(
-                            "unparsed",
-                            at,
-                            format!("`{}`: nested too deep", short(text)),
-                        );
-                        return;
-                    }
-                    let (first, _) = lx[j];
-                    let range = first.start..lx[end].0.start;
-                    match pieces(&text[range], kind, Mode::Block, first.line, first.col) {
-                        Ok(inner) => {
-                            self.nesting += 1;
-                            for mut q in inner {
-                                q.index = p.index;
-                                self.block_statement(&q);
-                            }
-                            self.nesting -= 1;
-                        }
-                        Err(e) => self.hit(
-                            "unparsed",
-                            At {
-                                line: e.line,
-                                statement: p.index,
-                            },
-                            format!("`{}` ({})", short(text), e.message),
-                        ),
-                    }
-                    return;
-                }
-                "IF" | "ELSEIF" | "WHEN" => match find(i + 1, "THEN") {
-                    Some(k) => i = k + 1,
-                    None => {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
-                        return;
-                    }
-                },
-                "WHILE" | "FOR" => match find(i + 1, "DO") {
-                    Some(k) => i = k + 1,
-                    None => {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
-                        return;
-                    }
-                },
-                "ELSE" | "LOOP" | "REPEAT" => i += 1,
+            let guarded = match w.as_str() {
+                "BEGIN" => return self.compound(p, &b, i, at),
+                "IF" | "ELSEIF" | "WHEN" => b.find(i + 1, "THEN").map(|k| k + 1),
+                "WHILE" | "FOR" => b.find(i + 1, "DO").map(|k| k + 1),
+                "ELSE" | "LOOP" | "REPEAT" => Some(i + 1),
                 "END" | "UNTIL" | "LEAVE" | "ITERATE" | "OPEN" | "CLOSE" | "FETCH" | "RETURN" => {
-                    self.calls(p, at);
-                    return;
+                    return self.calls(p, at);
                 }
-                "DECLARE" => {
-                    let Some(h) = (i..lx.len()).find(|&k| word(k).as_deref() == Some("HANDLER"))
-                    else {
-                        // A variable, condition or cursor.
-                        self.calls(p, at);
-                        return;
-                    };
-                    if word(h + 1).as_deref() != Some("FOR") {
-                        self.hit("unparsed", at, format!("`{}`", short(text)));
-                        return;
-                    }
-                    // The conditions: SQLSTATE [VALUE] '…', NOT FOUND,
-                    // SQLEXCEPTION, SQLWARNING, a name or an error number.
-                    let mut k = h + 2;
-                    loop {
-                        match word(k).as_deref() {
-                            Some("SQLSTATE") => {
-                                k += 1;
-                                if word(k).as_deref() == Some("VALUE") {
-                                    k += 1;
-                                }
-                                k += 1;
-                            }
-                            Some("NOT") => k += 2,
-                            _ => k += 1,
-                        }
-                        if punct(k, ',') {
-                            k += 1;
-                        } else {
-                            break;
-                        }
-                    }
-                    i = k;
-                }
+                "DECLARE" => match b.handler(i) {
+                    // A variable, condition or cursor.
+                    Handler::None => return self.calls(p, at),
+                    Handler::Guards(k) => Some(k),
+                    Handler::Unreadable => None,
+                },
                 "CASE" => {
-                    self.hit(
-                        "unparsed",
-                        at,
-                        format!("`{}`: a CASE statement in a body", short(text)),
-                    );
-                    return;
+                    let why = unparsed(": a CASE statement in a body");
+                    return self.hit(Id::Unparsed, at, why);
                 }
                 _ => break,
+            };
+            match guarded {
+                Some(k) => i = k,
+                None => return self.hit(Id::Unparsed, at, unparsed("")),
             }
         }
-        let Some(&(first, in_exec)) = lx.get(i) else {
+        self.guarded(p, &b, i, at);
+    }
+
+    /// The statement at lexeme `i` of a block statement, after the control
+    /// flow that guards it (whose calls count too).
+    fn guarded(&mut self, p: &Piece, b: &Block, i: usize, at: At) {
+        let text = b.text;
+        let Some(&(first, in_exec)) = b.lx.get(i) else {
             self.calls(p, at);
             return;
         };
@@ -439,6 +413,72 @@ impl Cx<'_> {
         self.piece(&leaf);
     }
 
+    /// `[label:] BEGIN [NOT ATOMIC] … END` at lexeme `i`: each statement
+    /// inside, read like the block's own.
+    fn compound(&mut self, p: &Piece, b: &Block, i: usize, at: At) {
+        let text = b.text;
+        let mut j = i + 1;
+        if b.word(j).as_deref() == Some("NOT") && b.word(j + 1).as_deref() == Some("ATOMIC") {
+            j += 2;
+        }
+        let last = b.lx.len() - 1;
+        let end = if b.word(last).as_deref() == Some("END") {
+            Some(last)
+        } else if last >= 1 && b.word(last - 1).as_deref() == Some("END") {
+            Some(last - 1)
+        } else {
+            None
+        };
+        let Some(end) = end.filter(|&e| e >= j) else {
+            self.hit(
+                Id::Unparsed,
+                at,
+                format!("`{}`: BEGIN without END", short(text)),
+            );
+            return;
+        };
+        if i > 0 {
+            self.calls(p, at);
+        }
+        if end == j {
+            return;
+        }
+        if self.nesting >= MAX_NESTING {
+            self.hit(
+                Id::Unparsed,
+                at,
+                format!("`{}`: nested too deep", short(text)),
+            );
+            return;
+        }
+        let (first, _) = b.lx[j];
+        let range = first.start..b.lx[end].0.start;
+        match pieces(
+            &text[range],
+            self.dialect,
+            Mode::Block,
+            first.line,
+            first.col,
+        ) {
+            Ok(inner) => {
+                self.nesting += 1;
+                for mut q in inner {
+                    q.index = p.index;
+                    self.block_statement(&q);
+                }
+                self.nesting -= 1;
+            }
+            Err(e) => self.hit(
+                Id::Unparsed,
+                At {
+                    line: e.line,
+                    statement: p.index,
+                },
+                format!("`{}` ({})", short(text), e.message),
+            ),
+        }
+    }
+
     /// PostgreSQL `PREPARE s AS …`, `EXECUTE s`; MySQL-dialect `EXECUTE
     /// IMMEDIATE '…'`.
     pub(super) fn dynamic(&mut self, s: &Statement, at: At, piece: &Piece) {
@@ -460,7 +500,7 @@ impl Cx<'_> {
                     match parameters.first().and_then(string_value) {
                         Some(sql) => self.nested(sql, at, piece.line, piece.col),
                         None => self.hit(
-                            "dynamic-sql",
+                            Id::DynamicSql,
                             at,
                             format!(
                                 "`{}`: the statement is built at run time",
@@ -470,7 +510,7 @@ impl Cx<'_> {
                     }
                 } else if !n.is_some_and(|n| self.prepared.contains(&n)) {
                     self.hit(
-                        "dynamic-sql",
+                        Id::DynamicSql,
                         at,
                         format!(
                             "`{}`: prepared outside this file, so schemagate cannot tell what it runs",
@@ -504,7 +544,7 @@ impl Cx<'_> {
                     // Reported here; its EXECUTE need not say it again.
                     self.prepared.insert(name);
                     self.hit(
-                        "dynamic-sql",
+                        Id::DynamicSql,
                         at,
                         format!(
                             "`{}`: the statement is built at run time",
@@ -513,17 +553,17 @@ impl Cx<'_> {
                     )
                 }
             },
-            _ => self.hit("unparsed", at, format!("`{}`", short(&piece.text))),
+            _ => self.hit(Id::Unparsed, at, format!("`{}`", short(&piece.text))),
         }
     }
 
     /// SQL held in a string that runs in this session.
     fn nested(&mut self, sql: String, at: At, line: usize, col: usize) {
         if self.nesting >= MAX_NESTING {
-            self.hit("unparsed", at, "a prepared statement nested too deep");
+            self.hit(Id::Unparsed, at, "a prepared statement nested too deep");
             return;
         }
-        match pieces(&sql, self.kind, Mode::Script, line, col) {
+        match pieces(&sql, self.dialect, Mode::Script, line, col) {
             Ok(inner) => {
                 self.nesting += 1;
                 for mut p in inner {
@@ -533,7 +573,7 @@ impl Cx<'_> {
                 self.nesting -= 1;
             }
             Err(e) => self.hit(
-                "unparsed",
+                Id::Unparsed,
                 At {
                     line: e.line,
                     statement: at.statement,
@@ -546,13 +586,14 @@ impl Cx<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Kind;
-    use crate::lint::classify::lint_script;
-    use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
+    use crate::dialect::Dialect;
+    use crate::lint::rules::Id;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
+    use crate::lint::script::tests::{hits, ids, USERS_MY, USERS_PG};
 
     fn my(sql: &str) -> Vec<String> {
-        ids(Kind::MariaDb, USERS_MY, sql)
+        ids(Dialect::MariaDb, USERS_MY, sql)
     }
     const NONE: Vec<String> = Vec::new();
 
@@ -570,7 +611,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "SELECT 1;\n  /*M! DROP TABLE users */;"
             ),
@@ -584,7 +625,7 @@ mod tests {
         // PostgreSQL runs none of them.
         assert_eq!(
             ids(
-                Kind::Postgres,
+                Dialect::Postgres,
                 USERS_PG,
                 "/*M! DROP TABLE users */ SELECT 1;"
             ),
@@ -595,17 +636,17 @@ mod tests {
     #[test]
     fn an_event_s_body_is_read_as_if_it_ran() {
         let sql = "CREATE EVENT e ON SCHEDULE AT CURRENT_TIMESTAMP DO DROP TABLE users;";
-        let mut schema = Schema::new(Kind::MariaDb);
-        lint_script(&mut schema, Kind::MariaDb, USERS_MY, false);
-        let (_, _, f) = lint_script(&mut schema, Kind::MariaDb, sql, true);
+        let mut schema = Schema::new(Dialect::MariaDb);
+        lint_script(&mut schema, Dialect::MariaDb, USERS_MY, false);
+        let (_, _, f) = lint_script(&mut schema, Dialect::MariaDb, sql, true);
         assert_eq!(f.len(), 1, "{f:?}");
-        assert_eq!(f[0].rule.id, "drop-table");
+        assert_eq!(f[0].rule.id, Id::DropTable);
         assert_eq!(f[0].subject, "in event `e`: DROP TABLE users");
         let block = "CREATE EVENT purge\n  ON SCHEDULE EVERY 1 DAY\n  COMMENT 'nightly; really'\n  DO BEGIN\n    DECLARE done INT DEFAULT 0;\n    DECLARE CONTINUE HANDLER FOR SQLSTATE '02000', NOT FOUND SET done = 1;\n    SET autocommit = 0;\n    lbl: WHILE done = 0 DO\n      IF (SELECT COUNT(*) FROM users) > 10 THEN\n        TRUNCATE TABLE users;\n      ELSE\n        DELETE FROM users WHERE id < 10;\n      END IF;\n      LEAVE lbl;\n    END WHILE lbl;\n  END;";
         // The event's own session is its business; the TRUNCATE on line 10
         // is the running release's.
         assert_eq!(
-            hits(Kind::MariaDb, USERS_MY, block),
+            hits(Dialect::MariaDb, USERS_MY, block),
             [("breaking[truncate]".to_string(), 10)]
         );
         assert_eq!(
@@ -646,7 +687,7 @@ mod tests {
         );
         // PostgreSQL: the function is PL/pgSQL.
         assert_eq!(
-            ids(Kind::Postgres, USERS_PG, "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION check_user();"),
+            ids(Dialect::Postgres, USERS_PG, "CREATE TRIGGER t BEFORE INSERT ON users FOR EACH ROW EXECUTE FUNCTION check_user();"),
             ["unknown[code-body]"]
         );
     }
@@ -655,7 +696,7 @@ mod tests {
     fn compound_and_prepared_statements_run_here_and_are_read() {
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "BEGIN NOT ATOMIC\n  DECLARE x INT DEFAULT 1;\n  DROP TABLE users;\nEND;"
             ),
@@ -686,7 +727,7 @@ mod tests {
             my("SET STATEMENT foreign_key_checks = 0 FOR DROP TABLE users;"),
             ["breaking[drop-table]"]
         );
-        let pg = |sql| ids(Kind::Postgres, USERS_PG, sql);
+        let pg = |sql| ids(Dialect::Postgres, USERS_PG, sql);
         assert_eq!(
             pg("PREPARE p AS DELETE FROM users; EXECUTE p;"),
             ["warning[delete-all]"]

@@ -89,16 +89,16 @@ fn refusal(breaking: &[&MigrationLint]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Kind;
-    use crate::lint::classify::lint_script;
+    use crate::dialect::Dialect;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
     use std::path::PathBuf;
 
     fn lints(files: &[(&str, &str)]) -> Vec<MigrationLint> {
-        let mut schema = Schema::new(Kind::MariaDb);
+        let mut schema = Schema::new(Dialect::MariaDb);
         lint_script(
             &mut schema,
-            Kind::MariaDb,
+            Dialect::MariaDb,
             "CREATE TABLE users (id INT PRIMARY KEY, legacy_email TEXT NULL);",
             false,
         );
@@ -107,7 +107,7 @@ mod tests {
             .enumerate()
             .map(|(i, (name, sql))| {
                 let (intent, statements, findings) =
-                    lint_script(&mut schema, Kind::MariaDb, sql, true);
+                    lint_script(&mut schema, Dialect::MariaDb, sql, true);
                 MigrationLint {
                     version: i as i64 + 2,
                     name: name.to_string(),

@@ -9,12 +9,12 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use super::classify::lint_script;
 use super::finding::MigrationLint;
+use super::input::{Migrations, Planned, Side};
 use super::rules::{Rule, Severity};
 use super::schema::Schema;
-use crate::db::Kind;
-use crate::migrate::{Direction, MigrationSet, Step};
+use super::script::lint_script;
+use crate::dialect::Dialect;
 
 /// One refused statement.
 #[derive(Debug, Clone)]
@@ -90,30 +90,35 @@ impl fmt::Display for Refusals {
 
 /// The refused statements of the scripts `steps` would run. Pure: reads
 /// only the files.
-pub fn refusals(set: &MigrationSet, kind: Kind, steps: &[Step]) -> Result<(), Refusals> {
+pub fn refusals(
+    set: &impl Migrations,
+    dialect: Dialect,
+    steps: &[impl Planned],
+) -> Result<(), Refusals> {
+    let all = set.migrations();
     let mut found = Vec::new();
     for step in steps {
-        let Some(file) = set.get(step.version) else {
+        let Some(m) = all.iter().find(|m| m.version == step.version()) else {
             continue;
         };
-        let script = match step.direction {
-            Direction::Up => &file.up,
-            Direction::Down => match &file.down {
+        let script = match step.side() {
+            Some(Side::Up) => m.up,
+            Some(Side::Down) => match m.down {
                 Some(d) => d,
                 None => continue,
             },
-            Direction::Baseline => continue,
+            None => continue,
         };
         // Refusals do not depend on the schema: an empty one will do.
-        let mut schema = Schema::new(kind);
-        let (_, _, findings) = lint_script(&mut schema, kind, &script.sql, true);
+        let mut schema = Schema::new(dialect);
+        let (_, _, findings) = lint_script(&mut schema, dialect, script.sql, true);
         found.extend(
             findings
                 .into_iter()
                 .filter(|f| f.severity() == Severity::Refused)
                 .map(|f| Refusal {
-                    migration: file.name(),
-                    path: script.path.clone(),
+                    migration: m.name.clone(),
+                    path: script.path.to_path_buf(),
                     line: f.line,
                     rule: f.rule,
                     subject: f.subject,

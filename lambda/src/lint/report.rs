@@ -187,7 +187,7 @@ pub fn migration_json(l: &MigrationLint) -> Value {
             "line": f.line,
             "statement": f.statement + 1,
             "severity": f.severity().as_str(),
-            "rule": f.rule.id,
+            "rule": f.rule.id.as_str(),
             "subject": f.subject,
             "reason": f.rule.reason,
             "fix": f.rule.fix,

@@ -1,13 +1,17 @@
 //! The rule table: every finding schemagate can report, with its reason, its
 //! fix, and an example that triggers it next to a harmless look-alike that
 //! does not. The tests run every row; `docs/breaking-migrations.md` shows it.
+//! A rule is named by its [`Id`] (`Id::DropColumn`), so a misspelt rule is a
+//! compile error; a new rule is one row of the `rules!` list.
 //!
 //! Examples are linted as migration `0002` on top of [`PRELUDE_MARIADB`] or
 //! [`PRELUDE_POSTGRES`] (migration `0001`, already applied).
 
+use std::fmt;
+
 use serde::Serialize;
 
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
 /// How a finding affects a deploy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -60,18 +64,18 @@ pub enum Engines {
 }
 
 impl Engines {
-    pub fn includes(self, kind: Kind) -> bool {
+    pub fn includes(self, dialect: Dialect) -> bool {
         match self {
             Engines::Both => true,
-            Engines::MariaDb => kind == Kind::MariaDb,
-            Engines::Postgres => kind == Kind::Postgres,
+            Engines::MariaDb => dialect == Dialect::MariaDb,
+            Engines::Postgres => dialect == Dialect::Postgres,
         }
     }
 }
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Rule {
-    pub id: &'static str,
+    pub id: Id,
     pub severity: Severity,
     pub engines: Engines,
     /// Why it matters, one line.
@@ -120,10 +124,47 @@ CREATE SEQUENCE invoice_numbers;
 
 const CHECK_BY_HAND: &str = "check it by hand; if the running release is unaffected, mark the file \"-- schemagate: contract\", or deploy with a drain target";
 
-pub static RULES: &[Rule] = &[
+/// Declares [`Id`] and [`RULES`] from one list, in one order, so every id
+/// has exactly one row and [`Id::rule`] cannot miss: a misspelt id is a
+/// compile error.
+macro_rules! rules {
+    ($($variant:ident: $id:literal { $($field:ident: $value:expr),+ $(,)? }),+ $(,)?) => {
+        /// A rule's identity; shown as its kebab-case name (`drop-column`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Id {
+            $($variant),+
+        }
+
+        impl Id {
+            /// The name reports and `docs/breaking-migrations.md` show.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Id::$variant => $id),+
+                }
+            }
+        }
+
+        /// Every rule, in the order of [`Id`].
+        pub static RULES: &[Rule] = &[$(Rule { id: Id::$variant, $($field: $value),+ }),+];
+    };
+}
+
+impl Id {
+    /// This id's row of [`RULES`].
+    pub fn rule(self) -> &'static Rule {
+        &RULES[self as usize]
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+rules! {
     // --- refused: never runs ---------------------------------------------------
-    Rule {
-        id: "change-database",
+    ChangeDatabase: "change-database" {
         severity: Severity::Refused,
         engines: Engines::Both,
         reason: "changes the database (or schema) the run's session works in: the history row and every later migration would land there",
@@ -131,8 +172,7 @@ pub static RULES: &[Rule] = &[
         example: "USE reporting;",
         lookalike: "CREATE TABLE reporting.daily (id INT);",
     },
-    Rule {
-        id: "session-setting",
+    SessionSetting: "session-setting" {
         severity: Severity::Refused,
         engines: Engines::Both,
         reason: "changes a session setting the run relies on (commit mode, binary logging, time limits, read-only, role, how the server reads SQL): what follows, the history row included, would not run as schemagate promises",
@@ -140,8 +180,7 @@ pub static RULES: &[Rule] = &[
         example: "SET autocommit = 1;",
         lookalike: "SET foreign_key_checks = 0;",
     },
-    Rule {
-        id: "transaction-control",
+    TransactionControl: "transaction-control" {
         severity: Severity::Refused,
         engines: Engines::Postgres,
         reason: "a PostgreSQL migration runs in one transaction with its history row: ending it early keeps what ran before when a later statement fails, while the history says nothing was applied",
@@ -149,8 +188,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE TABLE tx_a (id INT);\nCOMMIT;\nCREATE TABLE tx_b (id INT);",
         lookalike: "-- no-transaction\nBEGIN;\nCREATE TABLE tx_a (id INT);\nCOMMIT;",
     },
-    Rule {
-        id: "xa-release",
+    XaRelease: "xa-release" {
         severity: Severity::Refused,
         engines: Engines::MariaDb,
         reason: "XA transactions and COMMIT or ROLLBACK … RELEASE take over or end the session the run records the migration in",
@@ -158,8 +196,7 @@ pub static RULES: &[Rule] = &[
         example: "COMMIT RELEASE;",
         lookalike: "COMMIT;",
     },
-    Rule {
-        id: "lock-tables",
+    LockTables: "lock-tables" {
         severity: Severity::Refused,
         engines: Engines::MariaDb,
         reason: "holds table locks the run's history table is not part of, so the run cannot record the migration after its statements ran",
@@ -167,8 +204,7 @@ pub static RULES: &[Rule] = &[
         example: "LOCK TABLES users WRITE;",
         lookalike: "UNLOCK TABLES;",
     },
-    Rule {
-        id: "release-lock",
+    ReleaseLock: "release-lock" {
         severity: Severity::Refused,
         engines: Engines::Both,
         reason: "can give up the migration lock the run holds, so a second run could start beside it",
@@ -176,8 +212,7 @@ pub static RULES: &[Rule] = &[
         example: "SELECT RELEASE_ALL_LOCKS();",
         lookalike: "SELECT GET_LOCK('backfill', 10);",
     },
-    Rule {
-        id: "history-table",
+    HistoryTable: "history-table" {
         severity: Severity::Refused,
         engines: Engines::Both,
         reason: "writes schemagate's own history table, in which the run is recording this migration",
@@ -186,8 +221,7 @@ pub static RULES: &[Rule] = &[
         lookalike: "SELECT version FROM _sqlx_migrations;",
     },
     // --- breaking -----------------------------------------------------------
-    Rule {
-        id: "drop-table",
+    DropTable: "drop-table" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may still read or write it",
@@ -195,8 +229,7 @@ pub static RULES: &[Rule] = &[
         example: "DROP TABLE logs;",
         lookalike: "CREATE TABLE staging (id INT);\nDROP TABLE staging;",
     },
-    Rule {
-        id: "drop-column",
+    DropColumn: "drop-column" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may still read or write it",
@@ -204,8 +237,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users DROP COLUMN legacy_email;",
         lookalike: "ALTER TABLE users DROP INDEX i_name;",
     },
-    Rule {
-        id: "rename-table",
+    RenameTable: "rename-table" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release still uses the old name",
@@ -213,8 +245,7 @@ pub static RULES: &[Rule] = &[
         example: "RENAME TABLE orders TO purchases;",
         lookalike: "CREATE TABLE staging (id INT);\nRENAME TABLE staging TO archive;",
     },
-    Rule {
-        id: "rename-column",
+    RenameColumn: "rename-column" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release still uses the old name",
@@ -222,8 +253,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users CHANGE name full_name VARCHAR(100) NULL;",
         lookalike: "ALTER TABLE users CHANGE name name VARCHAR(120) NULL;",
     },
-    Rule {
-        id: "change-type",
+    ChangeType: "change-type" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "a narrower or different type can reject or truncate what the running release writes",
@@ -231,8 +261,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users MODIFY name VARCHAR(40) NULL;",
         lookalike: "ALTER TABLE users MODIFY name VARCHAR(120) NULL;",
     },
-    Rule {
-        id: "set-not-null",
+    SetNotNull: "set-not-null" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may write NULL into it",
@@ -240,8 +269,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users MODIFY name VARCHAR(100) NOT NULL;",
         lookalike: "ALTER TABLE users MODIFY name VARCHAR(100) NULL;",
     },
-    Rule {
-        id: "add-column-not-null",
+    AddColumnNotNull: "add-column-not-null" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release inserts rows without it, which fail without a default",
@@ -249,8 +277,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ADD COLUMN country CHAR(2) NOT NULL;",
         lookalike: "ALTER TABLE users ADD COLUMN country CHAR(2) NOT NULL DEFAULT 'US';",
     },
-    Rule {
-        id: "drop-default",
+    DropDefault: "drop-default" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may insert rows relying on the default",
@@ -258,8 +285,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ALTER COLUMN plan DROP DEFAULT;",
         lookalike: "ALTER TABLE users ALTER COLUMN plan SET DEFAULT 'team';",
     },
-    Rule {
-        id: "add-unique",
+    AddUnique: "add-unique" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "existing rows may hold duplicates, and the running release may write them",
@@ -267,8 +293,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE UNIQUE INDEX u_name ON users (name);",
         lookalike: "CREATE INDEX i_name2 ON users (name);",
     },
-    Rule {
-        id: "add-constraint",
+    AddConstraint: "add-constraint" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may write rows the new CHECK or FOREIGN KEY rejects",
@@ -276,8 +301,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
         lookalike: "ALTER TABLE orders ADD INDEX i_orders_user (user_id);",
     },
-    Rule {
-        id: "drop-view",
+    DropView: "drop-view" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may still query it",
@@ -285,8 +309,7 @@ pub static RULES: &[Rule] = &[
         example: "DROP VIEW active_users;",
         lookalike: "CREATE VIEW blocked_users AS SELECT id FROM users WHERE status = 'blocked';",
     },
-    Rule {
-        id: "replace-view",
+    ReplaceView: "replace-view" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may rely on the view's current columns",
@@ -294,8 +317,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE OR REPLACE VIEW active_users AS SELECT id FROM users;",
         lookalike: "CREATE OR REPLACE VIEW new_users AS SELECT id FROM users;",
     },
-    Rule {
-        id: "drop-routine",
+    DropRoutine: "drop-routine" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release may still call it",
@@ -303,8 +325,7 @@ pub static RULES: &[Rule] = &[
         example: "DROP FUNCTION full_name;",
         lookalike: "CREATE FUNCTION add_one(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;\nDROP FUNCTION add_one;",
     },
-    Rule {
-        id: "replace-routine",
+    ReplaceRoutine: "replace-routine" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "the running release calls it and may rely on its current behaviour",
@@ -312,8 +333,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE OR REPLACE FUNCTION full_name(u BIGINT) RETURNS VARCHAR(100) DETERMINISTIC RETURN 'x';",
         lookalike: "CREATE OR REPLACE FUNCTION short_name(u BIGINT) RETURNS VARCHAR(100) DETERMINISTIC RETURN 'x';",
     },
-    Rule {
-        id: "drop-database",
+    DropDatabase: "drop-database" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "removes everything in it",
@@ -321,17 +341,15 @@ pub static RULES: &[Rule] = &[
         example: "DROP DATABASE reporting;",
         lookalike: "CREATE DATABASE IF NOT EXISTS reporting;",
     },
-    Rule {
-        id: "drop-object",
+    DropObject: "drop-object" {
         severity: Severity::Breaking,
-        engines: Engines::Postgres,
+        engines: Engines::Both,
         reason: "the running release may still use it",
         fix: CONTRACT_OR_DRAIN,
         example: "DROP SEQUENCE invoice_numbers;",
         lookalike: "CREATE SEQUENCE credit_numbers;",
     },
-    Rule {
-        id: "truncate",
+    Truncate: "truncate" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "deletes every row the running release may still need",
@@ -339,17 +357,15 @@ pub static RULES: &[Rule] = &[
         example: "TRUNCATE TABLE logs;",
         lookalike: "DELETE FROM logs WHERE id < 100;",
     },
-    Rule {
-        id: "drop-partition",
+    DropPartition: "drop-partition" {
         severity: Severity::Breaking,
-        engines: Engines::MariaDb,
+        engines: Engines::Both,
         reason: "deletes the rows of the partition, which the running release may still need",
         fix: CONTRACT_OR_DRAIN,
         example: "ALTER TABLE logs DROP PARTITION p2019;",
         lookalike: "ALTER TABLE logs ADD PARTITION (PARTITION p2030 VALUES LESS THAN (2031));",
     },
-    Rule {
-        id: "server-wide",
+    ServerWide: "server-wide" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "changes the server for every session and database, not this schema: the running release and every other application share it",
@@ -357,8 +373,7 @@ pub static RULES: &[Rule] = &[
         example: "SET GLOBAL max_connections = 500;",
         lookalike: "SET SESSION max_heap_table_size = 67108864;",
     },
-    Rule {
-        id: "privileges",
+    Privileges: "privileges" {
         severity: Severity::Breaking,
         engines: Engines::Both,
         reason: "changes users or grants, which reach beyond this schema: a revoked grant or a dropped user can lock the running release out",
@@ -366,8 +381,7 @@ pub static RULES: &[Rule] = &[
         example: "REVOKE INSERT ON *.* FROM 'app'@'%';",
         lookalike: "SELECT CURRENT_USER();",
     },
-    Rule {
-        id: "change-engine",
+    ChangeEngine: "change-engine" {
         severity: Severity::Breaking,
         engines: Engines::MariaDb,
         reason: "the new storage engine may not keep what the running release writes: BLACKHOLE discards rows, ARCHIVE refuses UPDATE and DELETE, MEMORY loses them on restart",
@@ -376,8 +390,7 @@ pub static RULES: &[Rule] = &[
         lookalike: "ALTER TABLE logs ENGINE = Aria;",
     },
     // --- unknown -----------------------------------------------------------
-    Rule {
-        id: "unparsed",
+    Unparsed: "unparsed" {
         severity: Severity::Unknown,
         engines: Engines::Both,
         reason: "schemagate's SQL parser cannot read this statement, so it cannot tell whether it is safe",
@@ -385,8 +398,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users FROBNICATE;",
         lookalike: "ALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
     },
-    Rule {
-        id: "unrecognized",
+    Unrecognized: "unrecognized" {
         severity: Severity::Unknown,
         engines: Engines::Both,
         reason: "schemagate has no rule for this kind of statement, so it cannot tell whether it is safe",
@@ -394,8 +406,7 @@ pub static RULES: &[Rule] = &[
         example: "CALL archive_orders();",
         lookalike: "SELECT COUNT(*) FROM orders;",
     },
-    Rule {
-        id: "code-body",
+    CodeBody: "code-body" {
         severity: Severity::Unknown,
         engines: Engines::Postgres,
         reason: "runs PL/pgSQL that schemagate does not read (a DO block, the function of a trigger on an existing table), so it cannot tell whether it is safe",
@@ -403,8 +414,7 @@ pub static RULES: &[Rule] = &[
         example: "DO $$ BEGIN DELETE FROM orders; END $$;",
         lookalike: "CREATE FUNCTION purge() RETURNS void LANGUAGE plpgsql AS $$ BEGIN DELETE FROM orders; END $$;",
     },
-    Rule {
-        id: "routine-call",
+    RoutineCall: "routine-call" {
         severity: Severity::Unknown,
         engines: Engines::Both,
         reason: "calls a routine the migrations created; schemagate does not follow into its body, so it cannot tell what the call does",
@@ -412,8 +422,7 @@ pub static RULES: &[Rule] = &[
         example: "SELECT full_name(1);",
         lookalike: "SELECT CONCAT(name, '!') FROM users;",
     },
-    Rule {
-        id: "dynamic-sql",
+    DynamicSql: "dynamic-sql" {
         severity: Severity::Unknown,
         engines: Engines::Both,
         reason: "runs SQL built at run time, which schemagate cannot read",
@@ -422,8 +431,7 @@ pub static RULES: &[Rule] = &[
         lookalike: "PREPARE s FROM 'SELECT 1';",
     },
     // --- blocking: MariaDB ---------------------------------------------------
-    Rule {
-        id: "copy-type-change",
+    CopyTypeChange: "copy-type-change" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "MariaDB 10.11 changes a column's type by copying the table; writes wait until it is done",
@@ -431,8 +439,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users MODIFY age BIGINT NOT NULL DEFAULT 0;",
         lookalike: "ALTER TABLE users MODIFY age INT NOT NULL DEFAULT 1;",
     },
-    Rule {
-        id: "copy-varchar-length",
+    CopyVarcharLength: "copy-varchar-length" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "growing a VARCHAR past 255 bytes (in the column's character set) copies the table on MariaDB 10.11; writes wait until it is done",
@@ -440,8 +447,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users MODIFY email VARCHAR(100) NOT NULL;",
         lookalike: "ALTER TABLE users MODIFY name VARCHAR(120) NULL;",
     },
-    Rule {
-        id: "copy-charset",
+    CopyCharset: "copy-charset" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "changing a column's character set copies the table on MariaDB 10.11; writes wait until it is done",
@@ -449,8 +455,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users MODIFY name VARCHAR(100) CHARACTER SET latin1 NULL;",
         lookalike: "ALTER TABLE users DEFAULT CHARACTER SET latin1;",
     },
-    Rule {
-        id: "copy-convert-charset",
+    CopyConvertCharset: "copy-convert-charset" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "CONVERT TO CHARACTER SET copies the table on MariaDB 10.11; writes wait until it is done",
@@ -458,8 +463,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users CONVERT TO CHARACTER SET latin1;",
         lookalike: "ALTER TABLE users CHARACTER SET latin1;",
     },
-    Rule {
-        id: "copy-stored-generated",
+    CopyStoredGenerated: "copy-stored-generated" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "adding a STORED generated column copies the table on MariaDB 10.11; writes wait until it is done",
@@ -467,8 +471,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ADD COLUMN age2 INT AS (age * 2) STORED;",
         lookalike: "ALTER TABLE users ADD COLUMN age2 INT AS (age * 2) VIRTUAL;",
     },
-    Rule {
-        id: "copy-drop-primary-key",
+    CopyDropPrimaryKey: "copy-drop-primary-key" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "dropping the primary key without adding another copies the table on MariaDB 10.11; writes wait until it is done",
@@ -476,8 +479,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE orders DROP PRIMARY KEY;",
         lookalike: "ALTER TABLE orders DROP PRIMARY KEY, ADD PRIMARY KEY (id, user_id);",
     },
-    Rule {
-        id: "copy-check",
+    CopyCheck: "copy-check" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "adding a CHECK constraint copies the table on MariaDB 10.11; writes wait until it is done",
@@ -485,8 +487,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ADD CONSTRAINT ck_age CHECK (age >= 0);",
         lookalike: "ALTER TABLE users ADD INDEX i_age (age);",
     },
-    Rule {
-        id: "copy-foreign-key",
+    CopyForeignKey: "copy-foreign-key" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "adding a FOREIGN KEY with foreign_key_checks on copies the table on MariaDB 10.11; writes wait until it is done",
@@ -494,8 +495,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
         lookalike: "SET FOREIGN_KEY_CHECKS = 0;\nALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
     },
-    Rule {
-        id: "lock-auto-increment",
+    LockAutoIncrement: "lock-auto-increment" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "adding an AUTO_INCREMENT column needs a shared lock on MariaDB 10.11; writes wait until it is done",
@@ -503,8 +503,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE logs ADD COLUMN seq BIGINT NOT NULL AUTO_INCREMENT UNIQUE;",
         lookalike: "ALTER TABLE logs ADD COLUMN seq BIGINT NULL;",
     },
-    Rule {
-        id: "lock-fulltext",
+    LockFulltext: "lock-fulltext" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "building a FULLTEXT index needs a shared lock on MariaDB 10.11; writes wait until it is done",
@@ -512,8 +511,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE FULLTEXT INDEX ft_bio ON users (bio);",
         lookalike: "CREATE INDEX i_bio ON users (bio(20));",
     },
-    Rule {
-        id: "copy-partitioning",
+    CopyPartitioning: "copy-partitioning" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "partitioning or un-partitioning a table copies it; writes wait until it is done",
@@ -521,8 +519,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE logs PARTITION BY HASH (id) PARTITIONS 4;",
         lookalike: "ALTER TABLE logs ADD INDEX i_logs_id (id);",
     },
-    Rule {
-        id: "copy-engine",
+    CopyEngine: "copy-engine" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "changing the storage engine copies the table; writes wait until it is done",
@@ -530,8 +527,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE logs ENGINE = Aria;",
         lookalike: "ALTER TABLE logs ENGINE = InnoDB;",
     },
-    Rule {
-        id: "copy-algorithm",
+    CopyAlgorithm: "copy-algorithm" {
         severity: Severity::Blocking,
         engines: Engines::MariaDb,
         reason: "ALGORITHM=COPY copies the table; writes wait until it is done",
@@ -540,8 +536,7 @@ pub static RULES: &[Rule] = &[
         lookalike: "ALTER TABLE users ADD INDEX i_plan (plan), ALGORITHM=INPLACE;",
     },
     // --- blocking: PostgreSQL ------------------------------------------------
-    Rule {
-        id: "rewrite-type-change",
+    RewriteTypeChange: "rewrite-type-change" {
         severity: Severity::Blocking,
         engines: Engines::Postgres,
         reason: "changing a column's type rewrites the table under an ACCESS EXCLUSIVE lock; reads and writes wait",
@@ -549,8 +544,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ALTER COLUMN age TYPE BIGINT;",
         lookalike: "ALTER TABLE users ALTER COLUMN name TYPE VARCHAR(200);",
     },
-    Rule {
-        id: "lock-create-index",
+    LockCreateIndex: "lock-create-index" {
         severity: Severity::Blocking,
         engines: Engines::Postgres,
         reason: "CREATE INDEX without CONCURRENTLY blocks writes to the table while it builds",
@@ -558,8 +552,7 @@ pub static RULES: &[Rule] = &[
         example: "CREATE INDEX i_users_name ON users (name);",
         lookalike: "CREATE INDEX CONCURRENTLY i_users_name ON users (name);",
     },
-    Rule {
-        id: "scan-add-constraint",
+    ScanAddConstraint: "scan-add-constraint" {
         severity: Severity::Blocking,
         engines: Engines::Postgres,
         reason: "a FOREIGN KEY or CHECK is validated by scanning the whole table while writes wait",
@@ -567,8 +560,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id);",
         lookalike: "ALTER TABLE orders ADD CONSTRAINT fk_orders_user FOREIGN KEY (user_id) REFERENCES users (id) NOT VALID;",
     },
-    Rule {
-        id: "scan-set-not-null",
+    ScanSetNotNull: "scan-set-not-null" {
         severity: Severity::Blocking,
         engines: Engines::Postgres,
         reason: "SET NOT NULL scans the whole table under an ACCESS EXCLUSIVE lock",
@@ -576,8 +568,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users ALTER COLUMN name SET NOT NULL;",
         lookalike: "ALTER TABLE users ALTER COLUMN name DROP NOT NULL;",
     },
-    Rule {
-        id: "rewrite-volatile-default",
+    RewriteVolatileDefault: "rewrite-volatile-default" {
         severity: Severity::Blocking,
         engines: Engines::Postgres,
         reason: "a column added with a volatile default rewrites the table under an ACCESS EXCLUSIVE lock",
@@ -586,8 +577,7 @@ pub static RULES: &[Rule] = &[
         lookalike: "ALTER TABLE users ADD COLUMN seen_at TIMESTAMPTZ DEFAULT now();",
     },
     // --- warnings ------------------------------------------------------------
-    Rule {
-        id: "delete-all",
+    DeleteAll: "delete-all" {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "DELETE without WHERE removes every row",
@@ -595,8 +585,7 @@ pub static RULES: &[Rule] = &[
         example: "DELETE FROM logs;",
         lookalike: "DELETE FROM logs WHERE id < 100;",
     },
-    Rule {
-        id: "update-all",
+    UpdateAll: "update-all" {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "UPDATE without WHERE changes every row",
@@ -604,8 +593,7 @@ pub static RULES: &[Rule] = &[
         example: "UPDATE users SET plan = 'free';",
         lookalike: "UPDATE users SET plan = 'free' WHERE plan IS NULL;",
     },
-    Rule {
-        id: "drop-unique",
+    DropUnique: "drop-unique" {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "the running release may rely on it (INSERT … ON DUPLICATE KEY UPDATE, ON CONFLICT, lookups by key)",
@@ -613,8 +601,7 @@ pub static RULES: &[Rule] = &[
         example: "ALTER TABLE users DROP INDEX u_email;",
         lookalike: "ALTER TABLE users DROP INDEX i_name;",
     },
-    Rule {
-        id: "drop-trigger",
+    DropTrigger: "drop-trigger" {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "the running release may rely on what the trigger maintains",
@@ -622,8 +609,7 @@ pub static RULES: &[Rule] = &[
         example: "DROP TRIGGER orders_note;",
         lookalike: "CREATE TRIGGER orders_note2 BEFORE INSERT ON orders FOR EACH ROW SET NEW.note = COALESCE(NEW.note, '-');",
     },
-    Rule {
-        id: "marker",
+    Marker: "marker" {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "a `schemagate:` comment that is not a known marker is ignored",
@@ -631,51 +617,43 @@ pub static RULES: &[Rule] = &[
         example: "-- schemagate: contracts\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
         lookalike: "-- schemagate: contract\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
     },
-];
-
-/// The rule with this id. Panics on an unknown id: ids are constants.
-pub fn rule(id: &str) -> &'static Rule {
-    RULES
-        .iter()
-        .find(|r| r.id == id)
-        .unwrap_or_else(|| panic!("no rule `{id}`"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::classify::lint_script;
     use crate::lint::finding::Finding;
     use crate::lint::schema::Schema;
+    use crate::lint::script::lint_script;
 
-    fn engine(r: &Rule) -> Kind {
-        if r.engines.includes(Kind::MariaDb) {
-            Kind::MariaDb
+    fn engine(r: &Rule) -> Dialect {
+        if r.engines.includes(Dialect::MariaDb) {
+            Dialect::MariaDb
         } else {
-            Kind::Postgres
+            Dialect::Postgres
         }
     }
 
     /// Lint `sql` as the pending migration after the prelude.
-    pub(crate) fn findings(kind: Kind, sql: &str) -> Vec<Finding> {
-        let mut schema = Schema::new(kind);
-        let prelude = match kind {
-            Kind::MariaDb => PRELUDE_MARIADB,
-            Kind::Postgres => PRELUDE_POSTGRES,
+    pub(crate) fn findings(dialect: Dialect, sql: &str) -> Vec<Finding> {
+        let mut schema = Schema::new(dialect);
+        let prelude = match dialect {
+            Dialect::MariaDb => PRELUDE_MARIADB,
+            Dialect::Postgres => PRELUDE_POSTGRES,
         };
-        let (_, _, f) = lint_script(&mut schema, kind, prelude, true);
+        let (_, _, f) = lint_script(&mut schema, dialect, prelude, true);
         assert!(
             f.iter().all(|f| !f.severity().gates()),
             "the prelude itself: {f:?}"
         );
-        let mut schema = Schema::new(kind);
-        lint_script(&mut schema, kind, prelude, false);
-        lint_script(&mut schema, kind, sql, true).2
+        let mut schema = Schema::new(dialect);
+        lint_script(&mut schema, dialect, prelude, false);
+        lint_script(&mut schema, dialect, sql, true).2
     }
 
     #[test]
     fn ids_are_unique_and_every_row_is_complete() {
-        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id).collect();
+        let mut ids: Vec<&str> = RULES.iter().map(|r| r.id.as_str()).collect();
         ids.sort();
         ids.dedup();
         assert_eq!(ids.len(), RULES.len());
@@ -697,11 +675,51 @@ mod tests {
     }
 
     #[test]
+    fn each_id_names_its_own_row_in_kebab_case() {
+        for (i, r) in RULES.iter().enumerate() {
+            assert_eq!(r.id as usize, i);
+            assert!(std::ptr::eq(r.id.rule(), r));
+            let kebab: String = format!("{:?}", r.id)
+                .chars()
+                .enumerate()
+                .flat_map(|(k, c)| match (k, c.is_ascii_uppercase()) {
+                    (0, _) | (_, false) => vec![c.to_ascii_lowercase()],
+                    (_, true) => vec!['-', c.to_ascii_lowercase()],
+                })
+                .collect();
+            assert_eq!(r.id.as_str(), kebab);
+            assert_eq!(r.id.to_string(), kebab);
+        }
+    }
+
+    #[test]
+    fn a_rule_for_one_dialect_never_fires_in_the_other() {
+        let mut failures = Vec::new();
+        let mut checked = [0, 0];
+        for r in RULES.iter().filter(|r| r.engines != Engines::Both) {
+            let other = if r.engines.includes(Dialect::MariaDb) {
+                checked[0] += 1;
+                Dialect::Postgres
+            } else {
+                checked[1] += 1;
+                Dialect::MariaDb
+            };
+            for sql in [r.example, r.lookalike] {
+                if let Some(f) = findings(other, sql).iter().find(|f| f.rule.id == r.id) {
+                    failures.push(format!("{}: fired on {other}: {}", r.id, f.subject));
+                }
+            }
+        }
+        assert!(checked[0] > 0 && checked[1] > 0, "{checked:?}");
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    #[test]
     fn every_rule_fires_on_its_example_and_not_on_its_lookalike() {
         let mut failures = Vec::new();
         for r in RULES {
-            let kind = engine(r);
-            let hit = findings(kind, r.example);
+            let dialect = engine(r);
+            let hit = findings(dialect, r.example);
             if !hit.iter().any(|f| f.rule.id == r.id) {
                 failures.push(format!(
                     "{}: example did not fire; got {:?}",
@@ -711,7 +729,7 @@ mod tests {
                         .collect::<Vec<_>>()
                 ));
             }
-            let miss = findings(kind, r.lookalike);
+            let miss = findings(dialect, r.lookalike);
             if let Some(f) = miss.iter().find(|f| f.rule.id == r.id) {
                 failures.push(format!("{}: look-alike fired: {}", r.id, f.subject));
             }

@@ -13,7 +13,7 @@
 //! this scanner saw a string) makes the statement unreadable — `unknown`,
 //! never silently safe.
 
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
 /// What a lexeme is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,21 +85,21 @@ pub struct Scanner<'a> {
     pos: usize,
     line: usize,
     col: usize,
-    kind: Kind,
+    dialect: Dialect,
     /// Inside a MariaDB executable comment.
     in_exec: bool,
     failed: bool,
 }
 
 impl<'a> Scanner<'a> {
-    pub fn new(src: &'a str, kind: Kind) -> Self {
+    pub fn new(src: &'a str, dialect: Dialect) -> Self {
         Scanner {
             src,
             b: src.as_bytes(),
             pos: 0,
             line: 1,
             col: 1,
-            kind,
+            dialect,
             in_exec: false,
             failed: false,
         }
@@ -107,7 +107,7 @@ impl<'a> Scanner<'a> {
 
     /// Start inside an executable comment (a statement that began in one).
     pub fn inside_exec(mut self, yes: bool) -> Self {
-        self.in_exec = yes && self.kind == Kind::MariaDb;
+        self.in_exec = yes && self.dialect == Dialect::MariaDb;
         self
     }
 
@@ -123,7 +123,7 @@ impl<'a> Scanner<'a> {
     }
 
     fn maria(&self) -> bool {
-        self.kind == Kind::MariaDb
+        self.dialect == Dialect::MariaDb
     }
 
     fn peek(&self, n: usize) -> Option<u8> {
@@ -208,7 +208,22 @@ impl<'a> Scanner<'a> {
     fn lexeme(&mut self) -> Option<Result<Lexeme, ScanError>> {
         let c = self.peek(0)?;
         let (start, line, col) = (self.pos, self.line, self.col);
-        let lex = match c {
+        let lex = match self.lex(c) {
+            Ok(lex) => lex,
+            Err(what) => return self.error(line, what),
+        };
+        Some(Ok(Lexeme {
+            lex,
+            start,
+            end: self.pos,
+            line,
+            col,
+        }))
+    }
+
+    /// Read the lexeme that starts with `c`. `Err`: what is not closed.
+    fn lex(&mut self, c: u8) -> Result<Lex, &'static str> {
+        Ok(match c {
             b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c => {
                 while matches!(
                     self.peek(0),
@@ -230,85 +245,15 @@ impl<'a> Scanner<'a> {
                 self.line_comment();
                 Lex::Comment
             }
-            b'/' if self.peek(1) == Some(b'*') => {
-                let exec = if !self.maria() || self.in_exec {
-                    None
-                } else if self.peek(2) == Some(b'!') {
-                    Some(3)
-                } else if self.peek(2) == Some(b'M') && self.peek(3) == Some(b'!') {
-                    Some(4)
-                } else {
-                    None
-                };
-                match exec {
-                    Some(n) => {
-                        self.bump_n(n);
-                        while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                            self.bump();
-                        }
-                        self.in_exec = true;
-                        Lex::ExecOpen
-                    }
-                    None => {
-                        if !self.block_comment() {
-                            return self.error(line, "a comment");
-                        }
-                        Lex::Comment
-                    }
-                }
-            }
+            b'/' if self.peek(1) == Some(b'*') => return self.comment_or_exec(),
             b'*' if self.in_exec && self.peek(1) == Some(b'/') => {
                 self.bump_n(2);
                 self.in_exec = false;
                 Lex::ExecClose
             }
-            b'\'' => {
-                if !self.quoted(b'\'', self.maria()) {
-                    return self.error(line, "a string");
-                }
-                Lex::Str
-            }
-            b'"' => {
-                if self.maria() {
-                    if !self.quoted(b'"', true) {
-                        return self.error(line, "a string");
-                    }
-                    Lex::Str
-                } else {
-                    if !self.quoted(b'"', false) {
-                        return self.error(line, "a quoted name");
-                    }
-                    Lex::Quoted
-                }
-            }
-            b'`' if self.maria() => {
-                if !self.quoted(b'`', false) {
-                    return self.error(line, "a quoted name");
-                }
-                Lex::Quoted
-            }
-            b'$' if !self.maria() => match self.dollar_tag() {
-                Some(n) => {
-                    let tag = &self.src[self.pos..self.pos + n];
-                    match self.src[self.pos + n..].find(tag) {
-                        Some(at) => {
-                            let end = self.pos + n + at + n;
-                            while self.pos < end {
-                                self.bump();
-                            }
-                            Lex::Str
-                        }
-                        None => return self.error(line, "a dollar-quoted string"),
-                    }
-                }
-                None => {
-                    self.bump();
-                    while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
-                        self.bump();
-                    }
-                    Lex::Punct
-                }
-            },
+            b'\'' | b'"' => return self.quote(c),
+            b'`' if self.maria() => return self.quote(c),
+            b'$' if !self.maria() => return self.dollar(),
             b';' => {
                 self.bump();
                 Lex::Semi
@@ -319,21 +264,7 @@ impl<'a> Scanner<'a> {
                 }
                 Lex::Number
             }
-            c if self.is_word_start(c) => {
-                // PostgreSQL `E'…'`: backslashes escape.
-                if !self.maria() && (c == b'E' || c == b'e') && self.peek(1) == Some(b'\'') {
-                    self.bump();
-                    if !self.quoted(b'\'', true) {
-                        return self.error(line, "a string");
-                    }
-                    Lex::Str
-                } else {
-                    while self.peek(0).is_some_and(Self::is_word) {
-                        self.bump();
-                    }
-                    Lex::Word
-                }
-            }
+            c if self.is_word_start(c) => return self.word_or_string(c),
             _ => {
                 // One character, whatever its width.
                 self.bump();
@@ -342,14 +273,83 @@ impl<'a> Scanner<'a> {
                 }
                 Lex::Punct
             }
+        })
+    }
+
+    /// `/* … */`, or MariaDB's `/*!`, `/*!40101`, `/*M!`, `/*M!100100`.
+    fn comment_or_exec(&mut self) -> Result<Lex, &'static str> {
+        let exec = if !self.maria() || self.in_exec {
+            None
+        } else if self.peek(2) == Some(b'!') {
+            Some(3)
+        } else if self.peek(2) == Some(b'M') && self.peek(3) == Some(b'!') {
+            Some(4)
+        } else {
+            None
         };
-        Some(Ok(Lexeme {
-            lex,
-            start,
-            end: self.pos,
-            line,
-            col,
-        }))
+        match exec {
+            Some(n) => {
+                self.bump_n(n);
+                while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                    self.bump();
+                }
+                self.in_exec = true;
+                Ok(Lex::ExecOpen)
+            }
+            None if self.block_comment() => Ok(Lex::Comment),
+            None => Err("a comment"),
+        }
+    }
+
+    /// A string or a quoted name opened by `q`: `'…'`; `"…"` (a string on
+    /// MariaDB, a name on PostgreSQL); `` `…` `` (MariaDB).
+    fn quote(&mut self, q: u8) -> Result<Lex, &'static str> {
+        let (backslash, lex, what) = match q {
+            b'\'' => (self.maria(), Lex::Str, "a string"),
+            b'"' if self.maria() => (true, Lex::Str, "a string"),
+            _ => (false, Lex::Quoted, "a quoted name"),
+        };
+        if self.quoted(q, backslash) {
+            Ok(lex)
+        } else {
+            Err(what)
+        }
+    }
+
+    /// PostgreSQL: a `$tag$ … $tag$` string, or a `$1` parameter.
+    fn dollar(&mut self) -> Result<Lex, &'static str> {
+        let Some(n) = self.dollar_tag() else {
+            self.bump();
+            while self.peek(0).is_some_and(|c| c.is_ascii_digit()) {
+                self.bump();
+            }
+            return Ok(Lex::Punct);
+        };
+        let tag = &self.src[self.pos..self.pos + n];
+        let Some(at) = self.src[self.pos + n..].find(tag) else {
+            return Err("a dollar-quoted string");
+        };
+        let end = self.pos + n + at + n;
+        while self.pos < end {
+            self.bump();
+        }
+        Ok(Lex::Str)
+    }
+
+    /// A word, or PostgreSQL's `E'…'` (backslashes escape).
+    fn word_or_string(&mut self, c: u8) -> Result<Lex, &'static str> {
+        if !self.maria() && (c == b'E' || c == b'e') && self.peek(1) == Some(b'\'') {
+            self.bump();
+            return if self.quoted(b'\'', true) {
+                Ok(Lex::Str)
+            } else {
+                Err("a string")
+            };
+        }
+        while self.peek(0).is_some_and(Self::is_word) {
+            self.bump();
+        }
+        Ok(Lex::Word)
     }
 
     fn line_comment(&mut self) {
@@ -393,8 +393,8 @@ impl Iterator for Scanner<'_> {
 
 /// The code lexemes of `src` (no space, comments or executable-comment
 /// delimiters); stops at the first error.
-pub fn code(src: &str, kind: Kind) -> impl Iterator<Item = Lexeme> + '_ {
-    Scanner::new(src, kind)
+pub fn code(src: &str, dialect: Dialect) -> impl Iterator<Item = Lexeme> + '_ {
+    Scanner::new(src, dialect)
         .map_while(Result::ok)
         .filter(Lexeme::is_code)
 }
@@ -433,17 +433,17 @@ pub enum Mode {
 pub struct Statements<'a> {
     src: &'a str,
     scanner: Scanner<'a>,
-    kind: Kind,
+    dialect: Dialect,
     mode: Mode,
     done: bool,
 }
 
 impl<'a> Statements<'a> {
-    pub fn new(src: &'a str, kind: Kind, mode: Mode) -> Self {
+    pub fn new(src: &'a str, dialect: Dialect, mode: Mode) -> Self {
         Statements {
             src,
-            scanner: Scanner::new(src, kind),
-            kind,
+            scanner: Scanner::new(src, dialect),
+            dialect,
             mode,
             done: false,
         }
@@ -488,7 +488,7 @@ enum Head {
 }
 
 impl Open {
-    fn word(&mut self, src: &str, l: &Lexeme, kind: Kind, mode: Mode) {
+    fn word(&mut self, src: &str, l: &Lexeme, dialect: Dialect, mode: Mode) {
         let w = l.text(src);
         let is = |s: &str| w.eq_ignore_ascii_case(s);
         self.words += 1;
@@ -520,57 +520,38 @@ impl Open {
             }
         }
         if self.head == Head::Create && self.routine.is_none() {
-            if ["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"]
-                .iter()
-                .any(|k| is(k))
-            {
-                self.routine = Some(true);
-            } else if [
-                "TABLE",
-                "VIEW",
-                "INDEX",
-                "DATABASE",
-                "SCHEMA",
-                "USER",
-                "ROLE",
-                "SEQUENCE",
-                "SERVER",
-                "TYPE",
-                "DOMAIN",
-                "EXTENSION",
-                "POLICY",
-                "RULE",
-            ]
-            .iter()
-            .any(|k| is(k))
-            {
-                self.routine = Some(false);
-            }
+            self.routine = created(w);
         }
-        if after_dot {
-            return;
+        if !after_dot {
+            self.block_word(src, w, dialect, mode);
         }
+    }
+
+    /// A word that may open or close a block: `BEGIN`, `BEGIN ATOMIC`,
+    /// `BEGIN NOT ATOMIC`, `CASE`, `END`.
+    fn block_word(&mut self, src: &str, w: &str, dialect: Dialect, mode: Mode) {
+        let is = |s: &str| w.eq_ignore_ascii_case(s);
         if is("BEGIN") {
             let prev_is = |c: char| self.prev.is_some_and(|p| p.is_punct(src, c));
-            let opens = match (kind, mode) {
+            let opens = match (dialect, mode) {
                 (_, Mode::Block) => true,
                 _ if self.depth > 0 => true,
-                (Kind::MariaDb, Mode::Script) => {
+                (Dialect::MariaDb, Mode::Script) => {
                     self.routine == Some(true) && !prev_is('(') && !prev_is(',')
                 }
                 // PostgreSQL: only `BEGIN ATOMIC`, seen on the next word.
-                (Kind::Postgres, Mode::Script) => false,
+                (Dialect::Postgres, Mode::Script) => false,
             };
             if opens {
                 self.depth += 1;
                 self.after_begin = true;
             }
-        } else if is("ATOMIC") && kind == Kind::Postgres {
+        } else if is("ATOMIC") && dialect == Dialect::Postgres {
             if self.prev.is_some_and(|p| p.is(src, "BEGIN")) && self.depth == 0 {
                 self.depth += 1;
             }
         } else if is("NOT")
-            && kind == Kind::MariaDb
+            && dialect == Dialect::MariaDb
             && self.head == Head::Begin
             && self.words == 2
             && self.depth == 0
@@ -583,6 +564,51 @@ impl Open {
             self.depth -= 1;
             self.after_end = true;
         }
+    }
+
+    /// The statement read so far, when it holds code.
+    fn stmt(&self) -> Option<Stmt> {
+        let (start, line, col, in_exec) = self.first?;
+        self.prev?;
+        Some(Stmt {
+            start,
+            end: self.end,
+            line,
+            col,
+            in_exec,
+            marked: self.marked,
+        })
+    }
+}
+
+/// After `CREATE`, the word that says what is created: `Some(true)` for
+/// what has a body (`BEGIN` in it opens a block), `Some(false)` for what
+/// has none, `None` when `w` says neither (`OR`, `DEFINER`, …).
+fn created(w: &str) -> Option<bool> {
+    const BODY: &[&str] = &["PROCEDURE", "FUNCTION", "TRIGGER", "EVENT", "PACKAGE"];
+    const NONE: &[&str] = &[
+        "TABLE",
+        "VIEW",
+        "INDEX",
+        "DATABASE",
+        "SCHEMA",
+        "USER",
+        "ROLE",
+        "SEQUENCE",
+        "SERVER",
+        "TYPE",
+        "DOMAIN",
+        "EXTENSION",
+        "POLICY",
+        "RULE",
+    ];
+    let is = |k: &&str| w.eq_ignore_ascii_case(k);
+    if BODY.iter().any(is) {
+        Some(true)
+    } else if NONE.iter().any(is) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -600,17 +626,7 @@ impl Iterator for Statements<'_> {
                 None => {
                     self.done = true;
                     // Only markers and no code: nothing runs.
-                    let first = open.first.filter(|_| open.prev.is_some());
-                    return first.map(|(start, line, col, in_exec)| {
-                        Ok(Stmt {
-                            start,
-                            end: open.end,
-                            line,
-                            col,
-                            in_exec,
-                            marked: open.marked,
-                        })
-                    });
+                    return open.stmt().map(Ok);
                 }
                 Some(Err(e)) => {
                     self.done = true;
@@ -642,24 +658,15 @@ impl Iterator for Statements<'_> {
                     }
                     open.after_end = false;
                     if open.depth == 0 {
-                        if let Some((start, line, col, in_exec)) = open.first {
-                            if open.prev.is_some() {
-                                return Some(Ok(Stmt {
-                                    start,
-                                    end: open.end,
-                                    line,
-                                    col,
-                                    in_exec,
-                                    marked: open.marked,
-                                }));
-                            }
+                        if let Some(stmt) = open.stmt() {
+                            return Some(Ok(stmt));
                         }
                         open = Open::default();
                         continue;
                     }
                 }
                 Lex::Word => {
-                    open.word(self.src, &l, self.kind, self.mode);
+                    open.word(self.src, &l, self.dialect, self.mode);
                 }
                 _ => {
                     open.after_begin = false;
@@ -677,9 +684,9 @@ impl Iterator for Statements<'_> {
 
 /// Whether `sql` holds any statement, and whether its last one already
 /// ends with `;` — for appending statements after it.
-pub fn ending(sql: &str, kind: Kind) -> Result<Option<bool>, ScanError> {
+pub fn ending(sql: &str, dialect: Dialect) -> Result<Option<bool>, ScanError> {
     let mut last = None;
-    for l in Scanner::new(sql, kind) {
+    for l in Scanner::new(sql, dialect) {
         let l = l?;
         if l.is_code() {
             last = Some(l.lex == Lex::Semi);
@@ -692,8 +699,8 @@ pub fn ending(sql: &str, kind: Kind) -> Result<Option<bool>, ScanError> {
 mod tests {
     use super::*;
 
-    fn stmts(sql: &str, kind: Kind) -> Vec<&str> {
-        Statements::new(sql, kind, Mode::Script)
+    fn stmts(sql: &str, dialect: Dialect) -> Vec<&str> {
+        Statements::new(sql, dialect, Mode::Script)
             .map(|s| {
                 let s = s.unwrap();
                 &sql[s.start..s.end]
@@ -705,7 +712,7 @@ mod tests {
     fn strings_names_and_comments_hide_semicolons() {
         let sql = "INSERT INTO a VALUES ('x;', \"y;\", 'it''s', 'a\\';b');\n-- c;\n# d;\nSELECT `e;f` /* g; */;SELECT 1--1;\nSELECT 2";
         assert_eq!(
-            stmts(sql, Kind::MariaDb),
+            stmts(sql, Dialect::MariaDb),
             vec![
                 "INSERT INTO a VALUES ('x;', \"y;\", 'it''s', 'a\\';b')",
                 "SELECT `e;f`",
@@ -715,7 +722,7 @@ mod tests {
         );
         let pg = "SELECT 'a\\'; SELECT E'b\\';c'; SELECT \"x;\" /* a /* b; */ c; */; SELECT $$;$$, $t$ $$; $t$, $1;";
         assert_eq!(
-            stmts(pg, Kind::Postgres),
+            stmts(pg, Dialect::Postgres),
             vec![
                 "SELECT 'a\\'",
                 "SELECT E'b\\';c'",
@@ -729,7 +736,7 @@ mod tests {
     fn mariadb_executable_comments_are_code() {
         let sql = "/*M! DROP TABLE users */;\n/*!40101 SET NAMES utf8 */;\n/*M!100100 SELECT 1; SELECT 2 */;\n/* plain; */ /*+ hint; */ SELECT 3;";
         assert_eq!(
-            stmts(sql, Kind::MariaDb),
+            stmts(sql, Dialect::MariaDb),
             vec![
                 "/*M! DROP TABLE users */",
                 "/*!40101 SET NAMES utf8 */",
@@ -739,52 +746,52 @@ mod tests {
             ]
         );
         // Only markers, no code: nothing runs.
-        assert!(stmts("/*!40101 */;", Kind::MariaDb).is_empty());
+        assert!(stmts("/*!40101 */;", Dialect::MariaDb).is_empty());
         // PostgreSQL runs none of them.
-        assert!(stmts("/*! DROP TABLE users */;", Kind::Postgres).is_empty());
+        assert!(stmts("/*! DROP TABLE users */;", Dialect::Postgres).is_empty());
         // Lowercase `m` is a plain comment on MariaDB.
-        assert!(stmts("/*m! DROP TABLE users */;", Kind::MariaDb).is_empty());
+        assert!(stmts("/*m! DROP TABLE users */;", Dialect::MariaDb).is_empty());
     }
 
     #[test]
     fn bodies_keep_their_semicolons() {
         let sql = "CREATE PROCEDURE p()\nBEGIN\n  IF 1 THEN SELECT 1; END IF;\n  CASE x WHEN 1 THEN SELECT 2; END CASE;\n  lbl: LOOP LEAVE lbl; END LOOP lbl;\nEND;\nSELECT 2;";
         assert_eq!(
-            stmts(sql, Kind::MariaDb).len(),
+            stmts(sql, Dialect::MariaDb).len(),
             2,
             "{:?}",
-            stmts(sql, Kind::MariaDb)
+            stmts(sql, Dialect::MariaDb)
         );
-        assert_eq!(stmts(sql, Kind::MariaDb)[1], "SELECT 2");
+        assert_eq!(stmts(sql, Dialect::MariaDb)[1], "SELECT 2");
         let tx = "BEGIN; UPDATE a SET b = 1; COMMIT; BEGIN WORK; START TRANSACTION;";
-        assert_eq!(stmts(tx, Kind::MariaDb).len(), 5);
-        assert_eq!(stmts(tx, Kind::Postgres).len(), 5);
+        assert_eq!(stmts(tx, Dialect::MariaDb).len(), 5);
+        assert_eq!(stmts(tx, Dialect::Postgres).len(), 5);
         // `begin` as a name is no block.
         let names = "CREATE TABLE t (begin INT, x INT); DROP TABLE users;";
-        assert_eq!(stmts(names, Kind::MariaDb).len(), 2);
+        assert_eq!(stmts(names, Dialect::MariaDb).len(), 2);
         let compound = "BEGIN NOT ATOMIC DROP TABLE a; DROP TABLE b; END; SELECT 1";
         assert_eq!(
-            stmts(compound, Kind::MariaDb),
+            stmts(compound, Dialect::MariaDb),
             vec![
                 "BEGIN NOT ATOMIC DROP TABLE a; DROP TABLE b; END",
                 "SELECT 1"
             ]
         );
         let atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END; SELECT CASE WHEN true THEN 1 END; SELECT 3";
-        assert_eq!(stmts(atomic, Kind::Postgres).len(), 3);
+        assert_eq!(stmts(atomic, Dialect::Postgres).len(), 3);
         let trigger = "CREATE TRIGGER t BEFORE INSERT ON a FOR EACH ROW BEGIN SET NEW.x = 1; SET NEW.end = 2; END; SELECT 1";
-        assert_eq!(stmts(trigger, Kind::MariaDb).len(), 2);
+        assert_eq!(stmts(trigger, Dialect::MariaDb).len(), 2);
     }
 
     #[test]
     fn unterminated_strings_and_comments_are_errors_with_their_line() {
-        for (sql, kind) in [
-            ("SELECT 1;\nSELECT 'oops", Kind::MariaDb),
-            ("SELECT 1;\n/* oops", Kind::MariaDb),
-            ("SELECT 1;\nSELECT $x$ oops", Kind::Postgres),
-            ("SELECT 1;\nSELECT \"oops", Kind::Postgres),
+        for (sql, dialect) in [
+            ("SELECT 1;\nSELECT 'oops", Dialect::MariaDb),
+            ("SELECT 1;\n/* oops", Dialect::MariaDb),
+            ("SELECT 1;\nSELECT $x$ oops", Dialect::Postgres),
+            ("SELECT 1;\nSELECT \"oops", Dialect::Postgres),
         ] {
-            let e = Statements::new(sql, kind, Mode::Script)
+            let e = Statements::new(sql, dialect, Mode::Script)
                 .find_map(Result::err)
                 .unwrap_or_else(|| panic!("{sql}"));
             assert_eq!(e.line, 2, "{sql}");
@@ -794,22 +801,22 @@ mod tests {
     #[test]
     fn lines_and_columns_count_characters() {
         let sql = "SELECT 'é';\n  SELECT 2;";
-        let s: Vec<Stmt> = Statements::new(sql, Kind::MariaDb, Mode::Script)
+        let s: Vec<Stmt> = Statements::new(sql, Dialect::MariaDb, Mode::Script)
             .map(Result::unwrap)
             .collect();
         assert_eq!((s[1].line, s[1].col), (2, 3));
-        let l: Vec<Lexeme> = code("é x", Kind::MariaDb).collect();
+        let l: Vec<Lexeme> = code("é x", Dialect::MariaDb).collect();
         assert_eq!(l[1].col, 3);
     }
 
     #[test]
     fn the_end_of_a_script() {
-        assert_eq!(ending("SELECT 1;  -- x", Kind::MariaDb), Ok(Some(true)));
-        assert_eq!(ending("SELECT 1 -- x;", Kind::MariaDb), Ok(Some(false)));
+        assert_eq!(ending("SELECT 1;  -- x", Dialect::MariaDb), Ok(Some(true)));
+        assert_eq!(ending("SELECT 1 -- x;", Dialect::MariaDb), Ok(Some(false)));
         assert_eq!(
-            ending("SELECT 1; /*M! SELECT 2 */", Kind::MariaDb),
+            ending("SELECT 1; /*M! SELECT 2 */", Dialect::MariaDb),
             Ok(Some(false))
         );
-        assert_eq!(ending("-- only\n/* this */", Kind::Postgres), Ok(None));
+        assert_eq!(ending("-- only\n/* this */", Dialect::Postgres), Ok(None));
     }
 }

@@ -17,10 +17,13 @@ use sqlparser::ast::{
     TransactionMode, Value,
 };
 
-use super::classify::{parse, short, At, Cx};
+use super::cx::{At, Cx};
+use super::name::{Name, Of};
+use super::rules::Id;
 use super::scan::{Lex, Lexeme, Scanner};
 use super::split::Piece;
-use crate::db::Kind;
+use super::statement::{parse, short};
+use crate::dialect::Dialect;
 
 /// Why a session setting may not change (MariaDB).
 fn maria_setting(var: &str) -> Option<&'static str> {
@@ -139,7 +142,7 @@ impl Cx<'_> {
                 }
             }
             Set::SetRole { .. } | Set::SetSessionAuthorization(_) => self.hit(
-                "session-setting",
+                Id::SessionSetting,
                 at,
                 format!(
                     "`{}`: the run would act as another role",
@@ -154,7 +157,7 @@ impl Cx<'_> {
             Set::SetTransaction { modes, .. } => {
                 if read_only(modes) {
                     self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!(
                             "`{}`: the run could no longer write its history row",
@@ -165,14 +168,14 @@ impl Cx<'_> {
             }
             Set::SetNamesDefault {} | Set::SetTimeZone { .. } => {}
             Set::SetSessionParam(_) => {
-                self.hit("unrecognized", at, format!("`{}`", short(&piece.text)))
+                self.hit(Id::Unrecognized, at, format!("`{}`", short(&piece.text)))
             }
         }
     }
 
     fn unsafe_charset(&mut self, name: &str, at: At, piece: &Piece) {
         self.hit(
-            "session-setting",
+            Id::SessionSetting,
             at,
             format!(
                 "`{}`: in `{name}` a character can end with the byte of a quote or a backslash, so the server would read the rest of the batch differently from schemagate",
@@ -219,7 +222,7 @@ impl Cx<'_> {
         };
         if global {
             self.hit(
-                "server-wide",
+                Id::ServerWide,
                 at,
                 format!("SET GLOBAL {}", shown.trim_start_matches("SET ")),
             );
@@ -241,10 +244,10 @@ impl Cx<'_> {
             self.fk_checks_off = matches!(v.to_ascii_lowercase().as_str(), "0" | "off" | "false");
             return;
         }
-        match self.kind {
-            Kind::MariaDb => {
+        match self.dialect {
+            Dialect::MariaDb => {
                 if var == "password" {
-                    self.hit("privileges", at, format!("`{}`", short(&piece.text)));
+                    self.hit(Id::Privileges, at, format!("`{}`", short(&piece.text)));
                 } else if var == "sql_mode" {
                     let bad = match value.and_then(literal) {
                         Some(v) => v
@@ -255,7 +258,7 @@ impl Cx<'_> {
                         None => Some("schemagate cannot tell which modes this sets; some change how the server reads the rest of the batch".into()),
                     };
                     if let Some(why) = bad {
-                        self.hit("session-setting", at, format!("{shown}: {why}"));
+                        self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                     }
                 } else if var == "character_set_client" {
                     let v = value.and_then(literal).unwrap_or_default();
@@ -263,13 +266,13 @@ impl Cx<'_> {
                         self.unsafe_charset(&v, at, piece);
                     }
                 } else if let Some(why) = maria_setting(var) {
-                    self.hit("session-setting", at, format!("{shown}: {why}"));
+                    self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                 }
             }
-            Kind::Postgres => {
+            Dialect::Postgres => {
                 if var == "search_path" {
                     self.hit(
-                        "change-database",
+                        Id::ChangeDatabase,
                         at,
                         format!("{shown}: unqualified names, the history table's too, would be looked up there"),
                     );
@@ -279,7 +282,7 @@ impl Cx<'_> {
                         self.unsafe_charset(&v, at, piece);
                     }
                 } else if let Some(why) = pg_setting(var) {
-                    self.hit("session-setting", at, format!("{shown}: {why}"));
+                    self.hit(Id::SessionSetting, at, format!("{shown}: {why}"));
                 }
             }
         }
@@ -287,7 +290,7 @@ impl Cx<'_> {
 
     /// `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` …
     pub(super) fn transaction(&mut self, s: &Statement, at: At, piece: &Piece) {
-        if self.kind == Kind::Postgres {
+        if self.dialect == Dialect::Postgres {
             if !self.no_tx {
                 self.transaction_control(at, piece);
             }
@@ -296,7 +299,7 @@ impl Cx<'_> {
         if let Statement::StartTransaction { modes, .. } = s {
             if read_only(modes) {
                 self.hit(
-                    "session-setting",
+                    Id::SessionSetting,
                     at,
                     format!(
                         "`{}`: the run could no longer write its history row",
@@ -309,7 +312,7 @@ impl Cx<'_> {
 
     fn transaction_control(&mut self, at: At, piece: &Piece) {
         self.hit(
-            "transaction-control",
+            Id::TransactionControl,
             at,
             format!(
                 "`{}` in a migration that runs in one transaction with its history row",
@@ -336,7 +339,7 @@ impl Cx<'_> {
         };
         if let Some(why) = what {
             self.hit(
-                "session-setting",
+                Id::SessionSetting,
                 at,
                 format!("`{}`: {why}", short(&piece.text)),
             );
@@ -350,14 +353,14 @@ impl Cx<'_> {
     /// Also statements that write schemagate's own history table.
     pub(super) fn calls(&mut self, piece: &Piece, at: At) {
         let text: &str = &piece.text;
-        let lexemes = Scanner::new(text, self.kind)
+        let lexemes = Scanner::new(text, self.dialect)
             .inside_exec(piece.in_exec)
             .at(piece.line, piece.col)
             .map_while(Result::ok)
             .filter(Lexeme::is_code);
         let mut head = String::new();
         let mut prev: Option<Lexeme> = None;
-        let mut call: Option<(String, Lexeme)> = None;
+        let mut call: Option<Lexeme> = None;
         // Where the statement names what it writes, before its query.
         let mut target = true;
         for l in lexemes {
@@ -365,9 +368,9 @@ impl Cx<'_> {
             if head.is_empty() {
                 head = word.clone().unwrap_or_else(|| "?".into());
             }
-            if let Some((name, at_name)) = call.take() {
+            if let Some(callee) = call.take() {
                 let arg = (l.lex == Lex::Str).then(|| unquote(l.text(text)));
-                self.call(&name, arg.as_deref(), &head, at_of(at_name, at), piece);
+                self.call(callee, arg.as_deref(), &head, at, piece);
             }
             if let Some(w) = &word {
                 if matches!(
@@ -392,7 +395,7 @@ impl Cx<'_> {
                 );
                 if target && writes && (w == "_sqlx_migrations" || w.starts_with("_schemagate")) {
                     self.hit(
-                        "history-table",
+                        Id::HistoryTable,
                         at_of(l, at),
                         format!("`{}` writes schemagate's history table", short(text)),
                     );
@@ -401,59 +404,65 @@ impl Cx<'_> {
             }
             if l.is_punct(text, '(') {
                 if let Some(p) = prev.filter(|p| matches!(p.lex, Lex::Word | Lex::Quoted)) {
-                    call = Some((ident(p.text(text)), p));
+                    call = Some(p);
                 }
             }
             prev = Some(l);
         }
-        if let Some((name, at_name)) = call {
-            self.call(&name, None, &head, at_of(at_name, at), piece);
+        if let Some(callee) = call {
+            self.call(callee, None, &head, at, piece);
         }
     }
 
-    /// `name(arg, …)` in a statement that starts with `head`.
-    fn call(&mut self, name: &str, arg: Option<&str>, head: &str, at: At, piece: &Piece) {
+    /// `callee(arg, …)` in a statement that starts with `head`.
+    fn call(&mut self, callee: Lexeme, arg: Option<&str>, head: &str, at: At, piece: &Piece) {
+        let at = at_of(callee, at);
+        let written = callee.text(&piece.text);
+        let name = ident(written);
+        let name = name.as_str();
         // A routine's own definition runs nothing.
         if matches!(head, "create" | "alter" | "drop" | "call") {
             return;
         }
         let shown = || format!("{name}() in `{}`", short(&piece.text));
-        match (self.kind, name) {
-            (Kind::MariaDb, "release_lock" | "release_all_locks")
+        match (self.dialect, name) {
+            (Dialect::MariaDb, "release_lock" | "release_all_locks")
             | (
-                Kind::Postgres,
+                Dialect::Postgres,
                 "pg_advisory_unlock" | "pg_advisory_unlock_all" | "pg_advisory_unlock_shared",
-            ) => self.hit("release-lock", at, shown()),
-            (Kind::Postgres, "set_config") => {
+            ) => self.hit(Id::ReleaseLock, at, shown()),
+            (Dialect::Postgres, "set_config") => {
                 let var = arg.map(str::to_ascii_lowercase);
                 match var.as_deref() {
                     Some("search_path") => self.hit(
-                        "change-database",
+                        Id::ChangeDatabase,
                         at,
                         format!("{}: unqualified names, the history table's too, would be looked up elsewhere", shown()),
                     ),
                     Some(v) => {
                         if let Some(why) = pg_setting(v) {
-                            self.hit("session-setting", at, format!("{}: {why}", shown()));
+                            self.hit(Id::SessionSetting, at, format!("{}: {why}", shown()));
                         }
                     }
                     None => self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!("{}: schemagate cannot tell which setting it changes", shown()),
                     ),
                 }
             }
             (
-                Kind::Postgres,
+                Dialect::Postgres,
                 "pg_terminate_backend"
                 | "pg_cancel_backend"
                 | "pg_reload_conf"
                 | "pg_rotate_logfile",
-            ) => self.hit("server-wide", at, shown()),
+            ) => self.hit(Id::ServerWide, at, shown()),
             _ => {
-                if self.schema.routine(name).is_some() {
-                    self.hit("routine-call", at, shown());
+                let routine = Name::lexeme(self.dialect, Of::Routine, written, callee.lex);
+                if self.schema.routine(&routine).is_some() {
+                    let shown = format!("{routine}() in `{}`", short(&piece.text));
+                    self.hit(Id::RoutineCall, at, shown);
                 }
             }
         }
@@ -462,69 +471,98 @@ impl Cx<'_> {
     /// Statements sqlparser does not read, known by their first words, that
     /// touch the session or the server. `true`: classified.
     pub(super) fn session_fallback(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
+        match self.dialect {
+            Dialect::Postgres => self.pg_session_words(piece, up, at),
+            Dialect::MariaDb => self.maria_session_words(piece, up, at),
+        }
+    }
+
+    fn pg_session_words(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
         let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
         let any = |s: &str| up.iter().any(|w| w == s);
         let shown = format!("`{}`", short(&piece.text));
         let first = up.first().map(String::as_str).unwrap_or("");
-        if self.kind == Kind::Postgres {
-            if (has(0, "PREPARE") && has(1, "TRANSACTION"))
-                || (matches!(first, "COMMIT" | "ROLLBACK") && has(1, "PREPARED"))
+        if (has(0, "PREPARE") && has(1, "TRANSACTION"))
+            || (matches!(first, "COMMIT" | "ROLLBACK") && has(1, "PREPARED"))
+        {
+            if !self.no_tx {
+                self.transaction_control(at, piece);
+            }
+            return true;
+        }
+        if has(0, "ALTER") && has(1, "SYSTEM") {
+            self.hit(Id::ServerWide, at, shown);
+            return true;
+        }
+        if has(0, "ALTER") && has(1, "DATABASE") && (any("SET") || any("RESET")) {
+            self.hit(
+                Id::ServerWide,
+                at,
+                format!("{shown}: every new session of the database gets the setting"),
+            );
+            return true;
+        }
+        if has(0, "SET") && has(1, "SCHEMA") {
+            self.hit(
+                Id::ChangeDatabase,
+                at,
+                format!(
+                    "{shown}: unqualified names, the history table's too, would be looked up there"
+                ),
+            );
+            return true;
+        }
+        if matches!(first, "CREATE" | "ALTER" | "DROP") && (has(1, "USER") || has(1, "ROLE"))
+            || matches!(first, "GRANT" | "REVOKE")
+            || (has(0, "REASSIGN") || (has(0, "DROP") && has(1, "OWNED")))
+        {
+            self.hit(Id::Privileges, at, shown);
+            return true;
+        }
+        false
+    }
+
+    fn maria_session_words(&mut self, piece: &Piece, up: &[String], at: At) -> bool {
+        let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
+        let any = |s: &str| up.iter().any(|w| w == s);
+        let shown = format!("`{}`", short(&piece.text));
+        let first = up.first().map(String::as_str).unwrap_or("");
+        // Statements whose words alone say the rule.
+        let id = match first {
+            "LOCK" if has(1, "TABLE") || has(1, "TABLES") => Some(Id::LockTables),
+            "XA" => Some(Id::XaRelease),
+            "SET" if has(1, "GLOBAL") || has(1, "PERSIST") || has(1, "PERSIST_ONLY") => {
+                Some(Id::ServerWide)
+            }
+            "SET" if has(1, "PASSWORD") || (has(1, "DEFAULT") && has(2, "ROLE")) => {
+                Some(Id::Privileges)
+            }
+            "CREATE" | "ALTER" | "DROP" | "RENAME"
+                if has(1, "USER") || has(1, "ROLE") || (has(1, "OR") && has(3, "USER")) =>
             {
-                if !self.no_tx {
-                    self.transaction_control(at, piece);
-                }
-                return true;
+                Some(Id::Privileges)
             }
-            if has(0, "ALTER") && has(1, "SYSTEM") {
-                self.hit("server-wide", at, shown);
-                return true;
-            }
-            if has(0, "ALTER") && has(1, "DATABASE") && (any("SET") || any("RESET")) {
-                self.hit(
-                    "server-wide",
-                    at,
-                    format!("{shown}: every new session of the database gets the setting"),
-                );
-                return true;
-            }
-            if has(0, "SET") && has(1, "SCHEMA") {
-                self.hit(
-                    "change-database",
-                    at,
-                    format!("{shown}: unqualified names, the history table's too, would be looked up there"),
-                );
-                return true;
-            }
-            if matches!(first, "CREATE" | "ALTER" | "DROP") && (has(1, "USER") || has(1, "ROLE"))
-                || matches!(first, "GRANT" | "REVOKE")
-                || (has(0, "REASSIGN") || (has(0, "DROP") && has(1, "OWNED")))
-            {
-                self.hit("privileges", at, shown);
-                return true;
-            }
-            return false;
+            "GRANT" | "REVOKE" => Some(Id::Privileges),
+            _ if maria_server_wide(up) => Some(Id::ServerWide),
+            _ => None,
+        };
+        if let Some(id) = id {
+            self.hit(id, at, shown);
+            return true;
         }
         match first {
-            "LOCK" if has(1, "TABLE") || has(1, "TABLES") => {
-                self.hit("lock-tables", at, shown);
-                true
-            }
-            "XA" => {
-                self.hit("xa-release", at, shown);
-                true
-            }
             "COMMIT" | "ROLLBACK" if any("RELEASE") => {
                 let released =
                     up.windows(2).any(|w| w[1] == "RELEASE" && w[0] != "NO") || has(1, "RELEASE");
                 if released {
-                    self.hit("xa-release", at, shown);
+                    self.hit(Id::XaRelease, at, shown);
                 }
                 true
             }
             "START" if has(1, "TRANSACTION") => {
                 if up.windows(2).any(|w| w[0] == "READ" && w[1] == "ONLY") {
                     self.hit(
-                        "session-setting",
+                        Id::SessionSetting,
                         at,
                         format!("{shown}: the run could no longer write its history row"),
                     );
@@ -533,48 +571,6 @@ impl Cx<'_> {
             }
             "SET" if has(1, "STATEMENT") => {
                 self.set_statement(piece, at);
-                true
-            }
-            "SET" if has(1, "GLOBAL") || has(1, "PERSIST") || has(1, "PERSIST_ONLY") => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "SET" if has(1, "PASSWORD") || (has(1, "DEFAULT") && has(2, "ROLE")) => {
-                self.hit("privileges", at, shown);
-                true
-            }
-            "CREATE" | "ALTER" | "DROP" | "RENAME"
-                if has(1, "USER") || has(1, "ROLE") || (has(1, "OR") && has(3, "USER")) =>
-            {
-                self.hit("privileges", at, shown);
-                true
-            }
-            "GRANT" | "REVOKE" => {
-                self.hit("privileges", at, shown);
-                true
-            }
-            "CREATE" | "ALTER" | "DROP" if has(1, "SERVER") => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "SHUTDOWN" | "INSTALL" | "UNINSTALL" | "PURGE" | "BINLOG" | "FLUSH" | "KILL" => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "RESET" if !has(1, "QUERY") => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "CHANGE" if has(1, "MASTER") || has(1, "REPLICATION") => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "START" | "STOP" if has(1, "SLAVE") || has(1, "REPLICA") || has(1, "ALL") => {
-                self.hit("server-wide", at, shown);
-                true
-            }
-            "CACHE" | "LOAD" if has(1, "INDEX") => {
-                self.hit("server-wide", at, shown);
                 true
             }
             // `DO expr, …`: evaluates expressions; the calls in them are read
@@ -587,7 +583,7 @@ impl Cx<'_> {
     /// MariaDB `SET STATEMENT var = value, … FOR statement`.
     fn set_statement(&mut self, piece: &Piece, at: At) {
         let text: &str = &piece.text;
-        let code: Vec<Lexeme> = Scanner::new(text, self.kind)
+        let code: Vec<Lexeme> = Scanner::new(text, self.dialect)
             .inside_exec(piece.in_exec)
             .at(piece.line, piece.col)
             .map_while(Result::ok)
@@ -606,7 +602,7 @@ impl Cx<'_> {
             }
         }
         let Some(i) = split.filter(|&i| i + 1 < code.len()) else {
-            self.hit("unparsed", at, format!("`{}`", short(text)));
+            self.hit(Id::Unparsed, at, format!("`{}`", short(text)));
             return;
         };
         let assignments = format!("SET {}", &text[code[2].start..code[i].start]);
@@ -619,12 +615,12 @@ impl Cx<'_> {
             marked: true,
         };
         match sub
-            .tokens(self.kind)
+            .tokens(self.dialect)
             .map_err(|e| e.message)
-            .and_then(|t| parse(self.kind, t))
+            .and_then(|t| parse(self.dialect, t))
         {
             Ok(Statement::Set(s)) => self.set(&s, at, &sub),
-            _ => self.hit("unparsed", at, format!("`{}`", short(text))),
+            _ => self.hit(Id::Unparsed, at, format!("`{}`", short(text))),
         }
         let rest = &code[i + 1];
         let inner = Piece {
@@ -636,6 +632,21 @@ impl Cx<'_> {
             marked: piece.marked,
         };
         self.piece(&inner);
+    }
+}
+
+/// MariaDB statements, by their first words, that reach the whole server:
+/// other servers, plugins, logs, replication, caches.
+fn maria_server_wide(up: &[String]) -> bool {
+    let has = |i: usize, s: &str| up.get(i).is_some_and(|w| w == s);
+    match up.first().map(String::as_str).unwrap_or("") {
+        "CREATE" | "ALTER" | "DROP" => has(1, "SERVER"),
+        "SHUTDOWN" | "INSTALL" | "UNINSTALL" | "PURGE" | "BINLOG" | "FLUSH" | "KILL" => true,
+        "RESET" => !has(1, "QUERY"),
+        "CHANGE" => has(1, "MASTER") || has(1, "REPLICATION"),
+        "START" | "STOP" => has(1, "SLAVE") || has(1, "REPLICA") || has(1, "ALL"),
+        "CACHE" | "LOAD" => has(1, "INDEX"),
+        _ => false,
     }
 }
 
@@ -676,14 +687,14 @@ fn at_of(l: Lexeme, at: At) -> At {
 
 #[cfg(test)]
 mod tests {
-    use crate::db::Kind;
-    use crate::lint::classify::tests::{hits, ids, USERS_MY, USERS_PG};
+    use crate::dialect::Dialect;
+    use crate::lint::script::tests::{hits, ids, USERS_MY, USERS_PG};
 
     fn my(sql: &str) -> Vec<String> {
-        ids(Kind::MariaDb, USERS_MY, sql)
+        ids(Dialect::MariaDb, USERS_MY, sql)
     }
     fn pg(sql: &str) -> Vec<String> {
-        ids(Kind::Postgres, USERS_PG, sql)
+        ids(Dialect::Postgres, USERS_PG, sql)
     }
     const NONE: Vec<String> = Vec::new();
 
@@ -700,7 +711,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::MariaDb,
+                Dialect::MariaDb,
                 USERS_MY,
                 "CREATE TABLE x (id INT);\n\nUSE rt_other;"
             ),
@@ -886,7 +897,7 @@ mod tests {
         }
         assert_eq!(
             hits(
-                Kind::Postgres,
+                Dialect::Postgres,
                 USERS_PG,
                 "CREATE TABLE tx_a (id INT);\nCOMMIT;"
             ),

@@ -7,17 +7,17 @@
 
 use std::borrow::Cow;
 
-use sqlparser::dialect::{Dialect, MySqlDialect, PostgreSqlDialect};
+use sqlparser::dialect::{Dialect as SqlDialect, MySqlDialect, PostgreSqlDialect};
 use sqlparser::tokenizer::{Location, Span, TokenWithSpan, Tokenizer};
 
 use super::scan::{Lex, Mode, Scanner, Statements};
-use crate::db::Kind;
+use crate::dialect::Dialect;
 
-/// The dialect schemagate parses a database kind's scripts with.
-pub fn dialect(kind: Kind) -> Box<dyn Dialect> {
-    match kind {
-        Kind::MariaDb => Box::new(MySqlDialect {}),
-        Kind::Postgres => Box::new(PostgreSqlDialect {}),
+/// The sqlparser dialect schemagate parses a dialect's scripts with.
+pub fn parser(dialect: Dialect) -> Box<dyn SqlDialect> {
+    match dialect {
+        Dialect::MariaDb => Box::new(MySqlDialect {}),
+        Dialect::Postgres => Box::new(PostgreSqlDialect {}),
     }
 }
 
@@ -65,14 +65,14 @@ impl<'a> Piece<'a> {
     /// The text as sqlparser must read it: comments and the delimiters of
     /// executable comments blanked (their contents are code), lines and
     /// columns unchanged.
-    pub fn code(&self, kind: Kind) -> Cow<'_, str> {
+    pub fn code(&self, dialect: Dialect) -> Cow<'_, str> {
         if !self.marked {
             return Cow::Borrowed(&self.text);
         }
         let text: &str = &self.text;
         let mut out = String::with_capacity(text.len());
         let mut at = 0;
-        for l in Scanner::new(text, kind).inside_exec(self.in_exec) {
+        for l in Scanner::new(text, dialect).inside_exec(self.in_exec) {
             let Ok(l) = l else { break };
             if matches!(l.lex, Lex::Comment | Lex::ExecOpen | Lex::ExecClose) {
                 out.push_str(&text[at..l.start]);
@@ -90,9 +90,9 @@ impl<'a> Piece<'a> {
 
     /// sqlparser's tokens of [`Piece::code`], placed where the statement is
     /// in the file.
-    pub fn tokens(&self, kind: Kind) -> Result<Vec<TokenWithSpan>, SplitError> {
-        let code = self.code(kind);
-        let d = dialect(kind);
+    pub fn tokens(&self, dialect: Dialect) -> Result<Vec<TokenWithSpan>, SplitError> {
+        let code = self.code(dialect);
+        let d = parser(dialect);
         let mut tokens = Tokenizer::new(d.as_ref(), &code)
             .tokenize_with_location()
             .map_err(|e| SplitError {
@@ -120,12 +120,12 @@ impl<'a> Piece<'a> {
     pub fn inner(
         &self,
         range: std::ops::Range<usize>,
-        kind: Kind,
+        dialect: Dialect,
         mode: Mode,
     ) -> Result<Vec<Piece<'_>>, SplitError> {
         let text: &str = &self.text;
         let (line, col) = position(text, range.start, self.line, self.col);
-        pieces(&text[range], kind, mode, line, col)
+        pieces(&text[range], dialect, mode, line, col)
     }
 }
 
@@ -158,25 +158,25 @@ pub struct SplitError {
 }
 
 /// Cut `sql` at the `;` that end its statements.
-pub fn split(sql: &str, kind: Kind) -> Result<Pieces<'_>, SplitError> {
-    let (intent, bad_marker) = marker(sql, kind);
+pub fn split(sql: &str, dialect: Dialect) -> Result<Pieces<'_>, SplitError> {
+    let (intent, bad_marker) = marker(sql, dialect);
     Ok(Pieces {
         intent,
         bad_marker,
-        pieces: pieces(sql, kind, Mode::Script, 1, 1)?,
+        pieces: pieces(sql, dialect, Mode::Script, 1, 1)?,
     })
 }
 
 /// The statements of `text`, which starts at `line`/`col` of its file.
 pub fn pieces(
     text: &str,
-    kind: Kind,
+    dialect: Dialect,
     mode: Mode,
     line: usize,
     col: usize,
 ) -> Result<Vec<Piece<'_>>, SplitError> {
     let mut out = Vec::new();
-    for s in Statements::new(text, kind, mode).at(line, col) {
+    for s in Statements::new(text, dialect, mode).at(line, col) {
         let s = s.map_err(|e| SplitError {
             line: e.line,
             message: e.message,
@@ -194,10 +194,10 @@ pub fn pieces(
 }
 
 /// The marker in the comments before the first statement.
-fn marker(sql: &str, kind: Kind) -> (Intent, Option<(usize, String)>) {
+fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>) {
     let mut intent = Intent::None;
     let mut bad = None;
-    for l in Scanner::new(sql, kind) {
+    for l in Scanner::new(sql, dialect) {
         let Ok(l) = l else { break };
         let text = match l.lex {
             Lex::Space => continue,
@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn statements_keep_their_lines_and_text() {
-        let p = split("-- head\nCREATE TABLE a (id INT);\n\nALTER TABLE a\n  ADD b INT;\nINSERT INTO a VALUES (';')", Kind::MariaDb).unwrap();
+        let p = split("-- head\nCREATE TABLE a (id INT);\n\nALTER TABLE a\n  ADD b INT;\nINSERT INTO a VALUES (';')", Dialect::MariaDb).unwrap();
         assert_eq!(
             texts(&p),
             vec![
@@ -262,10 +262,10 @@ mod tests {
     #[test]
     fn a_procedure_body_stays_one_statement() {
         let sql = "CREATE PROCEDURE p()\nBEGIN\n  IF 1 THEN SELECT 1; END IF;\n  SELECT CASE WHEN 1 THEN 2 END;\nEND;\nSELECT 2;";
-        let p = split(sql, Kind::MariaDb).unwrap();
+        let p = split(sql, Dialect::MariaDb).unwrap();
         assert_eq!(p.pieces.len(), 2, "{:?}", texts(&p));
         assert_eq!(p.pieces[1].line, 6);
-        let tx = split("BEGIN; UPDATE a SET b = 1; COMMIT;", Kind::Postgres).unwrap();
+        let tx = split("BEGIN; UPDATE a SET b = 1; COMMIT;", Dialect::Postgres).unwrap();
         assert_eq!(tx.pieces.len(), 3);
     }
 
@@ -273,7 +273,7 @@ mod tests {
     fn dollar_quoted_bodies_are_one_token() {
         let p = split(
             "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql;\nSELECT 1;",
-            Kind::Postgres,
+            Dialect::Postgres,
         )
         .unwrap();
         assert_eq!(p.pieces.len(), 2);
@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(
             split(
                 "-- schemagate: contract\nALTER TABLE a DROP b;",
-                Kind::MariaDb
+                Dialect::MariaDb
             )
             .unwrap()
             .intent,
@@ -293,7 +293,7 @@ mod tests {
         assert_eq!(
             split(
                 "/* Drops b.\n * SchemaGate: Breaking (drain) */\nALTER TABLE a DROP b;",
-                Kind::MariaDb
+                Dialect::MariaDb
             )
             .unwrap()
             .intent,
@@ -302,20 +302,20 @@ mod tests {
         assert_eq!(
             split(
                 "ALTER TABLE a DROP b;\n-- schemagate: contract",
-                Kind::MariaDb
+                Dialect::MariaDb
             )
             .unwrap()
             .intent,
             Intent::None
         );
-        let typo = split("-- schemagate: contracts\nSELECT 1;", Kind::MariaDb).unwrap();
+        let typo = split("-- schemagate: contracts\nSELECT 1;", Dialect::MariaDb).unwrap();
         assert_eq!(typo.intent, Intent::None);
         assert_eq!(typo.bad_marker, Some((1, "schemagate: contracts".into())));
     }
 
     #[test]
     fn an_unterminated_string_is_an_error_with_its_line() {
-        let e = split("SELECT 1;\nSELECT 'oops", Kind::MariaDb).unwrap_err();
+        let e = split("SELECT 1;\nSELECT 'oops", Dialect::MariaDb).unwrap_err();
         assert_eq!(e.line, 2);
     }
 
@@ -324,13 +324,13 @@ mod tests {
         // MariaDB runs `/*!… */` and `/*M!… */`, with or without a version.
         let p = split(
             "/*!40101 SET NAMES utf8 */;\n/*M!100100 DROP TABLE a */;\n  /*M! DROP TABLE b */; -- x\nSELECT 1;",
-            Kind::MariaDb,
+            Dialect::MariaDb,
         )
         .unwrap();
         assert_eq!(p.pieces.len(), 4);
         let words = |i: usize| -> Vec<String> {
             p.pieces[i]
-                .tokens(Kind::MariaDb)
+                .tokens(Dialect::MariaDb)
                 .unwrap()
                 .iter()
                 .filter(|t| !matches!(t.token, sqlparser::tokenizer::Token::Whitespace(_)))
@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(words(0), ["SET", "NAMES", "utf8"]);
         assert_eq!(words(1), ["DROP", "TABLE", "a"]);
         // Tokens keep their place in the file.
-        let b = p.pieces[2].tokens(Kind::MariaDb).unwrap();
+        let b = p.pieces[2].tokens(Dialect::MariaDb).unwrap();
         let drop = b.iter().find(|t| t.token.to_string() == "DROP").unwrap();
         assert_eq!((drop.span.start.line, drop.span.start.column), (3, 8));
     }

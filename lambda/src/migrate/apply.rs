@@ -23,6 +23,7 @@ use super::script::terminated;
 use super::source::{MigrationFile, MigrationSet};
 use super::{history, lock};
 use crate::db::{sql, Conn, Kind};
+use crate::dialect::Dialect;
 use crate::error::Error;
 
 /// How a run behaves.
@@ -481,7 +482,7 @@ async fn locked(
     };
     let p = plan_with(set, &history, target, opts.baseline, hooks.on_irreversible)?;
     // Statements that would break the run itself never start (lint's call).
-    crate::lint::refusals(set, conn.kind(), &p.steps)?;
+    crate::lint::refusals(set, conn.kind().dialect(), &p.steps)?;
     if let Some(gate) = hooks.gate {
         gate.check(set, &p).await.map_err(Error::Refused)?;
     }
@@ -954,7 +955,7 @@ async fn pg_statements(
     this: &sql::Mark<'_>,
     sql_text: &str,
 ) -> Result<(), Failure> {
-    let statements: Vec<String> = match crate::lint::split::split(sql_text, Kind::Postgres) {
+    let statements: Vec<String> = match crate::lint::split::split(sql_text, Dialect::Postgres) {
         Ok(p) => p.pieces.into_iter().map(|p| p.text.into_owned()).collect(),
         // The tokenizer gave up (an unterminated string): send it whole and
         // let the server say what is wrong.

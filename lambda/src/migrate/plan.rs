@@ -379,6 +379,21 @@ pub fn plan_with(
     })
 }
 
+/// Which script the lint reads for a step (it depends on no engine type).
+impl crate::lint::Planned for Step {
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn side(&self) -> Option<crate::lint::Side> {
+        match self.direction {
+            Direction::Up => Some(crate::lint::Side::Up),
+            Direction::Down => Some(crate::lint::Side::Down),
+            Direction::Baseline => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use crate::lint::scan;
 /// (`/*! … */`, `/*M! … */`) do. It streams, so a large data migration
 /// costs no more than its own text.
 pub fn terminated(sql: &str, kind: Kind) -> Option<String> {
-    match scan::ending(sql, kind) {
+    match scan::ending(sql, kind.dialect()) {
         Ok(None) => None,
         Ok(Some(true)) => Some(format!("{sql}\n")),
         Ok(Some(false)) => Some(format!("{sql}\n;\n")),

@@ -519,6 +519,27 @@ fn misnamed_list(files: &[Misnamed]) -> String {
     files.iter().map(one).collect::<Vec<_>>().join("; ")
 }
 
+/// What the lint reads of the folder (it depends on no engine type).
+impl crate::lint::Migrations for MigrationSet {
+    fn migrations(&self) -> Vec<crate::lint::Migration<'_>> {
+        fn text(s: &Script) -> crate::lint::Text<'_> {
+            crate::lint::Text {
+                path: &s.path,
+                sql: &s.sql,
+            }
+        }
+        self.files
+            .iter()
+            .map(|f| crate::lint::Migration {
+                version: f.version,
+                name: f.name(),
+                up: text(&f.up),
+                down: f.down.as_ref().map(text),
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
