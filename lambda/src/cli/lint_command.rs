@@ -26,10 +26,10 @@ pub async fn run(
     let named = match dialect {
         None => None,
         Some(d) => Some(d.parse::<Dialect>().map_err(|()| {
-            Error::Db(crate::DbError::Url(format!(
+            Error::Usage(format!(
                 "unknown dialect `{}`; use `mariadb` (also for MySQL) or `postgres`",
                 redact::value(d)
-            )))
+            ))
         })?),
     };
     let has_db = g.database_url.is_some() || g.secret_arn.is_some();

@@ -1,6 +1,7 @@
 //! The CLI: the same engine as the Lambda, from a laptop or CI.
 //!
-//! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage;
+//! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage
+//! (also: no database given, an unknown `lint --dialect`);
 //! 3 the database, the secret or the lock could not be had, or the database
 //! did not answer before `--timeout`; 4 refused before running anything
 //! (history, files or target are wrong, a statement that can never run under
@@ -94,10 +95,10 @@ async fn connect_options(g: &Global, track: &Track) -> Result<ConnectOptions, Er
             }
         }
         (None, None) => {
-            return Err(Error::Db(crate::DbError::Url(
+            return Err(Error::Usage(
                 "no database given: pass --database-url (or set DATABASE_URL) or --secret-arn"
                     .into(),
-            )))
+            ))
         }
     };
     Ok(opts.with_ssl(g.ssl_mode, g.ssl_ca.clone()))
@@ -228,9 +229,9 @@ async fn run(
         }
         Err(migrate::Error::Apply(e)) => {
             if g.json {
+                // Printed as JSON with its report: exit 1 without another document.
                 println!("{}", report_json(shown, &e.done, Some(&e.to_string())));
-                // Already printed as JSON; keep the exit code.
-                std::process::exit(1);
+                return Ok(1);
             }
             eprintln!(
                 "  FAILED    {}  after {}",
@@ -254,9 +255,9 @@ async fn run(
             } else {
                 eprintln!("schemagate: {i}");
             }
-            // The connection may be in the middle of a cut lock wait: do
-            // not wait for a polite close, the exit ends the session.
-            std::process::exit(code);
+            // The connection is closed on the way out (a lock wait it was
+            // in is cut: closing it ends the server's wait too).
+            Ok(code)
         }
         Err(e) => Err(e.into()),
     }
