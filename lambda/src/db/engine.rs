@@ -9,7 +9,7 @@
 //! [`super::postgres::Postgres`]. Adding one is adding a file that
 //! implements this trait (with its [`Literals`](super::rows::Literals) for
 //! the shared bookkeeping SQL and its error codes), a [`Kind`], and its
-//! line in [`super::conn`], where an engine is chosen.
+//! line in `db/conn.rs`, where an engine is chosen.
 //!
 //! Dynamic dispatch (boxed futures, as sqlx's `Migrate`): the loop is
 //! compiled once, [`super::Conn`] stays one type for the CLI and the

@@ -29,7 +29,7 @@ pub struct Report {
     pub steps: Vec<StepOutcome>,
     pub elapsed: Duration,
     /// A revert that stopped at an irreversible migration
-    /// ([`OnIrreversible::Stop`]).
+    /// ([`super::OnIrreversible::Stop`]).
     pub stopped: Option<Stopped>,
 }
 
