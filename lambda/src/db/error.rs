@@ -128,7 +128,7 @@ impl fmt::Display for ServerError {
 
 /// Why one connection attempt failed.
 #[derive(Debug)]
-pub enum Attempt {
+pub(super) enum Attempt {
     Db(ServerError),
     /// Accepted, but the handshake did not finish within the limit: a
     /// frozen or overloaded server, or no database at all.

@@ -2,7 +2,7 @@
 //!
 //! # One round trip per migration
 //!
-//! [`step`] is the whole batch of a migration:
+//! `step` is the whole batch of a migration:
 //!
 //! ```text
 //! SET @schemagate_t0 = NOW(6), autocommit = 0[, max_statement_time = …];
@@ -24,10 +24,10 @@
 //! - no commit is added: the row rides in the first DDL's implicit commit or
 //!   in the final one, and nothing else is sent per migration.
 //!
-//! The engine checks each batch's affected-row counts ([`Batch::prefix`],
-//! [`Batch::suffix`]): the finish must have changed exactly its row. After
+//! The engine checks each batch's affected-row counts (`Batch::prefix`,
+//! `Batch::suffix`): the finish must have changed exactly its row. After
 //! a failure it ends the batch's transaction, puts the session back in its
-//! database and reads the row back ([`settle`]).
+//! database and reads the row back (`settle`).
 //!
 //! # The lock
 //!
@@ -58,7 +58,7 @@ pub struct MariaDb {
 
 /// One connection attempt, unbounded (the caller bounds it), that tells a
 /// PostgreSQL server on the port from a silent one.
-pub async fn connect(o: &MySqlConnectOptions) -> Result<MariaDb, Attempt> {
+pub(super) async fn connect(o: &MySqlConnectOptions) -> Result<MariaDb, Attempt> {
     let connect = o.connect();
     tokio::pin!(connect);
     let tcp = o.get_socket().is_none();
@@ -73,7 +73,7 @@ pub async fn connect(o: &MySqlConnectOptions) -> Result<MariaDb, Attempt> {
 }
 
 /// The server's error, with its number and what it means to the engine.
-pub fn server_error(e: sqlx::Error) -> ServerError {
+fn server_error(e: sqlx::Error) -> ServerError {
     let number = e
         .as_database_error()
         .and_then(|db| db.try_downcast_ref::<MySqlDatabaseError>())
@@ -141,22 +141,17 @@ fn create_history(home: &Home) -> String {
 
 /// A batch: `prefix` bookkeeping statements before the script and `suffix`
 /// after it, whose affected-row counts the engine checks.
-pub struct Batch {
-    pub sql: String,
-    pub prefix: usize,
-    pub suffix: usize,
+struct Batch {
+    sql: String,
+    prefix: usize,
+    suffix: usize,
 }
 
 /// A migration's whole batch (see the module's documentation).
 /// `statement` (time left before the deadline) renews the session's
 /// `max_statement_time` for this batch, so a statement that starts late in
 /// a run is still stopped by the server in time.
-pub fn step(
-    home: &Home,
-    this: &Mark<'_>,
-    body: Option<&str>,
-    statement: Option<Duration>,
-) -> Batch {
+fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Duration>) -> Batch {
     Batch {
         sql: format!(
             "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{started};\n{body}{finish};\nSET autocommit = 1",

@@ -31,7 +31,7 @@ pub struct Postgres {
 
 /// One connection attempt, unbounded (the caller bounds it), that tells a
 /// MariaDB server on the port from other protocol errors.
-pub async fn connect(o: &PgConnectOptions) -> Result<Postgres, Attempt> {
+pub(super) async fn connect(o: &PgConnectOptions) -> Result<Postgres, Attempt> {
     match o.connect().await {
         Ok(conn) => Ok(Postgres { conn }),
         // Not the PostgreSQL protocol: is it a MariaDB greeting?
@@ -46,7 +46,7 @@ pub async fn connect(o: &PgConnectOptions) -> Result<Postgres, Attempt> {
 }
 
 /// The server's error, with its SQLSTATE and what it means to the engine.
-pub fn server_error(e: sqlx::Error) -> ServerError {
+fn server_error(e: sqlx::Error) -> ServerError {
     let code = e
         .as_database_error()
         .and_then(|db| db.try_downcast_ref::<PgDatabaseError>())

@@ -1,7 +1,7 @@
 //! A step that did not finish: what failed ([`StepError`], keeping the
 //! server's error), what it left in the database ([`Left`], read back from
 //! its history row), and whether it may be tried again. Both engines end a
-//! failed script the same way ([`settle`]).
+//! failed script the same way (`settle`).
 
 use std::fmt;
 
@@ -136,7 +136,7 @@ impl StepFailed {
 /// After a failed script: read its row back and say what the database
 /// holds. `ran`: statements of the script that completed before the
 /// failure; `retry`: the failure was a lock wait of its first statement.
-pub async fn settle<L: Literals, W: Wire>(
+pub(super) async fn settle<L: Literals, W: Wire>(
     conn: &mut W,
     home: &Home,
     this: &Mark<'_>,
