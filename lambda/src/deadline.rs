@@ -22,6 +22,15 @@ impl Deadline {
         }
     }
 
+    /// Ending at `end`, from now.
+    pub fn until(end: Instant) -> Deadline {
+        let start = Instant::now();
+        Deadline {
+            start,
+            end: end.max(start),
+        }
+    }
+
     /// The Lambda's: the invocation's deadline (epoch milliseconds, from the
     /// runtime's context), or `budget` from now when that is not in the
     /// future (emulators send `600000`, not an epoch time).

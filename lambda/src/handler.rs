@@ -359,7 +359,7 @@ impl Handler {
             baseline: props.baseline_version,
             lock_timeout: props.lock_timeout,
             lock_wait: self.config.lock_wait,
-            deadline: Some(until),
+            deadline: Some(crate::deadline::Deadline::until(until)),
         };
         let gate = DeployGate {
             handler: self,
@@ -374,7 +374,9 @@ impl Handler {
             on_irreversible: OnIrreversible::Stop,
             stop: None,
         };
-        let result = migrate::run_with(conn, set, target, &opts, watch, hooks).await;
+        let result = migrate::run_with(conn, set, target, &opts, watch, hooks)
+            .await
+            .map_err(crate::Error::from);
         let state = std::mem::take(&mut *gate.state.lock().expect("gate state"));
         match result {
             Ok(report) => {
@@ -492,7 +494,7 @@ impl Handler {
         let needs = |name: &str| lints.iter().any(|l| l.name == name && l.needs_drain());
         let mut applied_breaking: Vec<String> = Vec::new();
         match e {
-            crate::Error::Apply(ae) => {
+            crate::Error::Migrate(migrate::Error::Apply(ae)) => {
                 for s in ae
                     .done
                     .steps

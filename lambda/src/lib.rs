@@ -3,7 +3,9 @@
 //! The engine ([`migrate`]) is shared by the CLI ([`cli`]) and the Lambda
 //! ([`handler`]); [`cfn`] speaks the custom resource protocol, [`props`]
 //! validates its properties, [`secrets`] reads RDS-format secrets and [`db`]
-//! holds the per-engine connection and SQL. [`lint`] classifies pending
+//! connects and holds one engine per database behind one trait
+//! ([`db::Engine`]). Each layer's error lives in it; [`Error`] wraps them
+//! for the CLI and the Lambda. [`lint`] classifies pending
 //! migrations for the running release and [`drain`] empties its Auto Scaling
 //! groups before a breaking one. [`redact`] hides credentials in every
 //! message a person is shown.
@@ -23,4 +25,5 @@ pub mod props;
 pub mod redact;
 pub mod secrets;
 
-pub use error::{DbError, Error};
+pub use db::DbError;
+pub use error::Error;

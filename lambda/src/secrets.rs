@@ -161,10 +161,7 @@ impl RdsSecret {
                 arn: arn.to_string(),
                 message: "no `dbname` in the secret and no `DatabaseName` property".into(),
             })?;
-        let port = self.port.unwrap_or(match kind {
-            Kind::MariaDb => 3306,
-            Kind::Postgres => 5432,
-        });
+        let port = self.port.unwrap_or(kind.default_port());
         Ok(ConnectOptions::from_parts(&Parts {
             kind,
             host: &self.host,

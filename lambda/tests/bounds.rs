@@ -553,3 +553,38 @@ async fn a_server_frozen_mid_migration_is_given_up_on_at_the_timeout_naming_the_
         other => panic!("history {other:?} with tables {tables:?}"),
     }
 }
+
+/// The same on PostgreSQL: the server's `statement_timeout` (57014) is read
+/// as "stopped for lack of time" by its kind, as MariaDB's 1969 is.
+#[tokio::test]
+async fn postgres_a_statement_running_past_the_timeout_is_stopped_for_lack_of_time() {
+    let db = TestDb::postgres("bstmtpg").await;
+    let folder = Folder::empty();
+    folder.write("1_slow.sql", "SELECT pg_sleep(20);");
+    let url = db.url();
+    let dir = folder.path();
+    let args = [
+        "--database-url",
+        &url,
+        "--migrations",
+        dir.to_str().unwrap(),
+        "--timeout",
+        "3",
+        "up",
+    ];
+    for _ in 0..2 {
+        let (out, elapsed) = cli(&args, Duration::from_secs(30)).await;
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+        assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+        assert!(
+            stderr.contains("failed at `1_slow`: canceling statement due to statement timeout (57014). Nothing of `1_slow` was applied"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("It was stopped for lack of time before the run's deadline"),
+            "{stderr}"
+        );
+        assert_eq!(db.history().await, vec![]);
+    }
+}

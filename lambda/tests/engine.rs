@@ -6,8 +6,8 @@ pub mod kit;
 use std::time::Duration;
 
 use kit::{Connect, Load};
+use schemagate::migrate::Error;
 use schemagate::migrate::{self, apply, apply::Left, Direction, PlanError, Report, Target};
-use schemagate::Error;
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use testkit::{Folder, TestDb};
 
@@ -120,7 +120,7 @@ async fn an_edited_applied_migration_is_refused_naming_the_file() {
             err.to_string().contains("0002_create_orders.up.sql"),
             "{err}"
         );
-        assert_eq!(err.exit_code(), 4);
+        assert_eq!(schemagate::Error::from(err).exit_code(), 4);
     }
     assert_eq!(db.history().await.len(), 4, "nothing ran");
     assert_eq!(db.tables().await, vec!["orders", "plans", "users"]);
@@ -162,7 +162,7 @@ async fn a_migration_failing_part_way_is_recorded_and_refused_with_a_recovery_hi
             && msg.contains("schemagate resolve 7 --as undone"),
         "{msg}"
     );
-    assert_eq!(err.exit_code(), 1);
+    assert_eq!(schemagate::Error::from(err).exit_code(), 1);
     assert_eq!(db.history().await.last(), Some(&(7, false)));
     assert!(
         db.tables().await.contains(&"names".to_string()),

@@ -541,3 +541,126 @@ async fn sigint_while_waiting_for_the_lock_stops_at_once_with_nothing_changed() 
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(db.history().await, vec![(1, true)]);
 }
+
+// ------------------------------------------- the CLI closes its connection
+
+/// The server's count of clients that went away without closing their
+/// connection (`Aborted_clients`), once no session but this one is left.
+async fn aborted_clients(url: &str) -> i64 {
+    let mut c = MySqlConnection::connect(url).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID <> CONNECTION_ID() AND COMMAND <> 'Daemon'",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        if others == 0 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "sessions left");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, n): (String, String) = sqlx::query_as("SHOW GLOBAL STATUS LIKE 'Aborted_clients'")
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+    c.close().await.unwrap();
+    n.parse().unwrap()
+}
+
+/// Issue #9: a failed `up --json` and a run stopped by SIGTERM exited from
+/// inside the run (`std::process::exit`), so the connection was never
+/// closed: the server counted an aborted client and logged "Got an error
+/// reading communication packets" for every such run. The CLI now returns
+/// its exit code and closes the connection first; the exit codes and the
+/// output stay.
+#[tokio::test]
+async fn a_failed_json_run_and_a_stopped_run_close_their_connection() {
+    let server = PrivateMariaDb::start(&[]);
+    let url = server.url("app");
+    let folder = Folder::empty();
+    folder
+        .write("0001_t.sql", "CREATE TABLE t (id INT PRIMARY KEY);")
+        .write("0002_bad.sql", "INSERT INTO no_such_table VALUES (1);");
+    let dir = folder.path();
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "--database-url".to_string(),
+            url.clone(),
+            "--migrations".to_string(),
+            dir.to_str().unwrap().to_string(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let before = aborted_clients(&url).await;
+    for _ in 0..2 {
+        let a = args(&["up", "--json"]);
+        let o = cli(&a.iter().map(String::as_str).collect::<Vec<_>>())
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(v["ok"], false, "{out}");
+        assert!(
+            v["error"]
+                .as_str()
+                .unwrap()
+                .contains("failed at `0002_bad`"),
+            "{out}"
+        );
+        assert_eq!(aborted_clients(&url).await, before, "{out}{err}");
+    }
+
+    // A run stopped by SIGTERM between two migrations: exit 143, said so,
+    // and its connection closed too.
+    folder.remove("0002_bad.sql");
+    folder
+        .write("0002_sleep.sql", "SELECT SLEEP(2);\n")
+        .write("0003_after.sql", "INSERT INTO t VALUES (3);");
+    let a = args(&["up"]);
+    let child = cli(&a.iter().map(String::as_str).collect::<Vec<_>>())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut c = MySqlConnection::connect(&url).await.unwrap();
+    let started = Instant::now();
+    loop {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO LIKE '%SLEEP(2)%' AND ID <> CONNECTION_ID()",
+        )
+        .fetch_one(&mut c)
+        .await
+        .unwrap();
+        if n > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "0002 never ran"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.close().await.unwrap();
+    signal(&child, libc::SIGTERM);
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(143), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("stopped by SIGTERM after applying 0002_sleep; not started: 0003_after"),
+        "{stderr}"
+    );
+    assert_eq!(aborted_clients(&url).await, before, "{stdout}{stderr}");
+    assert_eq!(
+        rows(
+            &url,
+            "SELECT version, success FROM _sqlx_migrations ORDER BY version"
+        )
+        .await,
+        vec![(1, true), (2, true)]
+    );
+}

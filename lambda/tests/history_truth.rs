@@ -10,8 +10,8 @@
 pub mod kit;
 
 use kit::{schemagate, Connect, Load};
+use schemagate::migrate::Error;
 use schemagate::migrate::{self, apply::Left, Direction, PlanError, Target};
-use schemagate::Error;
 use testkit::{text, Folder, TestDb};
 
 async fn up(db: &TestDb, folder: &Folder) -> Result<migrate::Report, Error> {
@@ -549,7 +549,9 @@ async fn postgres_a_migration_that_changes_search_path_is_rolled_back() {
         );
         if let Error::Apply(e) = &err {
             assert!(
-                e.error.contains("changed the session's search_path"),
+                e.error
+                    .to_string()
+                    .contains("changed the session's search_path"),
                 "{err}"
             );
             assert_eq!(e.done.to, 1);

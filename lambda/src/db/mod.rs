@@ -1,10 +1,23 @@
 //! Database access: connection options, connecting (with waiting for a
-//! server that is still starting), and the per-engine SQL.
+//! server that is still starting), and one engine per database behind
+//! [`Engine`] — [`mariadb`] and [`postgres`], each in its own file, with
+//! the bookkeeping SQL they share ([`rows`]) and how a failed step is read
+//! back ([`step`]).
 
 mod conn;
+mod driver;
+pub mod engine;
+pub mod error;
+pub mod history;
+pub mod mariadb;
 pub mod options;
+pub mod postgres;
 mod probe;
-pub mod sql;
+pub mod rows;
+pub mod step;
 
-pub use conn::{error_code, is_lock_timeout, BatchError, Conn, CONNECT_TIMEOUT};
+pub use conn::Conn;
+pub use engine::{Engine, Limits, LockError, LockId, StepRun};
+pub use error::{DbError, ErrorKind, ServerError};
 pub use options::{ConnectOptions, Kind, SslMode};
+pub use step::{Left, StepError, StepFailed};

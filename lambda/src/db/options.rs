@@ -9,7 +9,7 @@ use std::str::FromStr;
 use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
-use crate::error::DbError;
+use super::error::DbError;
 use crate::redact;
 
 /// The URL schemes `from_url` reads.
@@ -29,6 +29,14 @@ impl Kind {
         match self {
             Kind::MariaDb => crate::dialect::Dialect::MariaDb,
             Kind::Postgres => crate::dialect::Dialect::Postgres,
+        }
+    }
+
+    /// The port the engine listens on unless told otherwise.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Kind::MariaDb => 3306,
+            Kind::Postgres => 5432,
         }
     }
 

@@ -28,6 +28,11 @@ pub enum Found {
     MariaDb(String),
 }
 
+/// How long a MariaDB/MySQL server may stay silent after accepting before
+/// the port is checked for a PostgreSQL server (a MariaDB server greets at
+/// once), and how long a probe may take.
+pub const SILENT_BEFORE_PROBE: Duration = Duration::from_secs(1);
+
 /// PostgreSQL's `SSLRequest`: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
 

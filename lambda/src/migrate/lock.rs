@@ -1,18 +1,17 @@
-//! The migration lock: one run at a time per database.
-//!
-//! MariaDB ignores `GET_LOCK(name, -1)` (returns NULL, takes nothing), which
-//! is what sqlx's MySQL migrator sends; here the timeout is positive and the
-//! result is checked. PostgreSQL uses a session advisory lock. Both are tied
-//! to the connection, so a crashed run frees the lock when it disconnects.
+//! The migration lock: one run at a time per database. Each engine takes
+//! it its own way ([`crate::db::Engine::lock`]: MariaDB `GET_LOCK` with a
+//! positive timeout and its result checked, PostgreSQL a session advisory
+//! lock); both are tied to the connection, so a crashed run frees the lock
+//! when it disconnects. Here: its name, and what its failures mean.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
-use crate::db::{Conn, Kind};
-use crate::error::Error;
+use super::error::Error;
+use crate::db::{Conn, LockError, LockId};
 
-/// The lock's name (MariaDB) or key (PostgreSQL) for a database.
+/// The lock's name (MariaDB) for a database.
 pub fn name(database: &str) -> String {
     let full = format!("schemagate:{database}");
     let plain = database
@@ -29,63 +28,41 @@ pub fn name(database: &str) -> String {
     }
 }
 
+/// The lock's key (PostgreSQL) for a database.
 fn key(database: &str) -> i64 {
     let d = Sha256::digest(format!("schemagate:{database}").as_bytes());
     i64::from_be_bytes(d[..8].try_into().expect("8 bytes"))
 }
 
-/// Wait up to `timeout` for the lock.
-pub async fn acquire(conn: &mut Conn, database: &str, timeout: Duration) -> Result<(), Error> {
-    let lock = name(database);
-    match conn.kind() {
-        Kind::MariaDb => {
-            let secs = timeout.as_secs().max(1);
-            let got: Option<i64> = conn
-                .scalar_opt_i64(&format!("SELECT GET_LOCK('{lock}', {secs})"))
-                .await?;
-            match got {
-                Some(1) => Ok(()),
-                Some(0) => Err(Error::LockTimeout { name: lock, seconds: secs }),
-                _ => Err(Error::LockNotTaken {
-                    name: lock,
-                    detail: format!(
-                        "GET_LOCK(…, {secs}) returned NULL instead of 1 (the wait was interrupted, e.g. by max_statement_time near the deadline, or the server does not support the lock)"
-                    ),
-                }),
-            }
-        }
-        Kind::Postgres => {
-            let start = Instant::now();
-            loop {
-                let got = conn
-                    .scalar_opt_i64(&format!(
-                        "SELECT pg_try_advisory_lock({})::int::bigint",
-                        key(database)
-                    ))
-                    .await?;
-                if got == Some(1) {
-                    return Ok(());
-                }
-                if start.elapsed() >= timeout {
-                    return Err(Error::LockTimeout {
-                        name: lock,
-                        seconds: timeout.as_secs(),
-                    });
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-        }
+/// The lock of a database.
+pub fn id(database: &str) -> LockId {
+    LockId {
+        name: name(database),
+        key: key(database),
     }
 }
 
+/// Wait up to `timeout` for the lock.
+pub async fn acquire(conn: &mut Conn, lock: &LockId, timeout: Duration) -> Result<(), Error> {
+    conn.engine()
+        .lock(lock, timeout)
+        .await
+        .map_err(|e| match e {
+            LockError::Timeout { seconds } => Error::LockTimeout {
+                name: lock.name.clone(),
+                seconds,
+            },
+            LockError::NotTaken { detail } => Error::LockNotTaken {
+                name: lock.name.clone(),
+                detail,
+            },
+            LockError::Db(e) => Error::Db(e),
+        })
+}
+
 /// Release the lock. Called on every path after [`acquire`] succeeded.
-pub async fn release(conn: &mut Conn, database: &str) -> Result<(), Error> {
-    let sql = match conn.kind() {
-        Kind::MariaDb => format!("SELECT RELEASE_LOCK('{}')", name(database)),
-        Kind::Postgres => format!("SELECT pg_advisory_unlock({})::int::bigint", key(database)),
-    };
-    conn.scalar_opt_i64(&sql).await?;
-    Ok(())
+pub async fn release(conn: &mut Conn, lock: &LockId) -> Result<(), Error> {
+    Ok(conn.engine().unlock(lock).await?)
 }
 
 #[cfg(test)]

@@ -3,11 +3,11 @@
 //! Pure: no I/O, so every rule here has a unit test. Applying a plan is a
 //! small loop in [`super::apply`].
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use super::history::{Applied, State};
-use super::source::MigrationSet;
+use super::source::{MigrationFile, MigrationSet};
 
 /// The version to reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,44 @@ pub enum Direction {
     Down,
     /// Record the version as applied without running it (`BaselineVersion`).
     Baseline,
+}
+
+impl Direction {
+    /// `up`, `down`, `baseline`: the name in JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+            Direction::Baseline => "baseline",
+        }
+    }
+
+    /// `apply`, `revert`, `baseline`: a planned step.
+    pub fn verb(self) -> &'static str {
+        match self {
+            Direction::Up => "apply",
+            Direction::Down => "revert",
+            Direction::Baseline => "baseline",
+        }
+    }
+
+    /// `applied`, `reverted`, `baselined`: a step done.
+    pub fn past(self) -> &'static str {
+        match self {
+            Direction::Up => "applied",
+            Direction::Down => "reverted",
+            Direction::Baseline => "baselined",
+        }
+    }
+
+    /// `applying`, `reverting`, `baselining`: a step in progress.
+    pub fn ing(self) -> &'static str {
+        match self {
+            Direction::Up => "applying",
+            Direction::Down => "reverting",
+            Direction::Baseline => "baselining",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,80 +185,6 @@ fn dirty(version: i64, name: &str, file: &std::path::Path, direction: Direction)
     )
 }
 
-/// `schemagate resolve V --as …`: what the person says the database holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ResolveAs {
-    /// All of the migration is in the database (finished by hand, or the
-    /// revert undone by hand): record it as applied.
-    Applied,
-    /// None of it is (undone by hand, or the revert finished by hand):
-    /// delete its row; `up` runs it again from its first statement.
-    Undone,
-}
-
-/// The decision [`resolve`] made, for the engine to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Resolution {
-    pub version: i64,
-    /// `0002_add_email`, or the history's description when the file is gone.
-    pub name: String,
-    /// Which script had failed: [`Direction::Up`] or [`Direction::Down`].
-    pub failed: Direction,
-    pub how: ResolveAs,
-    /// For [`ResolveAs::Applied`]: the current file's description and
-    /// checksum, recorded in the row.
-    pub record: Option<(String, Vec<u8>)>,
-    /// The up script's file name, for the message.
-    pub file: Option<String>,
-}
-
-/// Decide `schemagate resolve`: only a row recorded as failed can be
-/// resolved; `applied` needs the file (its checksum is recorded).
-pub fn resolve(
-    set: &MigrationSet,
-    applied: &[Applied],
-    version: i64,
-    how: ResolveAs,
-) -> Result<Resolution, PlanError> {
-    let file = set.get(version);
-    let name = file.map(|f| f.name());
-    let row = applied.iter().find(|a| a.version == version);
-    let failed = match row.map(Applied::state) {
-        Some(State::UpFailed) => Direction::Up,
-        Some(State::DownFailed) => Direction::Down,
-        Some(State::Applied) => {
-            return Err(PlanError::NotFailed {
-                version,
-                name,
-                state: "applied (recorded as successful)".into(),
-            })
-        }
-        None => {
-            return Err(PlanError::NotFailed {
-                version,
-                name,
-                state: "not in the history (not applied, or reverted)".into(),
-            })
-        }
-    };
-    let row = row.expect("found above");
-    let record = match how {
-        ResolveAs::Applied => {
-            let f = file.ok_or(PlanError::ResolveWithoutFile { version })?;
-            Some((f.description.clone(), f.up.checksum.clone()))
-        }
-        ResolveAs::Undone => None,
-    };
-    Ok(Resolution {
-        version,
-        name: name.unwrap_or_else(|| format!("{version} {}", row.description)),
-        failed,
-        how,
-        record,
-        file: file.map(|f| f.up.file_name()),
-    })
-}
-
 /// What to do to bring `applied` to `target` with the files in `set`.
 ///
 /// `baseline` only acts on an empty history: versions up to it are recorded
@@ -243,31 +207,68 @@ pub fn plan_with(
     on_irreversible: OnIrreversible,
 ) -> Result<Plan, PlanError> {
     if let Some(dirty) = applied.iter().find(|a| !a.success) {
-        return Err(match set.get(dirty.version) {
-            Some(f) => {
-                let direction = match dirty.state() {
-                    State::DownFailed => Direction::Down,
-                    _ => Direction::Up,
-                };
-                let file = match (direction, &f.down) {
-                    (Direction::Down, Some(down)) => down.path.clone(),
-                    _ => f.up.path.clone(),
-                };
-                PlanError::Dirty {
-                    version: dirty.version,
-                    name: f.name(),
-                    file,
-                    direction,
-                }
-            }
-            None => PlanError::DirtyMissing {
-                version: dirty.version,
-            },
-        });
+        return Err(dirty_error(set, dirty));
     }
-
+    let mut done = checked(set, applied)?;
+    let current = done.last().copied();
     let mut steps = Vec::new();
-    let mut done: BTreeMap<i64, ()> = BTreeMap::new();
+    if let (true, Some(b)) = (applied.is_empty(), baseline) {
+        steps = baselined(set, b)?;
+        done.extend(steps.iter().map(|s| s.version));
+    }
+    let reached = done.last().copied();
+    if let Some(cur) = reached {
+        in_order(set, &done, cur)?;
+    }
+    let target = target_version(set, target, reached)?;
+    let (more, target, stopped) = if target >= reached.unwrap_or(0) {
+        (ups(set, &done, target), target, None)
+    } else {
+        downs(set, &done, target, on_irreversible)?
+    };
+    steps.extend(more);
+    Ok(Plan {
+        current,
+        target,
+        steps,
+        stopped,
+    })
+}
+
+fn step(f: &MigrationFile, direction: Direction) -> Step {
+    Step {
+        version: f.version,
+        name: f.name(),
+        direction,
+    }
+}
+
+/// A failed row blocks everything: which script failed, and its file.
+fn dirty_error(set: &MigrationSet, dirty: &Applied) -> PlanError {
+    let Some(f) = set.get(dirty.version) else {
+        return PlanError::DirtyMissing {
+            version: dirty.version,
+        };
+    };
+    let direction = match dirty.state() {
+        State::DownFailed => Direction::Down,
+        _ => Direction::Up,
+    };
+    let file = match (direction, &f.down) {
+        (Direction::Down, Some(down)) => down.path.clone(),
+        _ => f.up.path.clone(),
+    };
+    PlanError::Dirty {
+        version: dirty.version,
+        name: f.name(),
+        file,
+        direction,
+    }
+}
+
+/// The applied versions, each with its file, unedited.
+fn checked(set: &MigrationSet, applied: &[Applied]) -> Result<BTreeSet<i64>, PlanError> {
+    let mut done = BTreeSet::new();
     for a in applied {
         let file = set.get(a.version).ok_or_else(|| PlanError::MissingFile {
             version: a.version,
@@ -279,104 +280,100 @@ pub fn plan_with(
                 file: file.up.path.clone(),
             });
         }
-        done.insert(a.version, ());
+        done.insert(a.version);
     }
-    let current = done.keys().next_back().copied();
+    Ok(done)
+}
 
-    if let (true, Some(b)) = (applied.is_empty(), baseline) {
-        if b != 0 && set.get(b).is_none() {
-            return Err(PlanError::UnknownBaseline { baseline: b });
-        }
-        for f in set.files.iter().filter(|f| f.version <= b) {
-            steps.push(Step {
-                version: f.version,
-                name: f.name(),
-                direction: Direction::Baseline,
-            });
-            done.insert(f.version, ());
-        }
+/// An empty history adopting a database: the versions up to `b`.
+fn baselined(set: &MigrationSet, b: i64) -> Result<Vec<Step>, PlanError> {
+    if b != 0 && set.get(b).is_none() {
+        return Err(PlanError::UnknownBaseline { baseline: b });
     }
-    let reached = done.keys().next_back().copied();
+    Ok(set
+        .files
+        .iter()
+        .filter(|f| f.version <= b)
+        .map(|f| step(f, Direction::Baseline))
+        .collect())
+}
 
-    if let Some(cur) = reached {
-        let late: Vec<String> = set
-            .files
-            .iter()
-            .filter(|f| f.version < cur && !done.contains_key(&f.version))
-            .map(|f| f.name())
-            .collect();
-        if !late.is_empty() {
-            return Err(PlanError::OutOfOrder {
-                current: cur,
-                pending: late,
-            });
-        }
+/// No file older than the applied head may be left unapplied.
+fn in_order(set: &MigrationSet, done: &BTreeSet<i64>, cur: i64) -> Result<(), PlanError> {
+    let late: Vec<String> = set
+        .files
+        .iter()
+        .filter(|f| f.version < cur && !done.contains(&f.version))
+        .map(|f| f.name())
+        .collect();
+    if late.is_empty() {
+        return Ok(());
     }
-
-    let target = match target {
-        Target::Latest => set.latest().unwrap_or(0).max(reached.unwrap_or(0)),
-        Target::Version(0) => 0,
-        Target::Version(v) if set.get(v).is_some() => v,
-        Target::Version(v) => {
-            return Err(PlanError::UnknownTarget {
-                target: v,
-                latest: set.latest().map_or("none".into(), |l| l.to_string()),
-            })
-        }
-    };
-
-    let mut stopped = None;
-    let mut target = target;
-    if target >= reached.unwrap_or(0) {
-        for f in set
-            .files
-            .iter()
-            .filter(|f| f.version <= target && !done.contains_key(&f.version))
-        {
-            steps.push(Step {
-                version: f.version,
-                name: f.name(),
-                direction: Direction::Up,
-            });
-        }
-    } else {
-        for (&v, _) in done.range(target + 1..).rev() {
-            let f = set
-                .get(v)
-                .expect("applied versions were checked against the folder");
-            if !f.reversible() {
-                match on_irreversible {
-                    OnIrreversible::Refuse => {
-                        return Err(PlanError::Irreversible {
-                            target,
-                            name: f.name(),
-                            reachable: v,
-                        })
-                    }
-                    OnIrreversible::Stop => {
-                        stopped = Some(Stopped {
-                            requested: target,
-                            name: f.name(),
-                            version: v,
-                        });
-                        target = v;
-                        break;
-                    }
-                }
-            }
-            steps.push(Step {
-                version: v,
-                name: f.name(),
-                direction: Direction::Down,
-            });
-        }
-    }
-    Ok(Plan {
-        current,
-        target,
-        steps,
-        stopped,
+    Err(PlanError::OutOfOrder {
+        current: cur,
+        pending: late,
     })
+}
+
+fn target_version(
+    set: &MigrationSet,
+    target: Target,
+    reached: Option<i64>,
+) -> Result<i64, PlanError> {
+    match target {
+        Target::Latest => Ok(set.latest().unwrap_or(0).max(reached.unwrap_or(0))),
+        Target::Version(0) => Ok(0),
+        Target::Version(v) if set.get(v).is_some() => Ok(v),
+        Target::Version(v) => Err(PlanError::UnknownTarget {
+            target: v,
+            latest: set.latest().map_or("none".into(), |l| l.to_string()),
+        }),
+    }
+}
+
+/// Going up: every file not applied, up to `target`.
+fn ups(set: &MigrationSet, done: &BTreeSet<i64>, target: i64) -> Vec<Step> {
+    set.files
+        .iter()
+        .filter(|f| f.version <= target && !done.contains(&f.version))
+        .map(|f| step(f, Direction::Up))
+        .collect()
+}
+
+/// Going down: the applied versions above `target`, newest first, up to an
+/// irreversible one (refused, or the revert stops there).
+fn downs(
+    set: &MigrationSet,
+    done: &BTreeSet<i64>,
+    target: i64,
+    on_irreversible: OnIrreversible,
+) -> Result<(Vec<Step>, i64, Option<Stopped>), PlanError> {
+    let mut steps = Vec::new();
+    for &v in done.range(target + 1..).rev() {
+        let f = set
+            .get(v)
+            .expect("applied versions were checked against the folder");
+        if !f.reversible() {
+            let name = f.name();
+            return match on_irreversible {
+                OnIrreversible::Refuse => Err(PlanError::Irreversible {
+                    target,
+                    name,
+                    reachable: v,
+                }),
+                OnIrreversible::Stop => {
+                    let stopped = Stopped {
+                        requested: target,
+                        name,
+                        version: v,
+                    };
+                    Ok((steps, v, Some(stopped)))
+                }
+            };
+        }
+        steps.push(step(f, Direction::Down));
+    }
+    Ok((steps, target, None))
 }
 
 /// Which script the lint reads for a step (it depends on no engine type).
@@ -395,355 +392,4 @@ impl crate::lint::Planned for Step {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::migrate::source::{MigrationFile, Script};
-
-    fn script(name: &str, sql: &str) -> Script {
-        Script {
-            path: PathBuf::from(format!("migrations/{name}")),
-            sql: sql.into(),
-            checksum: sqlx::migrate::Migration::new(
-                0,
-                "".into(),
-                sqlx::migrate::MigrationType::Simple,
-                sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.to_string())),
-                false,
-            )
-            .checksum
-            .to_vec(),
-            no_tx: false,
-        }
-    }
-
-    /// Versions; a negative number is an irreversible migration.
-    fn set(versions: &[i64]) -> MigrationSet {
-        MigrationSet {
-            dir: PathBuf::from("migrations"),
-            files: versions
-                .iter()
-                .map(|&v| {
-                    let n = v.abs();
-                    let (up, down) = if v < 0 {
-                        (script(&format!("{n:04}_m.sql"), &format!("-- {n}")), None)
-                    } else {
-                        (
-                            script(&format!("{n:04}_m.up.sql"), &format!("-- {n}")),
-                            Some(script(&format!("{n:04}_m.down.sql"), "")),
-                        )
-                    };
-                    MigrationFile {
-                        version: n,
-                        description: "m".into(),
-                        up,
-                        down,
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    fn applied(set: &MigrationSet, versions: &[i64]) -> Vec<Applied> {
-        versions
-            .iter()
-            .map(|&v| Applied {
-                version: v,
-                description: "m".into(),
-                success: true,
-                checksum: set.get(v).unwrap().up.checksum.clone(),
-                execution_time_ns: 1,
-            })
-            .collect()
-    }
-
-    fn versions(p: &Plan, d: Direction) -> Vec<i64> {
-        p.steps
-            .iter()
-            .filter(|s| s.direction == d)
-            .map(|s| s.version)
-            .collect()
-    }
-
-    #[test]
-    fn empty_history_applies_everything_in_order() {
-        let s = set(&[1, 2, 3]);
-        let p = plan(&s, &[], Target::Latest, None).unwrap();
-        assert_eq!(versions(&p, Direction::Up), vec![1, 2, 3]);
-        assert_eq!((p.current, p.target), (None, 3));
-        assert_eq!(p.steps[0].name, "0001_m");
-    }
-
-    #[test]
-    fn at_head_is_an_empty_plan() {
-        let s = set(&[1, 2]);
-        let p = plan(&s, &applied(&s, &[1, 2]), Target::Latest, None).unwrap();
-        assert!(p.is_empty());
-        assert_eq!((p.current, p.target), (Some(2), 2));
-    }
-
-    #[test]
-    fn up_to_a_target_stops_there() {
-        let s = set(&[1, 2, 3, 4]);
-        let p = plan(&s, &applied(&s, &[1]), Target::Version(3), None).unwrap();
-        assert_eq!(versions(&p, Direction::Up), vec![2, 3]);
-    }
-
-    #[test]
-    fn down_reverts_newest_first() {
-        let s = set(&[1, 2, 3, 4]);
-        let p = plan(&s, &applied(&s, &[1, 2, 3, 4]), Target::Version(2), None).unwrap();
-        assert_eq!(versions(&p, Direction::Down), vec![4, 3]);
-        assert_eq!(p.target, 2);
-    }
-
-    #[test]
-    fn down_to_zero_reverts_all() {
-        let s = set(&[1, 2]);
-        let p = plan(&s, &applied(&s, &[1, 2]), Target::Version(0), None).unwrap();
-        assert_eq!(versions(&p, Direction::Down), vec![2, 1]);
-    }
-
-    #[test]
-    fn down_past_an_irreversible_migration_is_refused_naming_it() {
-        let s = set(&[1, -2, 3]);
-        let err = plan(&s, &applied(&s, &[1, 2, 3]), Target::Version(1), None).unwrap_err();
-        assert_eq!(
-            err,
-            PlanError::Irreversible {
-                target: 1,
-                name: "0002_m".into(),
-                reachable: 2
-            }
-        );
-        assert!(err.to_string().contains("`0002_m` is irreversible"));
-    }
-
-    #[test]
-    fn a_rollback_reverts_down_to_an_irreversible_migration_and_stops_there() {
-        let s = set(&[1, -2, 3, 4]);
-        let p = plan_with(
-            &s,
-            &applied(&s, &[1, 2, 3, 4]),
-            Target::Version(1),
-            None,
-            OnIrreversible::Stop,
-        )
-        .unwrap();
-        assert_eq!(versions(&p, Direction::Down), vec![4, 3]);
-        assert_eq!(p.target, 2, "the irreversible one stays applied");
-        assert_eq!(
-            p.stopped,
-            Some(Stopped {
-                requested: 1,
-                name: "0002_m".into(),
-                version: 2
-            })
-        );
-    }
-
-    #[test]
-    fn a_rollback_stopped_by_the_newest_migration_reverts_nothing() {
-        let s = set(&[1, 2, -3]);
-        let p = plan_with(
-            &s,
-            &applied(&s, &[1, 2, 3]),
-            Target::Version(1),
-            None,
-            OnIrreversible::Stop,
-        )
-        .unwrap();
-        assert!(p.is_empty());
-        assert_eq!((p.current, p.target), (Some(3), 3));
-        assert_eq!(p.stopped.unwrap().name, "0003_m");
-    }
-
-    #[test]
-    fn stop_changes_nothing_when_the_way_down_is_clear_or_the_plan_goes_up() {
-        let s = set(&[-1, 2, 3]);
-        let h = applied(&s, &[1, 2, 3]);
-        let stop = plan_with(&s, &h, Target::Version(1), None, OnIrreversible::Stop).unwrap();
-        assert_eq!(stop, plan(&s, &h, Target::Version(1), None).unwrap());
-        assert_eq!(stop.stopped, None);
-        let up = plan_with(
-            &s,
-            &applied(&s, &[1]),
-            Target::Latest,
-            None,
-            OnIrreversible::Stop,
-        )
-        .unwrap();
-        assert_eq!(versions(&up, Direction::Up), vec![2, 3]);
-    }
-
-    #[test]
-    fn a_failed_migration_blocks_everything_with_a_hint_naming_resolve() {
-        let s = set(&[1, 2]);
-        let mut h = applied(&s, &[1, 2]);
-        h[1].success = false;
-        h[1].execution_time_ns = -1;
-        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
-        assert!(matches!(
-            err,
-            PlanError::Dirty {
-                version: 2,
-                direction: Direction::Up,
-                ..
-            }
-        ));
-        let msg = err.to_string();
-        assert!(msg.contains("may be partly applied"), "{msg}");
-        assert!(msg.contains("`migrations/0002_m.up.sql`"), "{msg}");
-        assert!(
-            msg.contains(
-                "finish its statements by hand and run `schemagate resolve 2 --as applied`"
-            ),
-            "{msg}"
-        );
-        assert!(
-            msg.contains("undo the ones that ran and run `schemagate resolve 2 --as undone`"),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn a_failed_revert_names_the_down_script() {
-        let s = set(&[1, 2]);
-        let mut h = applied(&s, &[1, 2]);
-        h[1].success = false;
-        h[1].execution_time_ns = crate::migrate::history::DOWN_STARTED;
-        let err = plan(&s, &h, Target::Version(1), None).unwrap_err();
-        assert!(matches!(
-            err,
-            PlanError::Dirty {
-                direction: Direction::Down,
-                ..
-            }
-        ));
-        let msg = err.to_string();
-        assert!(msg.contains("`migrations/0002_m.down.sql`"), "{msg}");
-        assert!(msg.contains("may be partly reverted"), "{msg}");
-        assert!(
-            msg.contains(
-                "finish its statements by hand and run `schemagate resolve 2 --as undone`"
-            ),
-            "{msg}"
-        );
-    }
-
-    #[test]
-    fn resolve_acts_only_on_a_failed_row_and_records_the_current_checksum() {
-        let s = set(&[1, 2, 3]);
-        let mut h = applied(&s, &[1, 2]);
-        h[1].success = false;
-        h[1].checksum = vec![9; 48];
-        let r = resolve(&s, &h, 2, ResolveAs::Applied).unwrap();
-        assert_eq!(r.failed, Direction::Up);
-        assert_eq!(
-            r.record,
-            Some(("m".into(), s.get(2).unwrap().up.checksum.clone()))
-        );
-        assert_eq!(resolve(&s, &h, 2, ResolveAs::Undone).unwrap().record, None);
-
-        let applied_err = resolve(&s, &h, 1, ResolveAs::Undone).unwrap_err();
-        assert!(
-            applied_err
-                .to_string()
-                .contains("version 1 (`0001_m`) is applied (recorded as successful)"),
-            "{applied_err}"
-        );
-        let pending = resolve(&s, &h, 3, ResolveAs::Applied).unwrap_err();
-        assert!(
-            pending.to_string().contains("is not in the history"),
-            "{pending}"
-        );
-
-        let gone = set(&[1]);
-        assert_eq!(
-            resolve(&gone, &h, 2, ResolveAs::Applied),
-            Err(PlanError::ResolveWithoutFile { version: 2 })
-        );
-        let r = resolve(&gone, &h, 2, ResolveAs::Undone).unwrap();
-        assert_eq!(r.name, "2 m");
-    }
-
-    #[test]
-    fn an_edited_applied_file_is_named() {
-        let s = set(&[1, 2]);
-        let mut h = applied(&s, &[1, 2]);
-        h[0].checksum = vec![0; 48];
-        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
-        assert!(
-            err.to_string().contains("migrations/0001_m.up.sql"),
-            "{err}"
-        );
-        assert!(err.to_string().contains("edited after it ran"), "{err}");
-    }
-
-    #[test]
-    fn an_applied_version_without_its_file_is_reported() {
-        let s = set(&[1, 2]);
-        let mut h = applied(&s, &[1, 2]);
-        h.push(Applied {
-            version: 7,
-            description: "gone".into(),
-            success: true,
-            checksum: vec![],
-            execution_time_ns: 0,
-        });
-        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
-        assert!(matches!(err, PlanError::MissingFile { version: 7, .. }));
-    }
-
-    #[test]
-    fn a_file_older_than_the_applied_head_is_out_of_order_not_applied() {
-        let s = set(&[1, 2, 3, 4]);
-        let err = plan(&s, &applied(&s, &[1, 3]), Target::Latest, None).unwrap_err();
-        assert_eq!(
-            err,
-            PlanError::OutOfOrder {
-                current: 3,
-                pending: vec!["0002_m".into()]
-            }
-        );
-        assert!(err.to_string().contains("0002_m"));
-    }
-
-    #[test]
-    fn gaps_in_numbering_are_fine_when_in_order() {
-        let s = set(&[1, 5, 10]);
-        let p = plan(&s, &applied(&s, &[1, 5]), Target::Latest, None).unwrap();
-        assert_eq!(versions(&p, Direction::Up), vec![10]);
-    }
-
-    #[test]
-    fn unknown_target_is_refused() {
-        let s = set(&[1, 2]);
-        let err = plan(&s, &[], Target::Version(9), None).unwrap_err();
-        assert!(err.to_string().contains("target version 9"), "{err}");
-    }
-
-    #[test]
-    fn baseline_records_old_versions_on_an_empty_history_then_applies_the_rest() {
-        let s = set(&[1, 2, 3, 4]);
-        let p = plan(&s, &[], Target::Latest, Some(2)).unwrap();
-        assert_eq!(versions(&p, Direction::Baseline), vec![1, 2]);
-        assert_eq!(versions(&p, Direction::Up), vec![3, 4]);
-    }
-
-    #[test]
-    fn baseline_is_ignored_once_a_history_exists() {
-        let s = set(&[1, 2, 3]);
-        let p = plan(&s, &applied(&s, &[1]), Target::Latest, Some(2)).unwrap();
-        assert_eq!(versions(&p, Direction::Baseline), Vec::<i64>::new());
-        assert_eq!(versions(&p, Direction::Up), vec![2, 3]);
-    }
-
-    #[test]
-    fn unknown_baseline_is_refused() {
-        let s = set(&[1, 2]);
-        assert_eq!(
-            plan(&s, &[], Target::Latest, Some(5)),
-            Err(PlanError::UnknownBaseline { baseline: 5 })
-        );
-    }
-}
+mod tests;

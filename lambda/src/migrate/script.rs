@@ -1,7 +1,7 @@
 //! Preparing a script's text so its bookkeeping can ride in the same round
 //! trip: the engine appends statements after it, so it must end with `;`.
 
-use crate::db::Kind;
+use crate::dialect::Dialect;
 use crate::lint::scan;
 
 /// The script as it must be sent, or `None` when it has no statement at all
@@ -12,8 +12,8 @@ use crate::lint::scan;
 /// not count, and the contents of MariaDB's executable comments
 /// (`/*! … */`, `/*M! … */`) do. It streams, so a large data migration
 /// costs no more than its own text.
-pub fn terminated(sql: &str, kind: Kind) -> Option<String> {
-    match scan::ending(sql, kind.dialect()) {
+pub fn terminated(sql: &str, dialect: Dialect) -> Option<String> {
+    match scan::ending(sql, dialect) {
         Ok(None) => None,
         Ok(Some(true)) => Some(format!("{sql}\n")),
         Ok(Some(false)) => Some(format!("{sql}\n;\n")),
@@ -45,32 +45,32 @@ mod tests {
             "/* keep */",
             "# mysql comment\n",
         ] {
-            assert_eq!(terminated(sql, Kind::MariaDb), None, "{sql:?}");
+            assert_eq!(terminated(sql, Dialect::MariaDb), None, "{sql:?}");
         }
-        assert_eq!(terminated("-- none", Kind::Postgres), None);
+        assert_eq!(terminated("-- none", Dialect::Postgres), None);
     }
 
     #[test]
     fn a_missing_final_semicolon_is_added_after_a_trailing_comment() {
-        let t = terminated("CREATE TABLE a (id INT)\n-- done", Kind::MariaDb).unwrap();
+        let t = terminated("CREATE TABLE a (id INT)\n-- done", Dialect::MariaDb).unwrap();
         assert!(t.ends_with("-- done\n;\n"), "{t:?}");
     }
 
     #[test]
     fn a_terminated_script_is_left_alone() {
         assert_eq!(
-            terminated("SELECT 1;  -- x", Kind::MariaDb).unwrap(),
+            terminated("SELECT 1;  -- x", Dialect::MariaDb).unwrap(),
             "SELECT 1;  -- x\n"
         );
     }
 
     #[test]
     fn semicolons_in_strings_do_not_count() {
-        let t = terminated("INSERT INTO t VALUES ('a;')", Kind::MariaDb).unwrap();
+        let t = terminated("INSERT INTO t VALUES ('a;')", Dialect::MariaDb).unwrap();
         assert!(t.ends_with("\n;\n"));
         let t = terminated(
             "CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql",
-            Kind::Postgres,
+            Dialect::Postgres,
         )
         .unwrap();
         assert!(t.ends_with("\n;\n"));
@@ -79,25 +79,25 @@ mod tests {
     #[test]
     fn executable_comments_are_code() {
         // MariaDB runs the comment: the bookkeeping must not join it.
-        let t = terminated("SELECT 1; /*M! SELECT 2 */", Kind::MariaDb).unwrap();
+        let t = terminated("SELECT 1; /*M! SELECT 2 */", Dialect::MariaDb).unwrap();
         assert!(t.ends_with("\n;\n"), "{t:?}");
-        let t = terminated("SELECT 1; /*!40101 SET NAMES utf8 */", Kind::MariaDb).unwrap();
+        let t = terminated("SELECT 1; /*!40101 SET NAMES utf8 */", Dialect::MariaDb).unwrap();
         assert!(t.ends_with("\n;\n"), "{t:?}");
         // Not on PostgreSQL, and not a plain comment.
         assert_eq!(
-            terminated("SELECT 1; /*M! SELECT 2 */", Kind::Postgres).unwrap(),
+            terminated("SELECT 1; /*M! SELECT 2 */", Dialect::Postgres).unwrap(),
             "SELECT 1; /*M! SELECT 2 */\n"
         );
         assert_eq!(
-            terminated("SELECT 1; /*m! SELECT 2 */", Kind::MariaDb).unwrap(),
+            terminated("SELECT 1; /*m! SELECT 2 */", Dialect::MariaDb).unwrap(),
             "SELECT 1; /*m! SELECT 2 */\n"
         );
         // MariaDB: `#` is a comment, `--` only before a space.
-        assert!(terminated("SELECT 1 #;", Kind::MariaDb)
+        assert!(terminated("SELECT 1 #;", Dialect::MariaDb)
             .unwrap()
             .ends_with("\n;\n"));
         assert_eq!(
-            terminated("SELECT 1--1;", Kind::MariaDb).unwrap(),
+            terminated("SELECT 1--1;", Dialect::MariaDb).unwrap(),
             "SELECT 1--1;\n"
         );
     }

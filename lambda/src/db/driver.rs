@@ -1,0 +1,217 @@
+//! What every engine asks of its sqlx connection, written once for any
+//! sqlx database: run statements, run a batch and count what each of its
+//! statements changed, read one value or one row, read the history table.
+//! The engines (`mariadb.rs`, `postgres.rs`) and the bookkeeping both share
+//! ([`super::step`]) reach their connection through [`Wire`].
+
+use std::future::Future;
+
+use futures_util::TryStreamExt;
+use sqlx::{AssertSqlSafe, Database, Either, Executor, FromRow, IntoArguments, Row as _};
+
+use super::error::DbError;
+use super::history::Applied;
+
+/// The rows a statement changed, for each database's query result.
+pub trait Affected {
+    fn affected(&self) -> u64;
+}
+
+impl Affected for sqlx::mysql::MySqlQueryResult {
+    fn affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+impl Affected for sqlx::postgres::PgQueryResult {
+    fn affected(&self) -> u64 {
+        self.rows_affected()
+    }
+}
+
+/// A batch stopped at a statement: `completed` statements before it succeeded.
+#[derive(Debug)]
+pub struct BatchError {
+    pub completed: usize,
+    pub source: sqlx::Error,
+}
+
+/// `version, description, success, checksum, execution_time`
+type HistoryRow = (i64, String, bool, Vec<u8>, i64);
+
+fn first_line(sql: &str) -> &str {
+    sql.lines().next().unwrap_or("")
+}
+
+/// Run statements whose results do not matter.
+async fn execute<C, DB>(c: &mut C, sql: &str) -> Result<(), DbError>
+where
+    DB: Database,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
+        .execute(c)
+        .await
+        .map(|_| ())
+        .map_err(|e| DbError::query(format!("`{}`", first_line(sql)), e))
+}
+
+/// Send several statements in one round trip. Returns the number of rows
+/// each statement affected, in order (one entry per statement result), so
+/// bookkeeping that rides along can be checked; on failure, says how many
+/// statements completed before the failing one.
+async fn batch<C, DB>(c: &mut C, sql: String) -> Result<Vec<u64>, BatchError>
+where
+    DB: Database,
+    DB::QueryResult: Affected,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let mut affected: Vec<u64> = Vec::new();
+    let mut s = sqlx::raw_sql(AssertSqlSafe(sql)).fetch_many(c);
+    loop {
+        match s.try_next().await {
+            Ok(Some(Either::Left(r))) => affected.push(r.affected()),
+            Ok(Some(Either::Right(_))) => {}
+            Ok(None) => return Ok(affected),
+            Err(source) => {
+                return Err(BatchError {
+                    completed: affected.len(),
+                    source,
+                })
+            }
+        }
+    }
+}
+
+/// One nullable integer.
+async fn scalar<C, DB>(c: &mut C, sql: &str) -> Result<Option<i64>, DbError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    (Option<i64>,): for<'r> FromRow<'r, DB::Row>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    sqlx::query_scalar::<DB, Option<i64>>(AssertSqlSafe(sql.to_string()))
+        .fetch_one(c)
+        .await
+        .map_err(|e| DbError::query(format!("`{sql}`"), e))
+}
+
+/// One row, each column as text (`NULL` as `None`); the SQL casts.
+async fn row_text<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Option<String>>, DbError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let row = sqlx::query::<DB>(AssertSqlSafe(sql.to_string()))
+        .fetch_one(c)
+        .await;
+    row.and_then(|row| {
+        (0..row.len())
+            .map(|i| row.try_get::<Option<String>, _>(i))
+            .collect()
+    })
+    .map_err(|e| DbError::query(format!("`{sql}`"), e))
+}
+
+/// The history rows in `table` (qualified), in version order. The engine
+/// tells a missing table from other failures.
+async fn history<C, DB>(c: &mut C, table: &str) -> Result<Vec<Applied>, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    HistoryRow: for<'r> FromRow<'r, DB::Row>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let sql = format!(
+        "SELECT version, description, success, checksum, execution_time FROM {table} ORDER BY version"
+    );
+    let rows: Vec<HistoryRow> = sqlx::query_as::<DB, HistoryRow>(AssertSqlSafe(sql))
+        .fetch_all(c)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(version, description, success, checksum, execution_time_ns)| Applied {
+                version,
+                description,
+                success,
+                checksum,
+                execution_time_ns,
+            },
+        )
+        .collect())
+}
+
+/// A sqlx connection, as the engines use it.
+pub trait Wire: Send {
+    /// Run statements whose results do not matter.
+    fn execute<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<(), DbError>> + Send + 'a;
+    /// Several statements in one round trip: the rows each changed.
+    fn batch(
+        &mut self,
+        sql: String,
+    ) -> impl Future<Output = Result<Vec<u64>, BatchError>> + Send + '_;
+    /// One nullable integer.
+    fn scalar<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Option<i64>, DbError>> + Send + 'a;
+    /// One row, each column as text.
+    fn row_text<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send + 'a;
+    /// The history rows of `table`.
+    fn history<'a>(
+        &'a mut self,
+        table: &'a str,
+    ) -> impl Future<Output = Result<Vec<Applied>, sqlx::Error>> + Send + 'a;
+}
+
+/// [`Wire`] for a sqlx connection type, through the functions above.
+macro_rules! wire {
+    ($conn:ty) => {
+        impl Wire for $conn {
+            fn execute<'a>(
+                &'a mut self,
+                sql: &'a str,
+            ) -> impl Future<Output = Result<(), DbError>> + Send + 'a {
+                execute(self, sql)
+            }
+            fn batch(
+                &mut self,
+                sql: String,
+            ) -> impl Future<Output = Result<Vec<u64>, BatchError>> + Send + '_ {
+                batch(self, sql)
+            }
+            fn scalar<'a>(
+                &'a mut self,
+                sql: &'a str,
+            ) -> impl Future<Output = Result<Option<i64>, DbError>> + Send + 'a {
+                scalar(self, sql)
+            }
+            fn row_text<'a>(
+                &'a mut self,
+                sql: &'a str,
+            ) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send + 'a {
+                row_text(self, sql)
+            }
+            fn history<'a>(
+                &'a mut self,
+                table: &'a str,
+            ) -> impl Future<Output = Result<Vec<Applied>, sqlx::Error>> + Send + 'a {
+                history(self, table)
+            }
+        }
+    };
+}
+
+wire!(sqlx::mysql::MySqlConnection);
+wire!(sqlx::postgres::PgConnection);

@@ -1,0 +1,529 @@
+//! The MariaDB (and MySQL) engine.
+//!
+//! # One round trip per migration
+//!
+//! `step` is the whole batch of a migration:
+//!
+//! ```text
+//! SET @schemagate_t0 = NOW(6), autocommit = 0[, max_statement_time = …];
+//! INSERT its row: success = FALSE, execution_time = -1   (down: mark the row -3)
+//! <the script>
+//! UPDATE the row to success   (down: DELETE it) — only while the session is still in its database
+//! SET autocommit = 1
+//! ```
+//!
+//! With `autocommit = 0` nothing commits until a DDL (MariaDB commits
+//! implicitly before and after each DDL) or the final `SET autocommit = 1`:
+//! - a script with DDL: its row commits just before the first DDL runs, so
+//!   from the moment anything of it can be committed, a failure or a crash
+//!   finds the row on record saying the script started;
+//! - a script of DML only: row, script and finish commit together at the end;
+//!   a failure or a crash rolls all of it back and no row stays;
+//! - nothing is written ahead for the next migration, so a run killed
+//!   between two batches leaves no row for a migration that did not start;
+//! - no commit is added: the row rides in the first DDL's implicit commit or
+//!   in the final one, and nothing else is sent per migration.
+//!
+//! The engine checks each batch's affected-row counts (`Batch::prefix`,
+//! `Batch::suffix`): the finish must have changed exactly its row. After
+//! a failure it ends the batch's transaction, puts the session back in its
+//! database and reads the row back (`settle`).
+//!
+//! # The lock
+//!
+//! MariaDB ignores `GET_LOCK(name, -1)` (returns NULL, takes nothing), which
+//! is what sqlx's MySQL migrator sends; here the timeout is positive and the
+//! result is checked. The lock is tied to the connection, so a crashed run
+//! frees it when it disconnects.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
+use sqlx::{ConnectOptions as _, Connection as _};
+
+use super::driver::Wire;
+use super::engine::{Engine, Limits, LockError, LockId, StepRun};
+use super::error::{Attempt, DbError, ErrorKind, ServerError};
+use super::history::{Applied, Home};
+use super::options::Kind;
+use super::probe;
+use super::rows::{self, Literals, Mark, Row};
+use super::step::{settle, Left, StepError, StepFailed, Then};
+use crate::deadline::Deadline;
+
+pub struct MariaDb {
+    conn: MySqlConnection,
+}
+
+/// One connection attempt, unbounded (the caller bounds it), that tells a
+/// PostgreSQL server on the port from a silent one.
+pub(super) async fn connect(o: &MySqlConnectOptions) -> Result<MariaDb, Attempt> {
+    let connect = o.connect();
+    tokio::pin!(connect);
+    let tcp = o.get_socket().is_none();
+    let check = async {
+        tokio::time::sleep(probe::SILENT_BEFORE_PROBE).await;
+        probe::postgres(o.get_host(), o.get_port(), probe::SILENT_BEFORE_PROBE).await
+    };
+    tokio::select! {
+        r = &mut connect => r.map(|conn| MariaDb { conn }).map_err(|e| Attempt::Db(server_error(e))),
+        Some(found) = check, if tcp => Err(Attempt::Wrong(found)),
+    }
+}
+
+/// The server's error, with its number and what it means to the engine.
+fn server_error(e: sqlx::Error) -> ServerError {
+    let number = e
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<MySqlDatabaseError>())
+        .map(|my| my.number().to_string());
+    ServerError::new(e, number, kind)
+}
+
+fn kind(number: &str) -> ErrorKind {
+    match number {
+        "1969" => ErrorKind::StoppedForTime,
+        "1205" => ErrorKind::LockWaitTimeout,
+        "1153" => ErrorKind::PacketTooLarge,
+        "1146" => ErrorKind::UndefinedTable,
+        "1040" | "1053" => ErrorKind::Busy,
+        "1045" => ErrorKind::Auth,
+        "1049" => ErrorKind::UnknownDatabase,
+        _ => ErrorKind::Other,
+    }
+}
+
+impl Literals for MariaDb {
+    fn quote(name: &str) -> String {
+        format!("`{}`", name.replace('`', "``"))
+    }
+    fn bytes(b: &[u8]) -> String {
+        format!("X'{}'", hex::encode(b))
+    }
+    fn text(s: &str) -> String {
+        format!("CONVERT({} USING utf8mb4)", Self::bytes(s.as_bytes()))
+    }
+    fn select_bigint(query: &str) -> String {
+        format!("SELECT CAST(({query}) AS SIGNED)")
+    }
+    fn still_home(home: &Home) -> String {
+        format!(
+            " AND CAST(DATABASE() AS BINARY) <=> {}",
+            Self::bytes(home.name.as_bytes())
+        )
+    }
+}
+
+/// Session limits. Whole seconds only on MariaDB 10.11 (`= 0.5` is error
+/// 1232, `WAIT 0.5` truncates to 0 = no wait): round up, at least 1.
+fn session(limits: Limits) -> String {
+    let lock_secs = (limits.lock_wait.as_secs_f64().ceil() as u64).max(1);
+    let stmt = limits.statement.map_or(0.0, |d| d.as_secs_f64().max(1.0));
+    format!(
+        "SET SESSION lock_wait_timeout = {lock_secs}; SET SESSION innodb_lock_wait_timeout = {lock_secs}; SET SESSION max_statement_time = {stmt:.3}"
+    )
+}
+
+fn create_history(home: &Home) -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (
+    version BIGINT PRIMARY KEY,
+    description TEXT NOT NULL,
+    installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    success BOOLEAN NOT NULL,
+    checksum BLOB NOT NULL,
+    execution_time BIGINT NOT NULL
+)",
+        home.table()
+    )
+}
+
+/// A batch: `prefix` bookkeeping statements before the script and `suffix`
+/// after it, whose affected-row counts the engine checks.
+struct Batch {
+    sql: String,
+    prefix: usize,
+    suffix: usize,
+}
+
+/// A migration's whole batch (see the module's documentation).
+/// `statement` (time left before the deadline) renews the session's
+/// `max_statement_time` for this batch, so a statement that starts late in
+/// a run is still stopped by the server in time.
+fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Duration>) -> Batch {
+    Batch {
+        sql: format!(
+            "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{started};\n{body}{finish};\nSET autocommit = 1",
+            limit = statement.map_or(String::new(), |d| format!(
+                ", max_statement_time = {:.3}",
+                d.as_secs_f64().max(1.0)
+            )),
+            started = rows::started::<MariaDb>(home, this),
+            body = body.unwrap_or(""),
+            finish = rows::finish::<MariaDb>(
+                home,
+                this,
+                "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000"
+            ),
+        ),
+        prefix: 2,
+        suffix: 2,
+    }
+}
+
+/// After a failed [`step`]: end its transaction (what did not commit is
+/// undone) and put the session back in its database.
+fn abort(home: &Home) -> String {
+    format!(
+        "ROLLBACK; SET autocommit = 1; USE {}",
+        MariaDb::quote(&home.name)
+    )
+}
+
+impl MariaDb {
+    async fn home(&mut self) -> Result<Home, DbError> {
+        let row = self
+            .conn
+            .row_text("SELECT DATABASE(), CAST(@@max_allowed_packet AS CHAR)")
+            .await?;
+        let name = row.first().cloned().flatten().filter(|n| !n.is_empty());
+        let Some(name) = name else {
+            return Err(DbError::Url("the session has no database selected: name the database in the URL (`mysql://user@host:3306/db`), the secret's `dbname` or `--database-name`".into()));
+        };
+        Ok(Home {
+            table: rows::table::<MariaDb>(&name),
+            name,
+            search_path: None,
+            max_packet: row.get(1).cloned().flatten().and_then(|s| s.parse().ok()),
+        })
+    }
+
+    async fn history(&mut self, home: &Home) -> Result<Option<Vec<Applied>>, DbError> {
+        match self.conn.history(home.table()).await {
+            Ok(rows) => Ok(Some(rows)),
+            Err(e) => match server_error(e) {
+                e if e.kind == ErrorKind::UndefinedTable => Ok(None),
+                e => Err(DbError::query(
+                    format!("reading {}", home.table()),
+                    e.source,
+                )),
+            },
+        }
+    }
+
+    /// The first statement's affected rows of a bookkeeping batch.
+    async fn record(&mut self, sql: String, context: String) -> Result<u64, DbError> {
+        let affected = self
+            .conn
+            .batch(sql)
+            .await
+            .map_err(|e| DbError::query(context, e.source))?;
+        Ok(affected.first().copied().unwrap_or(0))
+    }
+
+    async fn lock(&mut self, lock: &LockId, timeout: Duration) -> Result<(), LockError> {
+        let secs = timeout.as_secs().max(1);
+        let sql = format!("SELECT GET_LOCK('{}', {secs})", lock.name);
+        match self.conn.scalar(&sql).await? {
+            Some(1) => Ok(()),
+            Some(0) => Err(LockError::Timeout { seconds: secs }),
+            _ => Err(LockError::NotTaken {
+                detail: format!(
+                    "GET_LOCK(…, {secs}) returned NULL instead of 1 (the wait was interrupted, e.g. by max_statement_time near the deadline, or the server does not support the lock)"
+                ),
+            }),
+        }
+    }
+
+    /// The step's one batch, then its affected-row counts checked; after a
+    /// failure, what committed is read back.
+    async fn run_step(
+        &mut self,
+        home: &Home,
+        s: &StepRun<'_>,
+        deadline: Option<Deadline>,
+    ) -> Result<(), StepFailed> {
+        let limit = deadline.map(|d| d.statement_limit());
+        let batch = step(home, &s.mark, s.body, limit);
+        match self.conn.batch(batch.sql).await {
+            Ok(affected) => {
+                let finish = affected
+                    .len()
+                    .checked_sub(batch.suffix)
+                    .and_then(|i| affected.get(i));
+                if finish == Some(&1) {
+                    return Ok(());
+                }
+                let ran = affected.len().saturating_sub(batch.prefix + batch.suffix);
+                let message = self.not_finished(home).await;
+                let left = Left::Partly { statements: ran };
+                Err(StepFailed::new(StepError::Bookkeeping(message), left))
+            }
+            Err(e) => {
+                let error = server_error(e.source);
+                let retry = error.kind == ErrorKind::LockWaitTimeout;
+                if let Err(abort) = self.conn.execute(&abort(home)).await {
+                    let then = Box::new(Then::ConnectionFailed(abort));
+                    return Err(StepFailed::new(
+                        StepError::Then { error, then },
+                        Left::Unknown,
+                    ));
+                }
+                let ran = e.completed.saturating_sub(batch.prefix);
+                settle::<MariaDb, _>(&mut self.conn, home, &s.mark, ran, error, retry).await
+            }
+        }
+    }
+
+    /// Everything committed, but the finish changed nothing: the script
+    /// moved the session to another database (its row stays "started", in
+    /// the right place), or removed the row. Says which, and moves the
+    /// session back.
+    async fn not_finished(&mut self, home: &Home) -> String {
+        let now = self.conn.row_text("SELECT DATABASE()").await;
+        match now.map(|r| r.into_iter().next().flatten()) {
+            Ok(now) if now.as_deref() != Some(home.name.as_str()) => {
+                let use_home = format!("USE {}", MariaDb::quote(&home.name));
+                let back = match self.conn.execute(&use_home).await {
+                    Ok(()) => "the session was moved back".to_string(),
+                    Err(e) => format!("moving the session back failed: {e}"),
+                };
+                format!(
+                    "the migration left the session in database {} instead of `{}` (a `USE` statement?), so what it ran after that went there and its history row in `{}` was not marked as applied; {back}",
+                    now.map_or("none".into(), |n| format!("`{n}`")),
+                    home.name,
+                    home.name,
+                )
+            }
+            Ok(_) => format!(
+                "its history row in {} was not there to be marked as applied (did the migration change `_sqlx_migrations`?)",
+                home.table()
+            ),
+            Err(e) => format!("recording it failed, then the connection failed: {e}"),
+        }
+    }
+}
+
+impl Engine for MariaDb {
+    fn kind(&self) -> Kind {
+        Kind::MariaDb
+    }
+
+    fn set_up(&mut self, limits: Limits) -> BoxFuture<'_, Result<(), DbError>> {
+        Box::pin(async move { self.conn.execute(&session(limits)).await })
+    }
+
+    fn execute<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(self.conn.execute(sql))
+    }
+
+    fn home(&mut self) -> BoxFuture<'_, Result<Home, DbError>> {
+        Box::pin(MariaDb::home(self))
+    }
+
+    fn history<'a>(
+        &'a mut self,
+        home: &'a Home,
+    ) -> BoxFuture<'a, Result<Option<Vec<Applied>>, DbError>> {
+        Box::pin(MariaDb::history(self, home))
+    }
+
+    fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move { self.conn.execute(&create_history(home)).await })
+    }
+
+    fn baseline<'a>(
+        &'a mut self,
+        home: &'a Home,
+        rows: &'a [Row<'a>],
+    ) -> BoxFuture<'a, Result<u64, DbError>> {
+        let sql = rows::baseline::<MariaDb>(home, rows);
+        Box::pin(self.record(sql, "recording the baseline".into()))
+    }
+
+    fn resolve<'a>(
+        &'a mut self,
+        home: &'a Home,
+        version: i64,
+        row: Option<Row<'a>>,
+    ) -> BoxFuture<'a, Result<u64, DbError>> {
+        let sql = rows::resolve::<MariaDb>(home, version, row.as_ref());
+        Box::pin(self.record(sql, format!("recording version {version}")))
+    }
+
+    fn lock<'a>(
+        &'a mut self,
+        lock: &'a LockId,
+        timeout: Duration,
+    ) -> BoxFuture<'a, Result<(), LockError>> {
+        Box::pin(MariaDb::lock(self, lock, timeout))
+    }
+
+    fn unlock<'a>(&'a mut self, lock: &'a LockId) -> BoxFuture<'a, Result<(), DbError>> {
+        Box::pin(async move {
+            let sql = format!("SELECT RELEASE_LOCK('{}')", lock.name);
+            self.conn.scalar(&sql).await.map(|_| ())
+        })
+    }
+
+    fn run_step<'a>(
+        &'a mut self,
+        home: &'a Home,
+        step: &'a StepRun<'a>,
+        deadline: Option<Deadline>,
+    ) -> BoxFuture<'a, Result<(), StepFailed>> {
+        Box::pin(MariaDb::run_step(self, home, step, deadline))
+    }
+
+    /// MariaDB takes a query of at most `max_allowed_packet` bytes and
+    /// drops the connection on a larger one, mid-run and with nothing to
+    /// tell what ran: the bookkeeping as sent, the script, its terminator
+    /// and the command byte must fit.
+    fn too_large(&self, home: &Home, s: &StepRun<'_>) -> Option<u64> {
+        let limit = home.max_packet?;
+        let size = step(home, &s.mark, None, Some(Duration::from_secs(1)))
+            .sql
+            .len()
+            + s.sql.len()
+            + 4;
+        (size as u64 > limit).then_some(limit)
+    }
+
+    fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
+        Box::pin(async move {
+            let _ = self.conn.close().await;
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn home() -> Home {
+        Home {
+            name: "app".into(),
+            table: rows::table::<MariaDb>("app"),
+            search_path: None,
+            max_packet: Some(16 << 20),
+        }
+    }
+
+    #[test]
+    fn names_are_qualified_and_quoted() {
+        assert_eq!(rows::table::<MariaDb>("app"), "`app`.`_sqlx_migrations`");
+        assert_eq!(rows::table::<MariaDb>("a`b"), "`a``b`.`_sqlx_migrations`");
+    }
+
+    #[test]
+    fn values_are_hex_literals_so_quotes_cannot_escape() {
+        let row = Row {
+            version: 3,
+            description: "it's; DROP TABLE x",
+            checksum: &[0xab, 0x01],
+        };
+        let m = rows::started::<MariaDb>(&home(), &Mark::Up(row));
+        assert!(!m.contains("it's"));
+        assert!(m.contains("X'ab01'"));
+    }
+
+    #[test]
+    fn a_step_records_its_start_then_its_end_and_nothing_for_the_next() {
+        let h = home();
+        let this = Mark::Up(Row {
+            version: 1,
+            description: "a",
+            checksum: &[1],
+        });
+        let b = step(&h, &this, Some("CREATE TABLE a (id INT);\n"), None);
+        assert_eq!((b.prefix, b.suffix), (2, 2));
+        let lines: Vec<&str> = b.sql.lines().collect();
+        assert_eq!(lines.len(), 5, "{}", b.sql);
+        assert!(lines[0].starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0;"));
+        assert!(lines[1].starts_with("INSERT INTO `app`.`_sqlx_migrations`"));
+        assert!(lines[1].ends_with("FALSE, X'01', -1);"), "{}", lines[1]);
+        assert_eq!(lines[2], "CREATE TABLE a (id INT);");
+        assert!(lines[3].starts_with("UPDATE `app`.`_sqlx_migrations` SET success = TRUE"));
+        assert!(
+            lines[3].ends_with("AND CAST(DATABASE() AS BINARY) <=> X'617070';"),
+            "{}",
+            lines[3]
+        );
+        assert_eq!(lines[4], "SET autocommit = 1");
+
+        let down = Mark::Down {
+            version: 4,
+            execution_time: 77,
+        };
+        let d = step(&h, &down, None, Some(Duration::from_millis(2500)));
+        assert!(
+            d.sql.starts_with(
+                "SET @schemagate_t0 = NOW(6), autocommit = 0, max_statement_time = 2.500;"
+            ),
+            "{}",
+            d.sql
+        );
+        assert!(d
+            .sql
+            .contains("SET success = FALSE, execution_time = -3 WHERE version = 4 AND success"));
+        assert!(d
+            .sql
+            .contains("DELETE FROM `app`.`_sqlx_migrations` WHERE version = 4 AND NOT success"));
+        assert!(!d.sql.contains("INSERT"));
+        assert!(rows::unmark(&h, &down)
+            .contains("success = TRUE, execution_time = 77 WHERE version = 4"));
+    }
+
+    #[test]
+    fn every_bookkeeping_statement_names_the_database() {
+        let h = home();
+        let row = || Row {
+            version: 2,
+            description: "b",
+            checksum: &[2],
+        };
+        for sql in [
+            create_history(&h),
+            rows::started::<MariaDb>(&h, &Mark::Up(row())),
+            rows::unmark(&h, &Mark::Up(row())),
+            rows::finish::<MariaDb>(&h, &Mark::Up(row()), "0"),
+            rows::baseline::<MariaDb>(&h, &[row()]),
+            rows::row_state::<MariaDb>(&h, 2),
+            rows::resolve::<MariaDb>(&h, 2, Some(&row())),
+            rows::resolve::<MariaDb>(&h, 2, None),
+        ] {
+            assert!(sql.contains("`app`.`_sqlx_migrations`"), "{sql}");
+        }
+    }
+
+    #[test]
+    fn session_limits() {
+        let limits = |lock_wait, statement| Limits {
+            lock_wait,
+            statement,
+        };
+        let s = session(limits(
+            Duration::from_secs(5),
+            Some(Duration::from_millis(90_500)),
+        ));
+        assert!(s.contains("lock_wait_timeout = 5"));
+        assert!(s.contains("max_statement_time = 90.500"));
+        assert!(
+            session(limits(Duration::from_secs(5), None)).contains("max_statement_time = 0.000")
+        );
+        // Sub-second waits: MariaDB rounds up to whole seconds.
+        let half = Duration::from_millis(500);
+        assert!(session(limits(half, None)).contains("SET SESSION lock_wait_timeout = 1;"));
+        assert!(session(limits(Duration::from_millis(1500), None))
+            .contains("SET SESSION lock_wait_timeout = 2;"));
+    }
+
+    #[test]
+    fn error_numbers_are_read_as_kinds() {
+        assert_eq!(kind("1969"), ErrorKind::StoppedForTime);
+        assert_eq!(kind("1205"), ErrorKind::LockWaitTimeout);
+        assert_eq!(kind("1146"), ErrorKind::UndefinedTable);
+        assert_eq!(kind("1064"), ErrorKind::Other);
+    }
+}
