@@ -22,5 +22,6 @@ pub mod migrate;
 pub mod props;
 pub mod redact;
 pub mod secrets;
+pub mod wire;
 
 pub use error::{DbError, Error};
