@@ -213,3 +213,7 @@ fn physical_id(request: &Request, target: Option<&ConnectOptions>) -> String {
 fn fallback_id(env: &Envelope) -> String {
     format!("schemagate:unresolved:{}", env.logical_resource_id)
 }
+
+#[cfg(test)]
+#[path = "shell_tests.rs"]
+mod tests;
