@@ -1,7 +1,8 @@
 //! Reading JSON as AWS hands it over: CloudFormation sends every property
 //! as a string, a hand-written template or an RDS secret may give a number
-//! instead. Shared by the custom resource's properties ([`crate::props`])
-//! and the secret's `port` ([`crate::secrets`]).
+//! instead. Read here once for the custom resource's properties
+//! ([`crate::props`]) and anything else of that shape (an RDS secret's
+//! `port` is one: [`number_or_string`] reads it as `secrets.rs` does).
 
 use std::fmt::Display;
 use std::str::FromStr;
