@@ -11,6 +11,17 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
 import { compareVersions, MigrationsSource, readMigrationsSource, stageLambdaAsset } from './migrations-source';
+import PROPERTIES from './properties.json';
+
+/**
+ * A property of the custom resource, as the Lambda reads it. The names are
+ * written once, in `properties.json` (name → the construct prop that sets
+ * it); the Lambda's tests check that it accepts exactly these.
+ */
+export type PropertyName = keyof typeof PROPERTIES;
+
+/** The names of the custom resource's properties, each with the construct prop that sets it. */
+export const PROPERTY_NAMES: Readonly<Record<PropertyName, string>> = PROPERTIES;
 
 /** What the custom resource does when CloudFormation rolls back to an older `TargetVersion`. */
 export type OnRollback = 'revert' | 'keep';
@@ -154,7 +165,10 @@ export interface SchemaMigrationsProps {
 
   /**
    * How long to wait for the migration lock held by another schemagate run
-   * (the `LockTimeoutSeconds` property). At most the function's timeout.
+   * (the `LockTimeoutSeconds` property): a second deploy of the same
+   * database waits this long, then fails saying another run holds it. Not
+   * the wait for the app's metadata locks: that is `lockWait`. Shorter than
+   * the function's timeout; the Lambda accepts at most 15 minutes.
    *
    * @default Duration.seconds(60)
    */
@@ -709,8 +723,8 @@ function customResourceProperties(
   secret: secretsmanager.ISecret,
   targetVersion: string,
   source: MigrationsSource,
-): Record<string, string | string[]> {
-  const p: Record<string, string | string[]> = {
+): Partial<Record<PropertyName, string | string[]>> {
+  const p: Partial<Record<PropertyName, string | string[]>> = {
     SecretArn: secret.secretArn,
     TargetVersion: targetVersion,
     MigrationsHash: source.hash,

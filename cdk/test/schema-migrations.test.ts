@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
+import { PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
 import {
   cleanup,
   copyOfFixtureMigrations,
@@ -103,6 +103,31 @@ describe('the custom resource', () => {
       DrainTagValue: 'prod-app',
       AllowBreaking: 'false',
     });
+  });
+
+  test('sends exactly the names of properties.json (the Lambda accepts these), each documented with its prop', () => {
+    // GIVEN / WHEN every option that sets a property
+    const { template } = migrationsOnDatabase({
+      targetVersion: 2,
+      databaseName: 'shop',
+      initSql: ['SET FOREIGN_KEY_CHECKS=0'],
+      baselineVersion: 1,
+      onRollback: 'revert',
+      lockTimeout: Duration.seconds(20),
+      drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
+      allowBreaking: true,
+    });
+
+    // THEN the construct sends every listed name and no other (besides the CDK's own)
+    const [, resource] = only(template, 'Custom::SchemaMigrations');
+    const sent = Object.keys(resource.Properties).filter((k) => k !== 'ServiceToken' && k !== 'ServiceTimeout');
+    expect(sent.sort()).toEqual(Object.keys(PROPERTY_NAMES).sort());
+    // AND the README names each property, and has a row for the prop that sets it
+    const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
+    for (const [name, prop] of Object.entries(PROPERTY_NAMES)) {
+      expect(readme).toContain(`\`${name}\``);
+      expect(readme).toMatch(new RegExp(`^\\| \`${prop}\` \\|`, 'm'));
+    }
   });
 
   test('omits unset properties, and the target defaults to the highest version in the folder', () => {

@@ -34,19 +34,6 @@ pub enum Error {
     /// (no database, an unknown dialect): nothing was tried.
     #[error("{0}")]
     Usage(String),
-    /// Stopped before anything ran by a check the edge makes itself. (A
-    /// refusal of the run's gate is [`migrate::Error::Refused`].)
-    #[error("{0}")]
-    Refused(String),
-    /// A run failed after the old release's Auto Scaling groups were
-    /// drained: the failure, then what became of the groups.
-    #[error("{error}{groups}")]
-    FailedAfterDrain {
-        #[source]
-        error: Box<Error>,
-        /// `. Gave the capacity back to …` / `. The drained groups … stay at 0: …`
-        groups: String,
-    },
 }
 
 impl From<SourceError> for Error {
@@ -92,8 +79,6 @@ impl Error {
             },
             Error::Usage(_) => 2,
             Error::Db(_) | Error::Secret(_) | Error::TimedOut { .. } => 3,
-            Error::Refused(_) => 5,
-            Error::FailedAfterDrain { error, .. } => error.exit_code(),
         }
     }
 }

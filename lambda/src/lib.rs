@@ -24,6 +24,7 @@ pub mod migrate;
 pub mod props;
 pub mod redact;
 pub mod secrets;
+pub mod wire;
 
 pub use db::DbError;
 pub use error::Error;

@@ -1,9 +1,21 @@
 //! The custom resource's properties, typed and validated. CloudFormation
 //! sends every scalar as a string; numbers and booleans are accepted too.
+//!
+//! serde reads them ([`Wire`]: PascalCase names, unknown names refused);
+//! each field's reader says what it must be, and [`Props::parse`] names the
+//! property from the error's path. The construct sends exactly these names:
+//! `cdk/lib/properties.json` lists them, and a test on each side checks it.
 
+use std::fmt;
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde::de::{self, IgnoredAny};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::Value;
+use serde_path_to_error::Segment;
+
+use crate::defaults::{LOCK_TIMEOUT, LOCK_TIMEOUT_MAX};
+use crate::wire::{self, short};
 
 /// What a rollback (an Update to a lower `TargetVersion`) does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,7 +39,6 @@ pub struct Props {
     pub secret_arn: String,
     pub database_name: Option<String>,
     pub target_version: Option<i64>,
-    pub migrations_hash: Option<String>,
     pub init_sql: Vec<String>,
     pub baseline_version: Option<i64>,
     pub on_rollback: OnRollback,
@@ -36,23 +47,20 @@ pub struct Props {
     pub allow_breaking: bool,
 }
 
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a run waits for another run's migration lock by default.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = LOCK_TIMEOUT;
 
-const KNOWN: &[&str] = &[
-    "ServiceToken",
-    "ServiceTimeout",
-    "SecretArn",
-    "DatabaseName",
-    "TargetVersion",
-    "MigrationsHash",
-    "InitSql",
-    "BaselineVersion",
-    "OnRollback",
-    "LockTimeoutSeconds",
-    "DrainTagKey",
-    "DrainTagValue",
-    "AllowBreaking",
-];
+/// Properties the CDK puts on every custom resource: accepted, not ours to
+/// list in a message.
+const FRAMEWORK: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
+
+/// The properties a template may set (without [`FRAMEWORK`]'s).
+pub fn known() -> impl Iterator<Item = &'static str> {
+    wire::field_names::<Wire>()
+        .iter()
+        .copied()
+        .filter(|n| !FRAMEWORK.contains(n))
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PropsError {
@@ -60,120 +68,73 @@ pub enum PropsError {
     NotAnObject(String),
     #[error("property `SecretArn` is required: the ARN of the database's RDS secret")]
     MissingSecretArn,
-    #[error("property `{name}` {expected}, got `{value}`")]
-    Invalid {
-        name: &'static str,
-        expected: &'static str,
-        value: String,
-    },
-    #[error("unknown property `{name}`; known properties: {}", KNOWN[2..].join(", "))]
+    /// `problem`: what it must be and the value it has.
+    #[error("property `{name}` {problem}")]
+    Invalid { name: String, problem: String },
+    #[error("unknown property `{name}`; known properties: {}", known().collect::<Vec<_>>().join(", "))]
     Unknown { name: String },
     #[error("properties `DrainTagKey` and `DrainTagValue` go together; set both or neither")]
     HalfDrain,
 }
 
+/// The properties as sent, each read by a function that says what it must
+/// be. Field order is the order of [`known`].
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+struct Wire {
+    #[serde(default)]
+    #[allow(dead_code)] // the CDK's: the function to call
+    service_token: IgnoredAny,
+    #[serde(default)]
+    #[allow(dead_code)] // the CDK's: how long CloudFormation waits
+    service_timeout: IgnoredAny,
+    #[serde(default, deserialize_with = "secret_arn")]
+    secret_arn: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    database_name: Option<String>,
+    #[serde(default, deserialize_with = "version")]
+    target_version: Option<i64>,
+    /// Checked to be a string and never read: its only work is to change
+    /// with the bundled migrations, so that CloudFormation sends an Update.
+    #[serde(default, deserialize_with = "unread_text")]
+    #[allow(dead_code)]
+    migrations_hash: (),
+    #[serde(default, deserialize_with = "sql_list")]
+    init_sql: Vec<String>,
+    #[serde(default, deserialize_with = "version")]
+    baseline_version: Option<i64>,
+    #[serde(default, deserialize_with = "on_rollback")]
+    on_rollback: OnRollback,
+    #[serde(default, deserialize_with = "lock_timeout")]
+    lock_timeout_seconds: Option<Duration>,
+    #[serde(default, deserialize_with = "text")]
+    drain_tag_key: Option<String>,
+    #[serde(default, deserialize_with = "text")]
+    drain_tag_value: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    allow_breaking: bool,
+}
+
 impl Props {
     pub fn parse(v: &Value) -> Result<Props, PropsError> {
-        let m = v
-            .as_object()
-            .ok_or_else(|| PropsError::NotAnObject(short(v)))?;
-        if let Some(name) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
-            return Err(PropsError::Unknown { name: name.clone() });
+        if !v.is_object() {
+            return Err(PropsError::NotAnObject(short(v)));
         }
-        let secret_arn = string(m, "SecretArn")?.ok_or(PropsError::MissingSecretArn)?;
-        if !secret_arn.starts_with("arn:") {
-            return Err(PropsError::Invalid {
-                name: "SecretArn",
-                expected: "must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`)",
-                value: secret_arn,
-            });
-        }
-        let version = |name: &'static str| -> Result<Option<i64>, PropsError> {
-            match m.get(name) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::Number(n)) => {
-                    n.as_i64()
-                        .filter(|v| *v >= 0)
-                        .map(Some)
-                        .ok_or_else(|| PropsError::Invalid {
-                            name,
-                            expected: "must be a whole number ≥ 0",
-                            value: n.to_string(),
-                        })
-                }
-                Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-                Some(Value::String(s)) => s
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|v| *v >= 0)
-                    .map(Some)
-                    .ok_or_else(|| PropsError::Invalid {
-                        name,
-                        expected: "must be a whole number ≥ 0 (a migration version)",
-                        value: s.clone(),
-                    }),
-                Some(other) => Err(PropsError::Invalid {
+        let w: Wire = serde_path_to_error::deserialize(v).map_err(|e| {
+            let name = match e.path().iter().next() {
+                Some(Segment::Map { key }) => key.clone(),
+                _ => "ResourceProperties".to_string(),
+            };
+            if wire::field_names::<Wire>().contains(&name.as_str()) {
+                PropsError::Invalid {
                     name,
-                    expected: "must be a whole number ≥ 0",
-                    value: short(other),
-                }),
+                    problem: e.into_inner().to_string(),
+                }
+            } else {
+                PropsError::Unknown { name }
             }
-        };
-        let init_sql = match m.get("InitSql") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::String(s)) if s.trim().is_empty() => Vec::new(),
-            Some(Value::String(s)) => vec![s.clone()],
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|i| match i {
-                    Value::String(s) => Ok(s.clone()),
-                    other => Err(PropsError::Invalid {
-                        name: "InitSql",
-                        expected: "must be a list of SQL strings",
-                        value: short(other),
-                    }),
-                })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(PropsError::Invalid {
-                    name: "InitSql",
-                    expected: "must be a list of SQL strings",
-                    value: short(other),
-                })
-            }
-        };
-        let on_rollback = match string(m, "OnRollback")?
-            .as_deref()
-            .map(str::to_ascii_lowercase)
-            .as_deref()
-        {
-            None | Some("") | Some("revert") => OnRollback::Revert,
-            Some("keep") => OnRollback::Keep,
-            Some(other) => {
-                return Err(PropsError::Invalid {
-                    name: "OnRollback",
-                    expected: "must be `revert` or `keep`",
-                    value: other.to_string(),
-                })
-            }
-        };
-        let lock_timeout = match version("LockTimeoutSeconds").map_err(|_| PropsError::Invalid {
-            name: "LockTimeoutSeconds",
-            expected: "must be a whole number of seconds between 1 and 900",
-            value: m.get("LockTimeoutSeconds").map(short).unwrap_or_default(),
-        })? {
-            None => DEFAULT_LOCK_TIMEOUT,
-            Some(s) if (1..=900).contains(&s) => Duration::from_secs(s as u64),
-            Some(s) => {
-                return Err(PropsError::Invalid {
-                    name: "LockTimeoutSeconds",
-                    expected: "must be a whole number of seconds between 1 and 900",
-                    value: s.to_string(),
-                })
-            }
-        };
-        let drain = match (string(m, "DrainTagKey")?, string(m, "DrainTagValue")?) {
+        })?;
+        let drain = match (w.drain_tag_key, w.drain_tag_value) {
             (None, None) => None,
             (Some(k), Some(v)) if !k.is_empty() => Some(Drain {
                 tag_key: k,
@@ -181,63 +142,165 @@ impl Props {
             }),
             _ => return Err(PropsError::HalfDrain),
         };
-        let allow_breaking = match m.get("AllowBreaking") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
-            Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-                "true" => true,
-                "false" | "" => false,
-                _ => {
-                    return Err(PropsError::Invalid {
-                        name: "AllowBreaking",
-                        expected: "must be `true` or `false`",
-                        value: s.clone(),
-                    })
-                }
-            },
-            Some(other) => {
-                return Err(PropsError::Invalid {
-                    name: "AllowBreaking",
-                    expected: "must be `true` or `false`",
-                    value: short(other),
-                })
-            }
-        };
         Ok(Props {
-            secret_arn,
-            database_name: string(m, "DatabaseName")?.filter(|s| !s.is_empty()),
-            target_version: version("TargetVersion")?,
-            migrations_hash: string(m, "MigrationsHash")?,
-            init_sql,
-            baseline_version: version("BaselineVersion")?,
-            on_rollback,
-            lock_timeout,
+            secret_arn: w.secret_arn.ok_or(PropsError::MissingSecretArn)?,
+            database_name: w.database_name.filter(|s| !s.is_empty()),
+            target_version: w.target_version,
+            init_sql: w.init_sql,
+            baseline_version: w.baseline_version,
+            on_rollback: w.on_rollback,
+            lock_timeout: w.lock_timeout_seconds.unwrap_or(DEFAULT_LOCK_TIMEOUT),
             drain,
-            allow_breaking,
+            allow_breaking: w.allow_breaking,
         })
     }
 }
 
-fn string(m: &Map<String, Value>, name: &'static str) -> Result<Option<String>, PropsError> {
-    match m.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(other) => Err(PropsError::Invalid {
-            name,
-            expected: "must be a string",
-            value: short(other),
-        }),
+/// `ResourceProperties` as a request carries them: checked as the request
+/// is read, and kept with the reason when they are wrong, so that such a
+/// request is still answered (a Delete succeeds whatever they hold).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Properties(pub Result<Props, PropsError>);
+
+impl<'de> Deserialize<'de> for Properties {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Properties(Props::parse(&Value::deserialize(d)?)))
     }
 }
 
-/// A value for a message, cut to a readable length.
-fn short(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() > 80 {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    } else {
-        s
+/// `aws_lambda_events` bounds a request's properties by `Serialize` too (it
+/// can write requests); schemagate only reads them, so nothing is written.
+impl Serialize for Properties {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+/// What a property must be, and the value it has.
+struct Invalid {
+    expected: String,
+    value: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}, got `{}`", self.expected, self.value)
+    }
+}
+
+fn invalid<E: de::Error>(expected: impl Into<String>, value: String) -> E {
+    E::custom(Invalid {
+        expected: expected.into(),
+        value,
+    })
+}
+
+/// A string, or a number taken as its decimal text.
+fn text_of<E: de::Error>(v: Value) -> Result<String, E> {
+    match v {
+        Value::String(s) => Ok(s),
+        Value::Number(n) => Ok(n.to_string()),
+        other => Err(invalid("must be a string", short(&other))),
+    }
+}
+
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<Value>::deserialize(d)?.map(text_of).transpose()
+}
+
+fn unread_text<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    text(d).map(drop)
+}
+
+fn secret_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match text(d)? {
+        Some(arn) if !arn.starts_with("arn:") => Err(invalid(
+            "must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`)",
+            arn,
+        )),
+        arn => Ok(arn),
+    }
+}
+
+/// A whole number ≥ 0 from a number or a string (blank = none); `Err` holds
+/// what it must be and the value as shown.
+fn whole(v: &Value) -> Result<Option<i64>, (&'static str, String)> {
+    let parsed = || {
+        wire::number_or_string::<_, i64>(v)
+            .ok()
+            .flatten()
+            .filter(|n| *n >= 0)
+    };
+    match v {
+        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Value::String(s) => parsed().map(Some).ok_or((
+            "must be a whole number ≥ 0 (a migration version)",
+            s.clone(),
+        )),
+        Value::Number(n) => parsed()
+            .map(Some)
+            .ok_or(("must be a whole number ≥ 0", n.to_string())),
+        other => Err(("must be a whole number ≥ 0", short(other))),
+    }
+}
+
+fn version<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None => Ok(None),
+        Some(v) => whole(&v).map_err(|(expected, value)| invalid(expected, value)),
+    }
+}
+
+fn lock_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let max = LOCK_TIMEOUT_MAX.as_secs() as i64;
+    let expected = || format!("must be a whole number of seconds between 1 and {max}");
+    let Some(v) = Option::<Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match whole(&v) {
+        Err(_) => Err(invalid(expected(), short(&v))),
+        Ok(None) => Ok(None),
+        Ok(Some(s)) if (1..=max).contains(&s) => Ok(Some(Duration::from_secs(s as u64))),
+        Ok(Some(s)) => Err(invalid(expected(), s.to_string())),
+    }
+}
+
+fn sql_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    const EXPECTED: &str = "must be a list of SQL strings";
+    match Option::<Value>::deserialize(d)? {
+        None => Ok(Vec::new()),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(Vec::new()),
+        Some(Value::String(s)) => Ok(vec![s]),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|i| match i {
+                Value::String(s) => Ok(s),
+                other => Err(invalid(EXPECTED, short(&other))),
+            })
+            .collect(),
+        Some(other) => Err(invalid(EXPECTED, short(&other))),
+    }
+}
+
+fn on_rollback<'de, D: Deserializer<'de>>(d: D) -> Result<OnRollback, D::Error> {
+    match text(d)?.map(|s| s.to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("revert") => Ok(OnRollback::Revert),
+        Some("keep") => Ok(OnRollback::Keep),
+        Some(other) => Err(invalid("must be `revert` or `keep`", other.to_string())),
+    }
+}
+
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    const EXPECTED: &str = "must be `true` or `false`";
+    match Option::<Value>::deserialize(d)? {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
+            "true" => Ok(true),
+            "false" | "" => Ok(false),
+            _ => Err(invalid(EXPECTED, s)),
+        },
+        Some(other) => Err(invalid(EXPECTED, short(&other))),
     }
 }
 
@@ -306,6 +369,68 @@ mod tests {
         for (v, want) in cases {
             let err = Props::parse(&v).unwrap_err().to_string();
             assert!(err.contains(want), "{v}: {err}");
+        }
+    }
+
+    /// The whole texts, as they were when the properties were read by hand:
+    /// they reach CloudFormation's Reason.
+    #[test]
+    fn whole_messages_stay_as_they_were() {
+        let cases = [
+            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking"),
+            (json!({"SecretArn": 7}), "property `SecretArn` must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`), got `7`"),
+            (json!({"SecretArn": ARN, "DatabaseName": ["a"]}), "property `DatabaseName` must be a string, got `[\"a\"]`"),
+            (json!({"SecretArn": ARN, "MigrationsHash": {}}), "property `MigrationsHash` must be a string, got `{}`"),
+            (json!({"SecretArn": ARN, "BaselineVersion": -1}), "property `BaselineVersion` must be a whole number ≥ 0, got `-1`"),
+            (json!({"SecretArn": ARN, "TargetVersion": true}), "property `TargetVersion` must be a whole number ≥ 0, got `true`"),
+            (json!({"SecretArn": ARN, "LockTimeoutSeconds": "abc"}), "property `LockTimeoutSeconds` must be a whole number of seconds between 1 and 900, got `\"abc\"`"),
+            (json!({"SecretArn": ARN, "LockTimeoutSeconds": " 1000 "}), "property `LockTimeoutSeconds` must be a whole number of seconds between 1 and 900, got `1000`"),
+            (json!({"SecretArn": ARN, "OnRollback": "UNDO"}), "property `OnRollback` must be `revert` or `keep`, got `undo`"),
+            (json!({"SecretArn": ARN, "InitSql": {"a": 1}}), "property `InitSql` must be a list of SQL strings, got `{\"a\":1}`"),
+            (json!({"SecretArn": ARN, "AllowBreaking": 1}), "property `AllowBreaking` must be `true` or `false`, got `1`"),
+            (json!({"SecretArn": ARN, "DrainTagKey": "", "DrainTagValue": "v"}), "properties `DrainTagKey` and `DrainTagValue` go together; set both or neither"),
+            (json!([1]), "ResourceProperties must be an object, got [1]"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(Props::parse(&v).unwrap_err().to_string(), want, "{v}");
+        }
+        let p = Props::parse(&json!({"SecretArn": ARN, "TargetVersion": " ", "LockTimeoutSeconds": "", "InitSql": "SELECT 1", "DatabaseName": "", "AllowBreaking": "", "OnRollback": null})).unwrap();
+        assert_eq!(p.target_version, None);
+        assert_eq!(p.lock_timeout, DEFAULT_LOCK_TIMEOUT);
+        assert_eq!(p.init_sql, vec!["SELECT 1".to_string()]);
+        assert_eq!(p.database_name, None);
+        assert!(!p.allow_breaking);
+        assert_eq!(p.on_rollback, OnRollback::Revert);
+        assert_eq!(
+            Props::parse(&json!({"SecretArn": ARN, "TargetVersion": 9}))
+                .unwrap()
+                .target_version,
+            Some(9)
+        );
+    }
+
+    /// The construct's list of the names it sends (`cdk/lib/properties.json`)
+    /// and the names accepted here are the same, in both directions.
+    #[test]
+    fn the_construct_sends_exactly_the_accepted_names() {
+        let list: serde_json::Map<String, Value> = serde_json::from_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../cdk/lib/properties.json"
+        )))
+        .expect("cdk/lib/properties.json is a JSON object");
+        let mut sent: Vec<&str> = list.keys().map(String::as_str).collect();
+        let mut accepted: Vec<&str> = known().collect();
+        sent.sort_unstable();
+        accepted.sort_unstable();
+        assert_eq!(sent, accepted, "cdk/lib/properties.json against `Wire`");
+        for name in known() {
+            let mut v = json!({"SecretArn": ARN});
+            v[name] = json!("");
+            let e = Props::parse(&v).err();
+            assert!(
+                !matches!(e, Some(PropsError::Unknown { .. })),
+                "{name}: {e:?}"
+            );
         }
     }
 }

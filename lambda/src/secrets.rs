@@ -73,7 +73,7 @@ fn aws_error_chain(e: &dyn std::error::Error) -> String {
 pub struct RdsSecret {
     pub engine: Option<String>,
     pub host: String,
-    #[serde(default, deserialize_with = "port")]
+    #[serde(default, deserialize_with = "crate::wire::number_or_string")]
     pub port: Option<u16>,
     pub username: String,
     pub password: String,
@@ -90,20 +90,6 @@ impl fmt::Debug for RdsSecret {
             .field("password", &"***")
             .field("dbname", &self.dbname)
             .finish()
-    }
-}
-
-fn port<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum P {
-        N(u16),
-        S(String),
-    }
-    match Option::<P>::deserialize(d)? {
-        None => Ok(None),
-        Some(P::N(n)) => Ok(Some(n)),
-        Some(P::S(s)) => s.trim().parse().map(Some).map_err(serde::de::Error::custom),
     }
 }
 

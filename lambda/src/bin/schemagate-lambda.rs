@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use schemagate::handler::{deadline_from_epoch_ms, Config, Handler};
+use schemagate::handler::{Config, Handler};
 use schemagate::secrets::SecretsManager;
 use serde_json::Value;
 
@@ -24,9 +24,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let handler = handler.clone();
         async move {
-            let deadline = deadline_from_epoch_ms(event.context.deadline);
+            let deadline = handler.deadline(event.context.deadline);
             handler
-                .handle(event.payload, deadline)
+                .answer(event.payload, deadline)
                 .await
                 .map(|r| serde_json::json!({"Status": format!("{:?}", r.status)}))
                 .map_err(|e| lambda_runtime::Error::from(e.to_string()))

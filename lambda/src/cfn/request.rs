@@ -1,8 +1,12 @@
 //! Reading CloudFormation's request. A request that does not parse still
 //! gets a FAILED answer when its `ResponseURL` can be found.
 
-use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest as Event;
+use serde::de::{Deserialize, Deserializer, IgnoredAny};
+use serde::{Serialize, Serializer};
 use serde_json::Value;
+
+use crate::props::{Properties, Props, PropsError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestType {
@@ -25,10 +29,9 @@ pub struct Envelope {
 pub struct Request {
     pub request_type: RequestType,
     pub envelope: Envelope,
-    pub properties: Value,
-    /// Update only: the properties before this update (during a rollback,
-    /// the newer ones).
-    pub old_properties: Option<Value>,
+    /// `ResourceProperties`, typed, or why they are not valid. A Delete
+    /// reads nothing of them.
+    pub properties: Result<Props, PropsError>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,8 +47,27 @@ pub enum RequestError {
     },
 }
 
+/// `OldResourceProperties`: an Update must carry them, schemagate never
+/// reads them (the target is in the new ones, also during a rollback).
+#[derive(Debug, Clone, PartialEq)]
+struct Unread;
+
+impl<'de> Deserialize<'de> for Unread {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| Unread)
+    }
+}
+
+/// `aws_lambda_events` bounds a request's properties by `Serialize` too;
+/// schemagate only reads requests.
+impl Serialize for Unread {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
 impl Envelope {
-    /// Best effort, from any JSON.
+    /// Best effort, from any JSON: for an event that does not parse.
     pub fn lenient(v: &Value) -> Option<Envelope> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         Some(Envelope {
@@ -59,12 +81,13 @@ impl Envelope {
 }
 
 impl Request {
+    /// Read the event once, properties included. When it does not parse,
+    /// the fields needed to answer are looked for in it.
     pub fn parse(v: Value) -> Result<Request, RequestError> {
-        let envelope = Envelope::lenient(&v);
-        let typed: CloudFormationCustomResourceRequest = match serde_json::from_value(v) {
-            Ok(r) => r,
+        let event = match Event::<Unread, Properties>::deserialize(&v) {
+            Ok(e) => e,
             Err(e) => {
-                return Err(match envelope {
+                return Err(match Envelope::lenient(&v) {
                     Some(envelope) => RequestError::Malformed {
                         envelope: Box::new(envelope),
                         message: e.to_string(),
@@ -73,46 +96,54 @@ impl Request {
                 })
             }
         };
-        Ok(match typed {
-            CloudFormationCustomResourceRequest::Create(r) => Request {
-                request_type: RequestType::Create,
-                envelope: Envelope {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: None,
-                },
-                properties: r.resource_properties,
-                old_properties: None,
-            },
-            CloudFormationCustomResourceRequest::Update(r) => Request {
-                request_type: RequestType::Update,
-                envelope: Envelope {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: Some(r.physical_resource_id),
-                },
-                properties: r.resource_properties,
-                old_properties: Some(r.old_resource_properties),
-            },
-            CloudFormationCustomResourceRequest::Delete(r) => Request {
-                request_type: RequestType::Delete,
-                envelope: Envelope {
-                    response_url: r.response_url,
-                    stack_id: r.stack_id,
-                    request_id: r.request_id,
-                    logical_resource_id: r.logical_resource_id,
-                    physical_resource_id: Some(r.physical_resource_id),
-                },
-                properties: r.resource_properties,
-                old_properties: None,
-            },
-            _ => {
-                return Err(RequestError::NoResponseUrl("unknown RequestType".into()));
-            }
+        let envelope =
+            |response_url, stack_id, request_id, logical_resource_id, physical| Envelope {
+                response_url,
+                stack_id,
+                request_id,
+                logical_resource_id,
+                physical_resource_id: physical,
+            };
+        let (request_type, envelope, Properties(properties)) = match event {
+            Event::Create(r) => (
+                RequestType::Create,
+                envelope(
+                    r.response_url,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                    None,
+                ),
+                r.resource_properties,
+            ),
+            Event::Update(r) => (
+                RequestType::Update,
+                envelope(
+                    r.response_url,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                    Some(r.physical_resource_id),
+                ),
+                r.resource_properties,
+            ),
+            Event::Delete(r) => (
+                RequestType::Delete,
+                envelope(
+                    r.response_url,
+                    r.stack_id,
+                    r.request_id,
+                    r.logical_resource_id,
+                    Some(r.physical_resource_id),
+                ),
+                r.resource_properties,
+            ),
+            _ => return Err(RequestError::NoResponseUrl("unknown RequestType".into())),
+        };
+        Ok(Request {
+            request_type,
+            envelope,
+            properties,
         })
     }
 }
@@ -133,10 +164,33 @@ mod tests {
         assert_eq!(c.envelope.physical_resource_id, None);
         let u = Request::parse(fixture("update.json")).unwrap();
         assert_eq!(u.request_type, RequestType::Update);
-        assert!(u.old_properties.is_some());
+        assert_eq!(u.properties.unwrap().target_version, Some(8));
+        // An Update carries the properties it replaces, though they are
+        // never read.
+        let mut no_old = fixture("update.json");
+        no_old
+            .as_object_mut()
+            .unwrap()
+            .remove("OldResourceProperties");
+        assert!(matches!(
+            Request::parse(no_old),
+            Err(RequestError::Malformed { .. })
+        ));
         let d = Request::parse(fixture("delete.json")).unwrap();
         assert_eq!(d.request_type, RequestType::Delete);
         assert!(d.envelope.physical_resource_id.is_some());
+    }
+
+    #[test]
+    fn properties_that_are_wrong_leave_the_request_answerable() {
+        let mut v = fixture("delete.json");
+        v["ResourceProperties"]["TargetVerison"] = "3".into();
+        let d = Request::parse(v).unwrap();
+        assert_eq!(d.request_type, RequestType::Delete);
+        assert!(matches!(
+            d.properties,
+            Err(PropsError::Unknown { ref name }) if name == "TargetVerison"
+        ));
     }
 
     #[test]

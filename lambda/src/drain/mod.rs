@@ -1,11 +1,15 @@
 //! Emptying the Auto Scaling groups of the running release before a
 //! breaking migration, and giving their capacity back when the schema is
-//! back where that release can run ([`groups`]). The capacity taken away is
-//! written on each group first ([`capacity`]), so a Lambda that dies half
-//! way loses nothing.
+//! back where that release can run ([`groups`]); when that is
+//! ([`restore`]: after a failure, after a revert, or still drained after a
+//! rollback that keeps the schema). The capacity taken away is written on
+//! each group first ([`capacity`]), so a Lambda that dies half way loses
+//! nothing.
 
 pub mod capacity;
 pub mod groups;
+pub mod restore;
 
 pub use capacity::{Capacity, SAVED_TAG};
 pub use groups::{restored_names, DrainError, Drained, Drainer, GroupDrain, Restored, PERMISSIONS};
+pub use restore::{AfterFailure, AfterRevert, LeftApplied, StillDrained};

@@ -1,0 +1,365 @@
+//! The domain of a Create or Update: read the bundled migrations and the
+//! secret, connect, then plan, gate, drain, apply and restore. It returns
+//! what happened ([`Outcome`], [`DeployError`]); the shell answers, and
+//! [`super::reason`] writes the Reason from it.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::cfn::Request;
+use crate::db::{Conn, ConnectOptions, Kind};
+use crate::deadline::Deadline;
+use crate::drain::{restore, AfterFailure, AfterRevert, Drained, LeftApplied, StillDrained};
+use crate::lint::{self, MigrationLint};
+use crate::migrate::{self, apply, Direction, MigrationSet, OnIrreversible, Target};
+use crate::props::{Drain, OnRollback, Props, PropsError};
+use crate::secrets::RdsSecret;
+
+use super::gate::DeployGate;
+use super::shell::Handler;
+use super::watch::Watch;
+
+/// A run that reached its end.
+#[derive(Debug)]
+pub struct Outcome {
+    pub target: ConnectOptions,
+    pub report: migrate::Report,
+    pub done: Done,
+}
+
+#[derive(Debug)]
+pub enum Done {
+    /// `OnRollback=keep`: a rollback left the schema at `at`, ahead of the
+    /// `requested` target; with a drain target, the groups still drained.
+    Kept {
+        at: i64,
+        requested: i64,
+        still_drained: Option<StillDrained>,
+    },
+    /// The plan ran (or there was nothing to do).
+    Migrated {
+        /// Drained before the breaking migrations; they stay at 0.
+        drained: Option<Drained>,
+        /// A revert with a drain target: what became of the groups.
+        after_revert: Option<AfterRevert>,
+        /// `AllowBreaking=true` let these through.
+        allowed: Option<String>,
+    },
+}
+
+impl Outcome {
+    /// The response's `Data`.
+    pub fn data(&self) -> HashMap<String, String> {
+        HashMap::from([
+            ("SchemaVersion".to_string(), self.report.to.to_string()),
+            (
+                "Applied".to_string(),
+                self.report.count(Direction::Up).to_string(),
+            ),
+            (
+                "Reverted".to_string(),
+                self.report.count(Direction::Down).to_string(),
+            ),
+        ])
+    }
+}
+
+/// A run that failed, with what is known of where.
+#[derive(Debug)]
+pub enum DeployError {
+    Properties(PropsError),
+    /// The migrations in the function's package.
+    Bundle(crate::Error),
+    /// Reading the secret, or the connection options in it.
+    Secret(crate::Error),
+    Connect {
+        target: ConnectOptions,
+        error: crate::Error,
+    },
+    Run {
+        target: ConnectOptions,
+        error: crate::Error,
+    },
+    /// The run failed after groups were drained; `groups` says what became
+    /// of them.
+    AfterDrain {
+        target: ConnectOptions,
+        error: crate::Error,
+        drained: Drained,
+        groups: AfterFailure,
+    },
+}
+
+impl DeployError {
+    /// The database, once it is known.
+    pub fn target(&self) -> Option<&ConnectOptions> {
+        match self {
+            DeployError::Properties(_) | DeployError::Bundle(_) | DeployError::Secret(_) => None,
+            DeployError::Connect { target, .. }
+            | DeployError::Run { target, .. }
+            | DeployError::AfterDrain { target, .. } => Some(target),
+        }
+    }
+}
+
+/// How [`Handler::run`] failed, before the target is attached.
+enum RunError {
+    Plain(crate::Error),
+    AfterDrain {
+        error: crate::Error,
+        drained: Drained,
+        groups: AfterFailure,
+    },
+}
+
+impl From<crate::Error> for RunError {
+    fn from(e: crate::Error) -> Self {
+        RunError::Plain(e)
+    }
+}
+
+impl Handler {
+    /// Bring the database to the request's target by `until` (the
+    /// watchdog's deadline), telling `watch` what is going on.
+    pub async fn deploy(
+        &self,
+        request: &Request,
+        until: Deadline,
+        watch: &Watch,
+    ) -> Result<Outcome, DeployError> {
+        let props = request
+            .properties
+            .as_ref()
+            .map_err(|e| DeployError::Properties(e.clone()))?;
+        watch.phase("reading the migrations bundled with the function");
+        let set = MigrationSet::load(&self.config.migrations_dir)
+            .map_err(|e| DeployError::Bundle(e.into()))?;
+        watch.phase(&format!("reading secret `{}`", props.secret_arn));
+        let target = self.target(props).await.map_err(DeployError::Secret)?;
+        watch.set_target(&target);
+        watch.phase(&format!("connecting to {target}"));
+        let mut conn = match Conn::connect(&target, until.left()).await {
+            Ok(c) => c,
+            Err(e) => {
+                return Err(DeployError::Connect {
+                    target,
+                    error: e.into(),
+                })
+            }
+        };
+        // Boxed: the gate and drain make this future deep for the compiler.
+        let result = Box::pin(self.run(&mut conn, &set, props, until, watch)).await;
+        conn.close().await;
+        match result {
+            Ok((report, done)) => Ok(Outcome {
+                target,
+                report,
+                done,
+            }),
+            Err(RunError::Plain(error)) => Err(DeployError::Run { target, error }),
+            Err(RunError::AfterDrain {
+                error,
+                drained,
+                groups,
+            }) => Err(DeployError::AfterDrain {
+                target,
+                error,
+                drained,
+                groups,
+            }),
+        }
+    }
+
+    async fn target(&self, props: &Props) -> Result<ConnectOptions, crate::Error> {
+        let text = self.secrets.get(&props.secret_arn).await?;
+        let opts = RdsSecret::parse(&props.secret_arn, &text)?.connect_options(
+            &props.secret_arn,
+            props.database_name.as_deref(),
+            Kind::MariaDb,
+        )?;
+        Ok(opts.with_ssl(self.config.ssl_mode, self.config.ssl_ca.clone()))
+    }
+
+    async fn run(
+        &self,
+        conn: &mut Conn,
+        set: &MigrationSet,
+        props: &Props,
+        until: Deadline,
+        watch: &Watch,
+    ) -> Result<(migrate::Report, Done), RunError> {
+        let target = props.target_version.map_or(Target::Latest, Target::Version);
+        if props.on_rollback == OnRollback::Keep {
+            if let Some(kept) = self.keep(conn, set, target, props).await? {
+                return Ok(kept);
+            }
+        }
+        watch.phase("waiting for the migration lock");
+        let opts = apply::Options {
+            init_sql: props.init_sql.clone(),
+            baseline: props.baseline_version,
+            lock_timeout: props.lock_timeout,
+            lock_wait: self.config.lock_wait,
+            deadline: Some(until),
+        };
+        let gate = DeployGate {
+            handler: self,
+            kind: conn.kind(),
+            props,
+            until,
+            watch,
+            state: Mutex::default(),
+        };
+        let hooks = migrate::Hooks {
+            gate: Some(&gate),
+            on_irreversible: OnIrreversible::Stop,
+            stop: None,
+        };
+        let result = migrate::run_with(conn, set, target, &opts, watch, hooks)
+            .await
+            .map_err(crate::Error::from);
+        let state = gate.into_state();
+        let (report, drained) = match (result, state.drained, &props.drain) {
+            (Ok(report), drained, _) => (report, drained),
+            (Err(error), Some(drained), Some(sel)) => {
+                let left = left_applied(&error, watch);
+                let groups = self.after_failure(sel, &drained, &state.lints, &left).await;
+                return Err(RunError::AfterDrain {
+                    error,
+                    drained,
+                    groups,
+                });
+            }
+            (Err(error), _, _) => return Err(error.into()),
+        };
+        if let Some(st) = &report.stopped {
+            tracing::error!(
+                requested = st.requested,
+                stopped_at = %st.name,
+                schema_version = report.to,
+                "ROLLBACK INCOMPLETE: an irreversible migration stays applied; the schema is ahead of the version asked for"
+            );
+        }
+        let reverted = report.count(Direction::Down) > 0 || report.stopped.is_some();
+        let after_revert = match &props.drain {
+            Some(sel) if reverted => Some(self.after_revert(sel, set, conn.kind(), &report).await),
+            _ => None,
+        };
+        let done = Done::Migrated {
+            drained,
+            after_revert,
+            allowed: state.allowed,
+        };
+        Ok((report, done))
+    }
+
+    async fn after_failure(
+        &self,
+        sel: &Drain,
+        drained: &Drained,
+        lints: &[MigrationLint],
+        left: &LeftApplied,
+    ) -> AfterFailure {
+        let groups = restore::after_failure(&self.drainer().await, sel, lints, left).await;
+        if let AfterFailure::Kept { applied } = &groups {
+            tracing::error!(groups = %drained.names(), applied = ?applied, "groups left at 0: breaking migrations were applied before the failure");
+        }
+        groups
+    }
+
+    /// After a revert with a drain target: the migrations still applied
+    /// above the target (a revert stopped at an irreversible one) decide
+    /// whether the groups get their capacity back.
+    async fn after_revert(
+        &self,
+        sel: &Drain,
+        set: &MigrationSet,
+        kind: Kind,
+        report: &migrate::Report,
+    ) -> AfterRevert {
+        let still_applied = match &report.stopped {
+            Some(st) => {
+                let above: Vec<i64> = set
+                    .files
+                    .iter()
+                    .map(|f| f.version)
+                    .filter(|&v| v > st.requested && v <= report.to)
+                    .collect();
+                lint::lint(set, kind.dialect(), &above)
+            }
+            None => Vec::new(),
+        };
+        restore::after_revert(&self.drainer().await, sel, &still_applied).await
+    }
+
+    /// `OnRollback=keep`: when the plan would revert, leave the schema and
+    /// say where it stands; `None` when there is nothing to revert.
+    async fn keep(
+        &self,
+        conn: &mut Conn,
+        set: &MigrationSet,
+        target: Target,
+        props: &Props,
+    ) -> Result<Option<(migrate::Report, Done)>, crate::Error> {
+        let (_, p) = apply::inspect_with(
+            conn,
+            set,
+            target,
+            props.baseline_version,
+            OnIrreversible::Stop,
+        )
+        .await?;
+        if p.count(Direction::Down) == 0 && p.stopped.is_none() {
+            return Ok(None);
+        }
+        let at = p.current.unwrap_or(0);
+        let requested = p.stopped.as_ref().map_or(p.target, |s| s.requested);
+        tracing::warn!(
+            current = at,
+            target = requested,
+            "OnRollback=keep: leaving the schema ahead of the target"
+        );
+        let report = migrate::Report {
+            from: p.current,
+            to: at,
+            ..Default::default()
+        };
+        let still_drained = match &props.drain {
+            Some(sel) => Some(restore::still_drained(&self.drainer().await, sel).await),
+            None => None,
+        };
+        let done = Done::Kept {
+            at,
+            requested,
+            still_drained,
+        };
+        Ok(Some((report, done)))
+    }
+}
+
+/// What a failed run left applied: from the engine's report of the failed
+/// migration, else (the run stopped between migrations) what the watch saw
+/// finish.
+fn left_applied(e: &crate::Error, watch: &Watch) -> LeftApplied {
+    match e {
+        crate::Error::Migrate(migrate::Error::Apply(ae)) => LeftApplied {
+            done: ae
+                .done
+                .steps
+                .iter()
+                .filter(|s| s.step.direction == Direction::Up)
+                .map(|s| s.step.name.clone())
+                .collect(),
+            // A connection lost mid-script (`Unknown`) counts as all of it.
+            partly: match ae.left {
+                apply::Left::Partly { statements } => Some((ae.failed.name.clone(), statements)),
+                apply::Left::Unknown => Some((ae.failed.name.clone(), usize::MAX)),
+                _ => None,
+            },
+        },
+        _ => LeftApplied {
+            done: watch.done(),
+            partly: None,
+        },
+    }
+}
