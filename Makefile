@@ -61,6 +61,8 @@ test-cdk: node-tools python-tools
 lint:
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 scripts/module-cycles.py
+	python3 scripts/long-functions.py
 
 # --- the Lambda package ------------------------------------------------------
 # target/lambda/schemagate-lambda/bootstrap is what the CDK construct bundles

@@ -201,51 +201,10 @@ impl Drainer {
     pub async fn drain(&self, sel: &Drain, deadline: Instant) -> Result<Drained, DrainError> {
         let started = Instant::now();
         let groups = self.groups(sel).await?;
-        let mut drained = Vec::new();
         // 1. Record, before changing anything.
+        let mut drained = Vec::new();
         for g in &groups {
-            let name = g.auto_scaling_group_name().unwrap_or_default().to_string();
-            let existing = g
-                .tags()
-                .iter()
-                .find(|t| t.key() == Some(SAVED_TAG))
-                .and_then(|t| t.value());
-            let (saved, resumed) = match existing {
-                Some(v) => (
-                    Capacity::parse(v).ok_or_else(|| DrainError::BadTag {
-                        group: name.clone(),
-                        value: v.to_string(),
-                    })?,
-                    true,
-                ),
-                None => {
-                    let c = Capacity {
-                        min: g.min_size().unwrap_or(0),
-                        max: g.max_size().unwrap_or(0),
-                        desired: g.desired_capacity().unwrap_or(0),
-                    };
-                    let tag = Tag::builder()
-                        .resource_id(&name)
-                        .resource_type("auto-scaling-group")
-                        .key(SAVED_TAG)
-                        .value(c.tag_value())
-                        .propagate_at_launch(false)
-                        .build();
-                    self.client
-                        .create_or_update_tags()
-                        .tags(tag)
-                        .send()
-                        .await
-                        .map_err(|e| api("record the capacity in a tag", Some(&name), e))?;
-                    (c, false)
-                }
-            };
-            tracing::warn!(group = %name, saved = %saved, resumed, "draining: capacity recorded in tag {SAVED_TAG}");
-            drained.push(GroupDrain {
-                name,
-                saved,
-                resumed,
-            });
+            drained.push(self.record(g).await?);
         }
         // 2. Empty them.
         for g in &drained {
@@ -253,17 +212,75 @@ impl Drainer {
         }
         // 3. Wait until no old instance runs.
         let names: Vec<String> = drained.iter().map(|g| g.name.clone()).collect();
-        let mut delay = self.poll_first;
-        loop {
-            if names.is_empty() {
-                break;
+        self.wait_stopped(&names, started, deadline).await?;
+        Ok(Drained {
+            groups: drained,
+            waited: started.elapsed(),
+        })
+    }
+
+    /// Keep a group's capacity in its [`SAVED_TAG`]; an earlier run's tag is
+    /// kept as it is (the group is already at 0 then).
+    async fn record(&self, g: &AutoScalingGroup) -> Result<GroupDrain, DrainError> {
+        let name = g.auto_scaling_group_name().unwrap_or_default().to_string();
+        let existing = g
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(SAVED_TAG))
+            .and_then(|t| t.value());
+        let (saved, resumed) = match existing {
+            Some(v) => (
+                Capacity::parse(v).ok_or_else(|| DrainError::BadTag {
+                    group: name.clone(),
+                    value: v.to_string(),
+                })?,
+                true,
+            ),
+            None => {
+                let c = Capacity {
+                    min: g.min_size().unwrap_or(0),
+                    max: g.max_size().unwrap_or(0),
+                    desired: g.desired_capacity().unwrap_or(0),
+                };
+                let tag = Tag::builder()
+                    .resource_id(&name)
+                    .resource_type("auto-scaling-group")
+                    .key(SAVED_TAG)
+                    .value(c.tag_value())
+                    .propagate_at_launch(false)
+                    .build();
+                self.client
+                    .create_or_update_tags()
+                    .tags(tag)
+                    .send()
+                    .await
+                    .map_err(|e| api("record the capacity in a tag", Some(&name), e))?;
+                (c, false)
             }
-            let running = self.running(&names).await?;
+        };
+        tracing::warn!(group = %name, saved = %saved, resumed, "draining: capacity recorded in tag {SAVED_TAG}");
+        Ok(GroupDrain {
+            name,
+            saved,
+            resumed,
+        })
+    }
+
+    /// Poll, with a growing pause, until no instance of `names` runs, or
+    /// the next pause would end after `deadline`.
+    async fn wait_stopped(
+        &self,
+        names: &[String],
+        started: Instant,
+        deadline: Instant,
+    ) -> Result<(), DrainError> {
+        let mut delay = self.poll_first;
+        while !names.is_empty() {
+            let running = self.running(names).await?;
             if running.is_empty() {
                 break;
             }
-            let now = Instant::now();
-            if now + delay > deadline {
+            if Instant::now() + delay > deadline {
                 return Err(DrainError::Timeout {
                     waited: started.elapsed(),
                     running,
@@ -277,10 +294,7 @@ impl Drainer {
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(self.poll_max);
         }
-        Ok(Drained {
-            groups: drained,
-            waited: started.elapsed(),
-        })
+        Ok(())
     }
 
     /// `i-0abc in web-asg (InService, protected from scale-in)` for every

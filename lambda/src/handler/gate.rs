@@ -12,7 +12,7 @@ use crate::migrate::{apply, Direction, MigrationSet, Plan};
 use crate::props::Props;
 
 use super::reason::{self, DrainRefused};
-use super::shell::Handler;
+use super::service::Handler;
 use super::watch::Watch;
 
 pub struct DeployGate<'a> {

@@ -12,11 +12,14 @@
 pub mod config;
 pub mod deploy;
 pub mod gate;
+pub mod outcome;
 pub mod reason;
+pub mod service;
 pub mod shell;
 pub mod watch;
 
 pub use config::{Config, ConfigError};
-pub use deploy::{DeployError, Done, Outcome};
-pub use shell::{Handler, HandlerError};
+pub use outcome::{DeployError, Done, Outcome};
+pub use service::Handler;
+pub use shell::HandlerError;
 pub use watch::{TimedOut, Watch};

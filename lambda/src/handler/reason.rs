@@ -11,7 +11,7 @@ use crate::drain::{
 };
 use crate::props::Drain;
 
-use super::deploy::{DeployError, Done, Outcome};
+use super::outcome::{DeployError, Done, Outcome};
 use super::watch::TimedOut;
 
 /// A Delete's Reason: it never changes the database.

@@ -10,7 +10,6 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::pin::pin;
-use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::FutureExt;
@@ -19,12 +18,10 @@ use serde_json::Value;
 use crate::cfn::{self, Envelope, Request, RequestError, RequestType, Response};
 use crate::db::ConnectOptions;
 use crate::deadline::Deadline;
-use crate::drain::Drainer;
-use crate::secrets::SecretSource;
 
-use super::config::Config;
-use super::deploy::{DeployError, Outcome};
+use super::outcome::{DeployError, Outcome};
 use super::reason;
+use super::service::Handler;
 use super::watch::Watch;
 
 /// The handler was unable to answer CloudFormation.
@@ -36,55 +33,10 @@ pub enum HandlerError {
     Send(#[from] cfn::SendError),
 }
 
-pub struct Handler {
-    pub(super) config: Config,
-    pub(super) secrets: Arc<dyn SecretSource>,
-    http: reqwest::Client,
-    /// Auto Scaling, for draining; made from the environment on first use
-    /// when not given.
-    autoscaling: tokio::sync::OnceCell<aws_sdk_autoscaling::Client>,
-}
-
 /// What the work came to: its result, or the panic that ended it.
 type Ended = Result<Result<Outcome, DeployError>, Box<dyn Any + Send>>;
 
 impl Handler {
-    pub fn new(config: Config, secrets: Arc<dyn SecretSource>) -> Self {
-        Handler {
-            config,
-            secrets,
-            http: reqwest::Client::new(),
-            autoscaling: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    /// Drain with this client (the Lambda's main builds it from the same
-    /// AWS config as Secrets Manager; tests point it at moto).
-    pub fn with_autoscaling(self, client: aws_sdk_autoscaling::Client) -> Self {
-        let cell = tokio::sync::OnceCell::new();
-        let _ = cell.set(client);
-        Handler {
-            autoscaling: cell,
-            ..self
-        }
-    }
-
-    pub(super) async fn drainer(&self) -> Drainer {
-        let client = self
-            .autoscaling
-            .get_or_init(|| async {
-                aws_sdk_autoscaling::Client::new(&aws_config::load_from_env().await)
-            })
-            .await;
-        Drainer::new(client.clone())
-    }
-
-    /// The time the Lambda's invocation has: its context's deadline (epoch
-    /// milliseconds), or the configured budget when that is not usable.
-    pub fn deadline(&self, epoch_ms: u64) -> Deadline {
-        Deadline::lambda(epoch_ms, self.config.budget)
-    }
-
     /// Answer one request by `deadline`; `None` = the configured budget.
     pub async fn handle(
         &self,

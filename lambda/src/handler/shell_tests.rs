@@ -12,7 +12,8 @@ use testkit::ResponseUrl;
 
 use super::*;
 use crate::db::SslMode;
-use crate::secrets::SecretError;
+use crate::handler::Config;
+use crate::secrets::{SecretError, SecretSource};
 
 /// A secret source that panics, or never answers.
 enum Broken {
