@@ -116,7 +116,12 @@ async fn an_unmarked_drop_is_refused_with_nothing_applied_and_allow_breaking_app
     let o = up(&db, &folder, &["up", "--allow-breaking"]);
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
-    assert!(err.contains(&format!("--allow-breaking: applying {DROP} while the old release may be running")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "--allow-breaking: applying {DROP} while the old release may be running"
+        )),
+        "{err}"
+    );
     assert!(out.contains(&format!("applied   {DROP}")), "{out}");
     assert_eq!(db.history().await.len(), 7);
     assert!(!db.columns("users").await.contains(&"plan_code".to_string()));
@@ -163,7 +168,10 @@ async fn a_first_deploy_is_not_gated_on_either_engine() {
         db.exec("CREATE TABLE legacy (id INT PRIMARY KEY, note TEXT NULL)")
             .await;
         let folder = Folder::empty();
-        folder.write("0001_create_other.up.sql", "CREATE TABLE other (id INT PRIMARY KEY);\n");
+        folder.write(
+            "0001_create_other.up.sql",
+            "CREATE TABLE other (id INT PRIMARY KEY);\n",
+        );
         folder.write("0001_create_other.down.sql", "DROP TABLE other;\n");
         folder.write(
             "0002_drop_legacy_note.up.sql",
@@ -187,7 +195,10 @@ async fn a_first_deploy_is_not_gated_on_either_engine() {
         let o = up(&db, &folder, &["up"]);
         let (out, err) = text(&o);
         assert_eq!(o.status.code(), Some(0), "{out}{err}");
-        assert!(err.contains("first deploy: no release runs on this database yet"), "{err}");
+        assert!(
+            err.contains("first deploy: no release runs on this database yet"),
+            "{err}"
+        );
         assert_eq!(db.history().await.len(), 2);
         assert_eq!(db.columns("legacy").await, vec!["id".to_string()]);
     }
@@ -240,7 +251,10 @@ async fn drain_tag_drains_two_groups_gives_them_back_when_the_migration_fails_an
     let (out, err) = text(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{err}");
     assert!(out.contains(&format!("applied   {DROP}")), "{out}");
-    assert!(out.contains("they stay at 0 until the new release replaces them"), "{out}");
+    assert!(
+        out.contains("they stay at 0 until the new release replaces them"),
+        "{out}"
+    );
     assert_eq!(
         capacity(&asg, "shop-web").await,
         (0, 0, 0, 0, Some("min=1 max=4 desired=2".into()))

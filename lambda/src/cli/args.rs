@@ -121,6 +121,26 @@ pub enum Command {
         #[arg(long = "as", value_name = "OUTCOME")]
         outcome: Outcome,
     },
+    /// For an instance of a release, at boot and from its health check: can
+    /// the release built for schema version V run on the database's schema?
+    /// Exit 0 while every migration applied above V is safe for V; 6 (with
+    /// a one-line reason naming the migration) once one that breaks V is
+    /// applied; 7 while the database is behind V. One short SELECT: a
+    /// read-only user is enough; no migrations folder needed.
+    Check {
+        /// The schema version the release was built for (default:
+        /// `SCHEMAGATE_SCHEMA_VERSION` from the environment or from --env-file).
+        #[arg(long, value_name = "V", env = "SCHEMAGATE_SCHEMA_VERSION", value_parser = clap::value_parser!(i64).range(0..))]
+        release_version: Option<i64>,
+        /// The file holding `SCHEMAGATE_SCHEMA_VERSION=<v>` (the construct's
+        /// gate() writes it in the launch template's user data).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/etc/schemagate/schema.env"
+        )]
+        env_file: PathBuf,
+    },
     /// Classify migrations for the release that runs now: expand, breaking
     /// (exit 5 unless marked), blocking. Needs no database: with `--since V`
     /// the versions above V; with a database, its pending ones; with

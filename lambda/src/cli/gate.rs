@@ -16,7 +16,9 @@ use super::track::Track;
 use crate::deadline::Deadline;
 use crate::dialect::Dialect;
 use crate::drain::gate::{DrainFailed, Edge, Gate, GateState, Policy};
-use crate::drain::{restore, restored_names, AfterFailure, AfterRevert, Drained, Drainer, LeftApplied};
+use crate::drain::{
+    restore, restored_names, AfterFailure, AfterRevert, Drained, Drainer, LeftApplied,
+};
 use crate::handler::reason::{self, DrainRefused};
 use crate::lint::{Decision, Fixes, MigrationLint};
 use crate::migrate::{self, apply, Direction, MigrationSet, Plan, Report};
@@ -66,20 +68,20 @@ impl Edge for CliGate<'_> {
         if !self.print || matches!(decision, Decision::Proceed) {
             return;
         }
+        if let Decision::FirstDeploy = decision {
+            eprintln!("schemagate: first deploy: no release runs on this database yet, so breaking migrations are not gated");
+            return;
+        }
         for l in lints {
             for f in l.gating() {
                 eprintln!("{}", l.diagnostic(f));
             }
         }
-        match decision {
-            Decision::FirstDeploy => eprintln!(
-                "schemagate: first deploy: no release runs on this database yet, so breaking migrations are not gated"
-            ),
-            Decision::Allowed { migrations } => eprintln!(
+        if let Decision::Allowed { migrations } = decision {
+            eprintln!(
                 "schemagate: --allow-breaking: applying {} while the old release may be running",
                 migrations.join(", ")
-            ),
-            _ => {}
+            );
         }
     }
 

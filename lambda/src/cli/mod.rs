@@ -40,6 +40,7 @@ use output::{print_plan, print_status, report_json};
 use track::{on_signals, Track};
 
 mod args;
+pub mod check;
 mod gate;
 mod lint_command;
 mod output;
@@ -54,9 +55,18 @@ pub async fn main(cli: Cli) -> i32 {
     let track = Arc::new(Track::new(!json));
     let deadline = Deadline::after(cli.global.timeout);
     let work = async {
-        if let Command::Lint { since, dialect } = &cli.command {
-            let dialect = dialect.as_deref();
-            return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
+        match &cli.command {
+            Command::Lint { since, dialect } => {
+                let dialect = dialect.as_deref();
+                return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
+            }
+            Command::Check {
+                release_version,
+                env_file,
+            } => {
+                return check::run(&cli.global, *release_version, env_file, deadline, &track).await
+            }
+            _ => {}
         }
         dispatch(&cli, deadline, &track).await
     };
@@ -174,18 +184,32 @@ async fn command(
         }
         Command::Up { to, ref gate } => {
             let to = to.map_or(Target::Latest, Target::Version);
-            let r = RunOf { g, set, shown: &target, deadline, track };
+            let r = RunOf {
+                g,
+                set,
+                shown: &target,
+                deadline,
+                track,
+            };
             r.run(conn, to, gate).await
         }
         Command::Down { to, ref gate } => {
-            let r = RunOf { g, set, shown: &target, deadline, track };
+            let r = RunOf {
+                g,
+                set,
+                shown: &target,
+                deadline,
+                track,
+            };
             r.run(conn, Target::Version(to), gate).await
         }
         Command::Resolve { version, outcome } => {
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)
         }
-        Command::Lint { .. } => unreachable!("handled before connecting"),
+        Command::Lint { .. } | Command::Check { .. } => {
+            unreachable!("handled before reading the folder")
+        }
     }
 }
 
