@@ -3,13 +3,17 @@
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage
 //! (also: no database given, an unknown `lint --dialect`);
 //! 3 the database, the secret or the lock could not be had, or the database
-//! did not answer before `--timeout`; 4 refused before running anything
-//! (history, files or target are wrong, a statement that can never run under
-//! schemagate; `resolve` of a version that is not recorded as failed); 5
-//! `lint` found a breaking (or unreadable) migration that is not marked, or
-//! one that would be refused; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM (the
-//! migration in progress finished and is recorded, nothing more started, the
-//! lock is released).
+//! did not answer before `--timeout`, or a `--drain-tag` drain failed
+//! (nothing applied); 4 refused before running anything (history, files or
+//! target are wrong, a statement that can never run under schemagate;
+//! `resolve` of a version that is not recorded as failed); 5 `lint` found a
+//! breaking (or unreadable) migration that is not marked, or one that would
+//! be refused — and `up`/`down` refused such a migration before running
+//! anything ([`EXIT_REFUSED_BREAKING`]: the same code for the same finding);
+//! 6 / 7 `check`: a migration that breaks the release is applied / the
+//! database is behind it; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM
+//! (the migration in progress finished and is recorded, nothing more
+//! started, the lock is released).
 //!
 //! Signals (`up`, `down`): the first SIGTERM or SIGINT lets the migration in
 //! progress finish — its statements are already on the server, and cutting

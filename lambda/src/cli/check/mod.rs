@@ -118,7 +118,7 @@ pub fn from_env_file(path: &Path) -> Result<i64, Error> {
         .filter_map(|l| l.strip_prefix("export ").unwrap_or(l).split_once('='))
         .filter(|(k, _)| k.trim() == VARIABLE)
         .map(|(_, v)| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
-        .last()
+        .next_back()
         .ok_or_else(|| {
             Error::Usage(format!(
                 "`{}` does not set {VARIABLE}; {how}",
