@@ -19,6 +19,22 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DrainTarget, SchemaMigrations } from './schema-migrations';
 
+/**
+ * Where the instances find `DATABASE_URL` for `schemagate check`: a read-only
+ * user (SELECT on `_sqlx_migrations` and `_schemagate_history`), written by
+ * the app's release with the `schemagate` binary (see cdk/README.md, "The app
+ * side").
+ */
+export const DATABASE_ENV = '/etc/schemagate/database.env';
+
+/**
+ * The check an instance of this release runs before it starts and every 15 s
+ * after: exit 0 while the schema is one this release can run on
+ * (`SCHEMAGATE_SCHEMA_VERSION` from the file `gate()` writes).
+ */
+export const SCHEMA_CHECK =
+  '/usr/local/bin/schemagate check --env-file /etc/schemagate/schema.env --ssl-mode required --connect-timeout 5 --timeout 10';
+
 /** What the app tier is made of, in a stack of its own or nested in a parent. */
 export interface AppTierProps {
   /** The VPC from the NetworkStack. */
@@ -150,17 +166,37 @@ function addAppTier(stack: Stack, props: AppTierProps): AppTier {
     "cat > /etc/systemd/system/app-web.service <<'UNIT'",
     '[Unit]',
     'Description=example web app',
+    // keep trying: a schema that is behind this release may catch up
+    'StartLimitIntervalSec=0',
     '[Service]',
     'EnvironmentFile=/etc/schemagate/schema.env',
+    `EnvironmentFile=${DATABASE_ENV}`,
+    // never serve on a schema this release cannot run on
+    `ExecStartPre=${SCHEMA_CHECK}`,
     'ExecStartPre=/usr/bin/mkdir -p /srv/www',
     'ExecStartPre=/bin/sh -c "echo ok schema $SCHEMAGATE_SCHEMA_VERSION > /srv/www/health"',
     'ExecStart=/usr/bin/python3 -m http.server 80 --directory /srv/www',
+    'Restart=always',
+    'RestartSec=15',
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    // the health endpoint follows the check: /health is there only while it passes, so the
+    // load balancer takes the instance out of the target group once a migration breaks it
+    "cat > /etc/systemd/system/app-web-health.service <<'UNIT'",
+    '[Unit]',
+    'Description=example web app: /health while this release can run on the schema',
+    'After=app-web.service',
+    '[Service]',
+    `EnvironmentFile=${DATABASE_ENV}`,
+    `ExecStart=/bin/sh -c 'while true; do if ${SCHEMA_CHECK} > /srv/www/health.new 2>&1; ` +
+      "then mv /srv/www/health.new /srv/www/health; else rm -f /srv/www/health /srv/www/health.new; fi; sleep 15; done'",
     'Restart=always',
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',
     'systemctl daemon-reload',
-    'systemctl enable --now app-web.service',
+    'systemctl enable --now app-web.service app-web-health.service',
     'for i in $(seq 1 30); do curl -fs http://127.0.0.1/health && break; sleep 2; done',
     // the last command's status is what cfn-signal reports
     'curl -fsS -o /dev/null http://127.0.0.1/health',
@@ -177,10 +213,14 @@ function addAppTier(stack: Stack, props: AppTierProps): AppTier {
     "cat > /etc/systemd/system/app-worker.service <<'UNIT'",
     '[Unit]',
     'Description=example background worker',
+    'StartLimitIntervalSec=0',
     '[Service]',
     'EnvironmentFile=/etc/schemagate/schema.env',
+    `EnvironmentFile=${DATABASE_ENV}`,
+    `ExecStartPre=${SCHEMA_CHECK}`,
     'ExecStart=/bin/sh -c "while true; do echo worker on schema $SCHEMAGATE_SCHEMA_VERSION; sleep 60; done"',
     'Restart=always',
+    'RestartSec=15',
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',

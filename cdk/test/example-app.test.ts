@@ -163,6 +163,48 @@ describe('the app instances are gated on the schema version', () => {
     }
   });
 
+  test('the web and worker units run `schemagate check` before they start, and /health follows it', () => {
+    // GIVEN each launch template's user data as the instance runs it (the version is an intrinsic)
+    const userData = (prefix: string) => {
+      const found = ofType(appTemplate, 'AWS::EC2::LaunchTemplate').filter(([id]) => id.startsWith(prefix));
+      expect(found).toHaveLength(1);
+      return userDataParts(found[0][1])
+        .map((p) => (typeof p === 'string' ? p : '<version>'))
+        .join('');
+    };
+    /** The text of the systemd unit written by `cat > /etc/systemd/system/<name> <<'UNIT'`. */
+    const unit = (text: string, name: string) => {
+      const start = text.indexOf(`cat > /etc/systemd/system/${name} <<'UNIT'\n`);
+      expect(start).toBeGreaterThanOrEqual(0);
+      const body = text.slice(start).split('\n');
+      return body.slice(1, body.indexOf('UNIT')).join('\n');
+    };
+    const check =
+      '/usr/local/bin/schemagate check --env-file /etc/schemagate/schema.env --ssl-mode required --connect-timeout 5 --timeout 10';
+    const webText = userData('Web');
+    const workerText = userData('Worker');
+
+    // THEN the web unit checks the schema before anything else starts, with the version gate() wrote …
+    const web = unit(webText, 'app-web.service').split('\n');
+    expect(web).toContain(`ExecStartPre=${check}`);
+    expect(web).toContain('EnvironmentFile=/etc/schemagate/database.env');
+    expect(web.indexOf(`ExecStartPre=${check}`)).toBeLessThan(web.findIndex((l) => l.startsWith('ExecStart=')));
+    expect(web.indexOf(`ExecStartPre=${check}`)).toBe(web.findIndex((l) => l.startsWith('ExecStartPre=')));
+    expect(webText.indexOf("echo 'SCHEMAGATE_SCHEMA_VERSION=<version>' > /etc/schemagate/schema.env")).toBeLessThan(
+      webText.indexOf('systemctl enable --now app-web.service'),
+    );
+    // … /health exists only while the check passes, so the load balancer drops an instance it fails on …
+    const health = unit(webText, 'app-web-health.service');
+    expect(health).toContain(
+      `ExecStart=/bin/sh -c 'while true; do if ${check} > /srv/www/health.new 2>&1; then mv /srv/www/health.new /srv/www/health; else rm -f /srv/www/health /srv/www/health.new; fi; sleep 15; done'`,
+    );
+    expect(webText).toContain('systemctl enable --now app-web.service app-web-health.service');
+    // … and the worker does not start on a schema its release cannot run on either
+    const worker = unit(workerText, 'app-worker.service').split('\n');
+    expect(worker.indexOf(`ExecStartPre=${check}`)).toBeGreaterThanOrEqual(0);
+    expect(worker.indexOf(`ExecStartPre=${check}`)).toBeLessThan(worker.findIndex((l) => l.startsWith('ExecStart=')));
+  });
+
   test('both groups carry the drain tag the migrations are given, and the web group is behind the ALB', () => {
     const [, cr] = ofType(data, 'Custom::SchemaMigrations')[0];
     expect(cr.Properties).toMatchObject({ DrainTagKey: 'schemagate:drain', DrainTagValue: 'dev-app' });

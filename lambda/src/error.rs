@@ -61,7 +61,8 @@ impl Error {
     /// answer before `--timeout`),
     /// 4 = refused before running anything (history, files or target wrong,
     ///     or a statement that can never run under schemagate),
-    /// 5 = refused: breaking migrations that are not marked (see `lint`),
+    /// 5 = refused: breaking migrations that are not marked (see `lint`;
+    ///     `up`/`down` behind the gate),
     /// 130/143 = stopped by SIGINT/SIGTERM between migrations.
     pub fn exit_code(&self) -> i32 {
         use migrate::Error as M;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::SslMode;
+use crate::props::Drain;
 use crate::{defaults, migrate, redact};
 
 #[derive(Debug, Parser)]
@@ -89,16 +90,24 @@ pub enum Command {
         #[arg(long, value_name = "V")]
         to: Option<i64>,
     },
-    /// Apply pending migrations.
+    /// Apply pending migrations. Unmarked breaking (or unknown) migrations
+    /// are refused before anything runs (exit 5), as in the deploy, unless
+    /// `--drain-tag` or `--allow-breaking` says how to meet them.
     Up {
         /// Stop at this version (default: the latest in the folder).
         #[arg(long, value_name = "V")]
         to: Option<i64>,
+        #[command(flatten)]
+        gate: GateArgs,
     },
-    /// Revert applied migrations down to a version (0 = all).
+    /// Revert applied migrations down to a version (0 = all). With
+    /// `--drain-tag`, the groups drained before the reverted migrations get
+    /// their capacity back once the old schema is back.
     Down {
         #[arg(long, value_name = "V")]
         to: i64,
+        #[command(flatten)]
+        gate: GateArgs,
     },
     /// Record how a migration recorded as failed was resolved by hand:
     /// `--as applied` (all of it is in the database now; records the
@@ -111,6 +120,26 @@ pub enum Command {
         /// What the database holds now.
         #[arg(long = "as", value_name = "OUTCOME")]
         outcome: Outcome,
+    },
+    /// For an instance of a release, at boot and from its health check: can
+    /// the release built for schema version V run on the database's schema?
+    /// Exit 0 while every migration applied above V is safe for V; 6 (with
+    /// a one-line reason naming the migration) once one that breaks V is
+    /// applied; 7 while the database is behind V. One short SELECT: a
+    /// read-only user is enough; no migrations folder needed.
+    Check {
+        /// The schema version the release was built for (default:
+        /// `SCHEMAGATE_SCHEMA_VERSION` from the environment or from --env-file).
+        #[arg(long, value_name = "V", env = "SCHEMAGATE_SCHEMA_VERSION", value_parser = clap::value_parser!(i64).range(0..))]
+        release_version: Option<i64>,
+        /// The file holding `SCHEMAGATE_SCHEMA_VERSION=<v>` (the construct's
+        /// gate() writes it in the launch template's user data).
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "/etc/schemagate/schema.env"
+        )]
+        env_file: PathBuf,
     },
     /// Classify migrations for the release that runs now: expand, breaking
     /// (exit 5 unless marked), blocking. Needs no database: with `--since V`
@@ -125,6 +154,40 @@ pub enum Command {
         dialect: Option<String>,
     },
 }
+
+/// How `up` and `down` meet breaking migrations (the deploy's `DrainTagKey`
+/// / `DrainTagValue` and `AllowBreaking`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct GateArgs {
+    /// Apply breaking (or unknown) migrations that are not marked, with the
+    /// old release running.
+    #[arg(long)]
+    pub allow_breaking: bool,
+    /// Before a breaking migration, drain the Auto Scaling groups tagged
+    /// KEY=VALUE (capacity kept in their `schemagate:saved-capacity` tag,
+    /// scaled to 0, waited for), and give it back when the migration fails
+    /// or `down` reverts it. AWS credentials from the usual chain.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = drain_tag)]
+    pub drain_tag: Option<Drain>,
+}
+
+/// `--drain-tag KEY=VALUE`: a tag key and value, both non-empty.
+fn drain_tag(s: &str) -> Result<Drain, String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok(Drain {
+            tag_key: k.trim().to_string(),
+            tag_value: v.trim().to_string(),
+        }),
+        _ => Err(format!(
+            "`{}` is not a tag: write it as KEY=VALUE (e.g. `schemagate:drain=shop-prod`)",
+            redact::value(s)
+        )),
+    }
+}
+
+/// Exit code of `up` and `down` when the gate refuses unmarked breaking
+/// migrations (nothing applied): the same as `lint`'s for the same finding.
+pub const EXIT_REFUSED_BREAKING: i32 = EXIT_UNMARKED_BREAKING;
 
 /// Exit code of `lint` when a breaking or unreadable migration is not
 /// marked, or a migration would be refused whatever its marker.

@@ -3,13 +3,17 @@
 //! Exit codes: 0 done; 1 a migration failed while running; 2 bad usage
 //! (also: no database given, an unknown `lint --dialect`);
 //! 3 the database, the secret or the lock could not be had, or the database
-//! did not answer before `--timeout`; 4 refused before running anything
-//! (history, files or target are wrong, a statement that can never run under
-//! schemagate; `resolve` of a version that is not recorded as failed); 5
-//! `lint` found a breaking (or unreadable) migration that is not marked, or
-//! one that would be refused; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM (the
-//! migration in progress finished and is recorded, nothing more started, the
-//! lock is released).
+//! did not answer before `--timeout`, or a `--drain-tag` drain failed
+//! (nothing applied); 4 refused before running anything (history, files or
+//! target are wrong, a statement that can never run under schemagate;
+//! `resolve` of a version that is not recorded as failed); 5 `lint` found a
+//! breaking (or unreadable) migration that is not marked, or one that would
+//! be refused — and `up`/`down` refused such a migration before running
+//! anything ([`EXIT_REFUSED_BREAKING`]: the same code for the same finding);
+//! 6 / 7 `check`: a migration that breaks the release is applied / the
+//! database is behind it; 130 / 143 `up`/`down` stopped by SIGINT / SIGTERM
+//! (the migration in progress finished and is recorded, nothing more
+//! started, the lock is released).
 //!
 //! Signals (`up`, `down`): the first SIGTERM or SIGINT lets the migration in
 //! progress finish — its statements are already on the server, and cutting
@@ -22,19 +26,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-pub use args::{usage_error, Cli, Command, Global, Outcome, EXIT_UNMARKED_BREAKING};
+pub use args::{
+    usage_error, Cli, Command, GateArgs, Global, Outcome, EXIT_REFUSED_BREAKING,
+    EXIT_UNMARKED_BREAKING,
+};
 
 use crate::db::{Conn, ConnectOptions, Kind};
 use crate::deadline::Deadline;
+use crate::drain::gate::{GateState, Stopped};
 use crate::lint;
 use crate::migrate::{self, apply, Direction, MigrationSet, Report, Target};
 use crate::redact;
 use crate::secrets::{RdsSecret, SecretSource, SecretsManager};
 use crate::Error;
+use gate::CliGate;
 use output::{print_plan, print_status, report_json};
 use track::{on_signals, Track};
 
 mod args;
+pub mod check;
+mod gate;
 mod lint_command;
 mod output;
 mod track;
@@ -48,9 +59,18 @@ pub async fn main(cli: Cli) -> i32 {
     let track = Arc::new(Track::new(!json));
     let deadline = Deadline::after(cli.global.timeout);
     let work = async {
-        if let Command::Lint { since, dialect } = &cli.command {
-            let dialect = dialect.as_deref();
-            return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
+        match &cli.command {
+            Command::Lint { since, dialect } => {
+                let dialect = dialect.as_deref();
+                return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
+            }
+            Command::Check {
+                release_version,
+                env_file,
+            } => {
+                return check::run(&cli.global, *release_version, env_file, deadline, &track).await
+            }
+            _ => {}
         }
         dispatch(&cli, deadline, &track).await
     };
@@ -166,18 +186,34 @@ async fn command(
             }
             refused.map(|()| 0).map_err(Error::from)
         }
-        Command::Up { to } => {
+        Command::Up { to, ref gate } => {
             let to = to.map_or(Target::Latest, Target::Version);
-            run(g, set, conn, to, &target, deadline, track).await
+            let r = RunOf {
+                g,
+                set,
+                shown: &target,
+                deadline,
+                track,
+            };
+            r.run(conn, to, gate).await
         }
-        Command::Down { to } => {
-            run(g, set, conn, Target::Version(to), &target, deadline, track).await
+        Command::Down { to, ref gate } => {
+            let r = RunOf {
+                g,
+                set,
+                shown: &target,
+                deadline,
+                track,
+            };
+            r.run(conn, Target::Version(to), gate).await
         }
         Command::Resolve { version, outcome } => {
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)
         }
-        Command::Lint { .. } => unreachable!("handled before connecting"),
+        Command::Lint { .. } | Command::Check { .. } => {
+            unreachable!("handled before reading the folder")
+        }
     }
 }
 
@@ -191,75 +227,149 @@ fn engine_options(g: &Global, deadline: Deadline) -> apply::Options {
     }
 }
 
-/// `up`, `down`: run, printing each step and the outcome. `Ok(code)`: the
-/// outcome is printed (a failure in `--json`, a stop by a signal).
-async fn run(
-    g: &Global,
-    set: &MigrationSet,
-    conn: &mut Conn,
-    target: Target,
-    shown: &str,
+/// What `up` and `down` run with.
+struct RunOf<'a> {
+    g: &'a Global,
+    set: &'a MigrationSet,
+    /// The database, as shown.
+    shown: &'a str,
     deadline: Deadline,
-    track: &Arc<Track>,
-) -> Result<i32, Error> {
-    let opts = engine_options(g, deadline);
-    let stop = migrate::Stop::default();
-    let signals = on_signals(stop.clone(), track.clone());
-    if !g.json {
-        println!("schemagate: {shown}");
-    }
-    track.phase(format!("waiting for the migration lock on {shown}"));
-    let started = Instant::now();
-    let hooks = migrate::Hooks {
-        stop: Some(&stop),
-        ..Default::default()
-    };
-    let result = migrate::run_with(conn, set, target, &opts, track.as_ref(), hooks).await;
-    if let Some(s) = signals {
-        s.abort();
-    }
-    match result {
-        Ok(report) => {
-            if g.json {
-                println!("{}", report_json(shown, &report, None));
-            } else {
-                println!("schemagate: {}", report.summary());
-            }
-            Ok(0)
+    track: &'a Arc<Track>,
+}
+
+impl RunOf<'_> {
+    /// `up`, `down`: run behind the breaking-change gate, printing each
+    /// step and the outcome, then what became of drained groups.
+    /// `Ok(code)`: the outcome is printed (a failure in `--json`, a stop by
+    /// a signal, a refusal).
+    async fn run(&self, conn: &mut Conn, target: Target, args: &GateArgs) -> Result<i32, Error> {
+        let (g, track) = (self.g, self.track);
+        let opts = engine_options(g, self.deadline);
+        let stop = migrate::Stop::default();
+        let signals = on_signals(stop.clone(), track.clone());
+        if !g.json {
+            println!("schemagate: {}", self.shown);
         }
-        Err(migrate::Error::Apply(e)) => {
-            if g.json {
-                // Printed as JSON with its report: exit 1 without another document.
-                println!("{}", report_json(shown, &e.done, Some(&e.to_string())));
-                return Ok(1);
-            }
-            eprintln!(
-                "  FAILED    {}  after {}",
-                e.failed.name,
-                apply::secs(started.elapsed())
-            );
-            Err(migrate::Error::Apply(e).into())
+        track.phase(format!("waiting for the migration lock on {}", self.shown));
+        let started = Instant::now();
+        let gate = CliGate {
+            args,
+            dialect: conn.dialect(),
+            until: self.deadline,
+            track,
+            print: !g.json,
+            state: Default::default(),
+        };
+        let hooks = migrate::Hooks {
+            stop: Some(&stop),
+            gate: Some(&gate),
+            ..Default::default()
+        };
+        let result = migrate::run_with(conn, self.set, target, &opts, track.as_ref(), hooks).await;
+        if let Some(s) = signals {
+            s.abort();
         }
-        Err(migrate::Error::Interrupted(i)) => {
-            let code = i.signal.exit_code;
-            if g.json {
-                let mut doc = report_json(
-                    shown,
-                    i.done.as_ref().unwrap_or(&Report::default()),
-                    Some(&i.to_string()),
+        let state = std::mem::take(&mut *gate.state());
+        let groups = gate::after(args, &state, &result, track).await;
+        self.outcome(result, &state, groups, started)
+    }
+
+    /// The gate refused: breaking migrations (exit 5, as `lint`), or the
+    /// drain before them failed (exit 3: the groups could not be had).
+    fn refused(&self, reason: &str, state: &GateState, groups: &Option<String>) -> i32 {
+        let code = match state.stopped {
+            Some(Stopped::Drain) => 3,
+            _ => EXIT_REFUSED_BREAKING,
+        };
+        if self.g.json {
+            let mut doc = json!({"ok": false, "error": reason, "exit_code": code});
+            doc["lint"] = lint::report::json(&state.lints);
+            if let Some(m) = groups {
+                doc["groups"] = json!(m);
+            }
+            println!("{doc}");
+        } else {
+            eprintln!("schemagate: error: {reason}");
+        }
+        code
+    }
+
+    /// Print the run's outcome; the exit code.
+    fn outcome(
+        &self,
+        result: Result<Report, migrate::Error>,
+        state: &GateState,
+        groups: Option<String>,
+        started: Instant,
+    ) -> Result<i32, Error> {
+        let (g, shown) = (self.g, self.shown);
+        let say_groups = |doc: &mut serde_json::Value| {
+            if let Some(m) = &groups {
+                doc["groups"] = json!(m);
+            }
+        };
+        let text_groups = || {
+            if let Some(m) = &groups {
+                eprintln!("schemagate: {m}");
+            }
+        };
+        match result {
+            Ok(report) => {
+                if g.json {
+                    let mut doc = report_json(shown, &report, None);
+                    say_groups(&mut doc);
+                    println!("{doc}");
+                } else {
+                    println!("schemagate: {}", report.summary());
+                    if let Some(m) = &groups {
+                        println!("schemagate: {m}");
+                    }
+                }
+                Ok(0)
+            }
+            Err(migrate::Error::Refused(reason)) => Ok(self.refused(&reason, state, &groups)),
+            Err(migrate::Error::Apply(e)) => {
+                if g.json {
+                    // Printed as JSON with its report: exit 1 without another document.
+                    let mut doc = report_json(shown, &e.done, Some(&e.to_string()));
+                    say_groups(&mut doc);
+                    println!("{doc}");
+                    return Ok(1);
+                }
+                eprintln!(
+                    "  FAILED    {}  after {}",
+                    e.failed.name,
+                    apply::secs(started.elapsed())
                 );
-                doc["interrupted"] = json!(i.signal.name);
-                doc["not_started"] = json!(i.pending);
-                doc["exit_code"] = json!(code);
-                println!("{doc}");
-            } else {
-                eprintln!("schemagate: {i}");
+                text_groups();
+                Err(migrate::Error::Apply(e).into())
             }
-            // The connection is closed on the way out (a lock wait it was
-            // in is cut: closing it ends the server's wait too).
-            Ok(code)
+            Err(migrate::Error::Interrupted(i)) => {
+                let code = i.signal.exit_code;
+                if g.json {
+                    let mut doc = report_json(
+                        shown,
+                        i.done.as_ref().unwrap_or(&Report::default()),
+                        Some(&i.to_string()),
+                    );
+                    doc["interrupted"] = json!(i.signal.name);
+                    doc["not_started"] = json!(i.pending);
+                    doc["exit_code"] = json!(code);
+                    say_groups(&mut doc);
+                    println!("{doc}");
+                } else {
+                    eprintln!("schemagate: {i}");
+                    text_groups();
+                }
+                // The connection is closed on the way out (a lock wait it was
+                // in is cut: closing it ends the server's wait too).
+                Ok(code)
+            }
+            Err(e) => {
+                text_groups();
+                Err(e.into())
+            }
         }
-        Err(e) => Err(e.into()),
     }
 }
 

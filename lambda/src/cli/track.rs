@@ -38,6 +38,11 @@ impl Track {
         self.state.lock().expect("track lock").phase = p.into();
     }
 
+    /// The migrations finished so far.
+    pub fn done(&self) -> Vec<String> {
+        self.state.lock().expect("track lock").done.clone()
+    }
+
     /// The migration in progress, for the signal handler's message.
     pub fn current(&self) -> Option<String> {
         let s = self.state.lock().expect("track lock");

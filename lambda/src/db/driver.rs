@@ -117,6 +117,27 @@ where
     .map_err(|e| DbError::query(format!("`{sql}`"), e))
 }
 
+/// Every row, each column as text (`NULL` as `None`); the SQL casts.
+async fn rows_text<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
+    usize: sqlx::ColumnIndex<DB::Row>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    let rows = sqlx::query::<DB>(AssertSqlSafe(sql.to_string()))
+        .fetch_all(c)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            (0..row.len())
+                .map(|i| row.try_get::<Option<String>, _>(i))
+                .collect()
+        })
+        .collect()
+}
+
 /// The history rows in `table` (qualified), in version order. The engine
 /// tells a missing table from other failures.
 async fn history<C, DB>(c: &mut C, table: &str) -> Result<Vec<Applied>, sqlx::Error>
@@ -168,6 +189,11 @@ pub trait Wire: Send {
         &'a mut self,
         sql: &'a str,
     ) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send + 'a;
+    /// Every row, each column as text.
+    fn rows_text<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Vec<Vec<Option<String>>>, sqlx::Error>> + Send + 'a;
     /// The history rows of `table`.
     fn history<'a>(
         &'a mut self,
@@ -202,6 +228,13 @@ macro_rules! wire {
                 sql: &'a str,
             ) -> impl Future<Output = Result<Vec<Option<String>>, DbError>> + Send + 'a {
                 row_text(self, sql)
+            }
+            fn rows_text<'a>(
+                &'a mut self,
+                sql: &'a str,
+            ) -> impl Future<Output = Result<Vec<Vec<Option<String>>>, sqlx::Error>> + Send + 'a
+            {
+                rows_text(self, sql)
             }
             fn history<'a>(
                 &'a mut self,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::error::DbError;
+use super::error::{DbError, ServerError};
 use super::history::{Applied, Home};
 use super::options::Kind;
 use super::rows::{Mark, Row};
@@ -143,6 +143,14 @@ pub trait Engine: Send {
     /// The server's limit on one batch (MariaDB `max_allowed_packet`),
     /// when this step's batch would not fit in it.
     fn too_large(&self, home: &Home, step: &StepRun<'_>) -> Option<u64>;
+
+    /// Read rows, each column as text (`NULL` as `None`; the SQL casts),
+    /// outside a run: for readers that write their SQL per dialect
+    /// (`schemagate check`). The error carries the engine's kind.
+    fn read_text<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Option<String>>>, ServerError>>;
 
     /// End the session.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;

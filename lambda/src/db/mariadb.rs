@@ -390,6 +390,13 @@ impl Engine for MariaDb {
         (size as u64 > limit).then_some(limit)
     }
 
+    fn read_text<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Option<String>>>, ServerError>> {
+        Box::pin(async move { self.conn.rows_text(sql).await.map_err(server_error) })
+    }
+
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let _ = self.conn.close().await;

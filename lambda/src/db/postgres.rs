@@ -395,6 +395,13 @@ impl Engine for Postgres {
         None
     }
 
+    fn read_text<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<Vec<Option<String>>>, ServerError>> {
+        Box::pin(async move { self.conn.rows_text(sql).await.map_err(server_error) })
+    }
+
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let _ = self.conn.close().await;

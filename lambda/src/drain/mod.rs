@@ -1,12 +1,14 @@
 //! Emptying the Auto Scaling groups of the running release before a
 //! breaking migration, and giving their capacity back when the schema is
 //! back where that release can run ([`groups`]); when that is
-//! ([`restore`]: after a failure, after a revert, or still drained after a
-//! rollback that keeps the schema). The capacity taken away is written on
-//! each group first ([`capacity`]), so a Lambda that dies half way loses
-//! nothing.
+//! ([`gate`]: before a run, the breaking-change gate both the Lambda and
+//! the CLI run; [`restore`]: after a failure, after a revert, or still
+//! drained after a rollback that keeps the schema). The capacity taken away
+//! is written on each group first ([`capacity`]), so a run that dies half
+//! way loses nothing.
 
 pub mod capacity;
+pub mod gate;
 pub mod groups;
 pub mod restore;
 

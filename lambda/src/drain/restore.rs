@@ -8,6 +8,7 @@ use aws_sdk_autoscaling::types::AutoScalingGroup;
 use super::capacity::SAVED_TAG;
 use super::groups::{DrainError, Drainer, Restored};
 use crate::lint::MigrationLint;
+use crate::migrate::{apply, Direction};
 use crate::props::Drain;
 
 /// The groups that still carry [`SAVED_TAG`] (drained, not given back),
@@ -22,6 +23,28 @@ pub struct LeftApplied {
     /// The failed migration and how many of its statements may have
     /// committed (`usize::MAX`: not known, count all of it).
     pub partly: Option<(String, usize)>,
+}
+
+impl LeftApplied {
+    /// What the engine's report of a failed migration says it left: the
+    /// migrations applied before it, and how much of it may have committed
+    /// (a connection lost mid-script counts as all of it).
+    pub fn of(e: &apply::ApplyError) -> LeftApplied {
+        LeftApplied {
+            done: e
+                .done
+                .steps
+                .iter()
+                .filter(|s| s.step.direction == Direction::Up)
+                .map(|s| s.step.name.clone())
+                .collect(),
+            partly: match e.left {
+                apply::Left::Partly { statements } => Some((e.failed.name.clone(), statements)),
+                apply::Left::Unknown => Some((e.failed.name.clone(), usize::MAX)),
+                _ => None,
+            },
+        }
+    }
 }
 
 /// The drained groups after a failed run.

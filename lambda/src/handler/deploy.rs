@@ -259,21 +259,7 @@ impl Handler {
 /// finish.
 fn left_applied(e: &crate::Error, watch: &Watch) -> LeftApplied {
     match e {
-        crate::Error::Migrate(migrate::Error::Apply(ae)) => LeftApplied {
-            done: ae
-                .done
-                .steps
-                .iter()
-                .filter(|s| s.step.direction == Direction::Up)
-                .map(|s| s.step.name.clone())
-                .collect(),
-            // A connection lost mid-script (`Unknown`) counts as all of it.
-            partly: match ae.left {
-                apply::Left::Partly { statements } => Some((ae.failed.name.clone(), statements)),
-                apply::Left::Unknown => Some((ae.failed.name.clone(), usize::MAX)),
-                _ => None,
-            },
-        },
+        crate::Error::Migrate(migrate::Error::Apply(ae)) => LeftApplied::of(ae),
         _ => LeftApplied {
             done: watch.done(),
             partly: None,

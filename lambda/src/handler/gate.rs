@@ -1,14 +1,23 @@
-//! The breaking-change gate, run by the engine under the lock with the
-//! plan: lint the pending up migrations, then go ahead, drain, or refuse.
+//! The Lambda's side of the breaking-change gate ([`crate::drain::gate`]),
+//! run by the engine under the lock with the plan: the findings go to the
+//! log, the phases to the watchdog's [`Watch`], a failed drain's Reason is
+//! [`reason::drain_refused`], and the words of a refusal are the
+//! construct's properties ([`Fixes::DEPLOY`]).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
+
+use futures_util::future::BoxFuture;
+
+pub use crate::drain::gate::GateState;
 
 use crate::db::Kind;
 use crate::deadline::Deadline;
-use crate::lint::{self, Decision, MigrationLint};
-use crate::migrate::{apply, Direction, MigrationSet, Plan};
+use crate::drain::gate::{DrainFailed, Edge, Gate, Policy};
+use crate::drain::{Drained, Drainer};
+use crate::lint::{Decision, Fixes, MigrationLint};
+use crate::migrate::{apply, MigrationSet, Plan};
 use crate::props::Props;
 
 use super::reason::{self, DrainRefused};
@@ -25,37 +34,43 @@ pub struct DeployGate<'a> {
     pub state: Mutex<GateState>,
 }
 
-/// What the gate found and did, for the run that follows.
-#[derive(Debug, Default)]
-pub struct GateState {
-    pub lints: Vec<MigrationLint>,
-    pub drained: Option<crate::drain::Drained>,
-    /// `AllowBreaking=true` let these through.
-    pub allowed: Option<String>,
-}
-
 impl DeployGate<'_> {
-    fn state(&self) -> MutexGuard<'_, GateState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
     pub fn into_state(self) -> GateState {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
     async fn check_plan(&self, set: &MigrationSet, plan: &Plan) -> Result<(), String> {
-        let pending: Vec<i64> = plan
-            .steps
-            .iter()
-            .filter(|s| s.direction == Direction::Up)
-            .map(|s| s.version)
-            .collect();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        self.watch.phase("classifying the pending migrations");
-        let lints = lint::lint(set, self.kind.dialect(), &pending);
-        for l in &lints {
+        let edge = Lambda {
+            handler: self.handler,
+            watch: self.watch,
+        };
+        let gate = Gate {
+            dialect: self.kind.dialect(),
+            policy: Policy {
+                drain: self.props.drain.as_ref(),
+                allow_breaking: self.props.allow_breaking,
+                fixes: &Fixes::DEPLOY,
+            },
+            until: self.until,
+            edge: &edge,
+        };
+        gate.check(set, plan, &self.state).await
+    }
+}
+
+/// The gate's moments, in the Lambda: logged, and told to the watchdog.
+struct Lambda<'a> {
+    handler: &'a Handler,
+    watch: &'a Watch,
+}
+
+impl Edge for Lambda<'_> {
+    fn phase(&self, what: &str) {
+        self.watch.phase(what);
+    }
+
+    fn decided(&self, lints: &[MigrationLint], decision: &Decision) {
+        for l in lints {
             for f in &l.findings {
                 if f.severity().gates() {
                     tracing::warn!(migration = %l.name, "{}", l.diagnostic(f));
@@ -64,66 +79,34 @@ impl DeployGate<'_> {
                 }
             }
         }
-        let first_deploy = plan.current.is_none() && plan.count(Direction::Baseline) == 0;
-        let decision = lint::decide(
-            &lints,
-            first_deploy,
-            self.props.drain.is_some(),
-            self.props.allow_breaking,
-        );
-        self.state().lints = lints;
         match decision {
-            Decision::Proceed => Ok(()),
-            Decision::FirstDeploy => {
-                tracing::info!("first deploy: no release runs on this database yet; breaking changes are allowed");
-                Ok(())
-            }
-            Decision::Allowed { migrations } => {
-                tracing::warn!(
-                    ?migrations,
-                    "AllowBreaking=true: applying breaking migrations while the old release runs"
-                );
-                self.state().allowed = Some(migrations.join(", "));
-                Ok(())
-            }
-            Decision::Refuse(reason) => Err(reason),
-            Decision::Drain { migrations } => self.drain(migrations).await,
+            Decision::FirstDeploy => tracing::info!(
+                "first deploy: no release runs on this database yet; breaking changes are allowed"
+            ),
+            Decision::Allowed { migrations } => tracing::warn!(
+                ?migrations,
+                "AllowBreaking=true: applying breaking migrations while the old release runs"
+            ),
+            _ => {}
         }
     }
 
-    /// Empty the tagged groups before `migrations`; when that fails, give
-    /// back what was taken and refuse with nothing applied.
-    async fn drain(&self, migrations: Vec<String>) -> Result<(), String> {
-        let sel = self
-            .props
-            .drain
-            .as_ref()
-            .expect("a drain target was configured");
-        self.watch.phase(&format!(
-            "draining the Auto Scaling groups tagged `{}={}` before {}",
-            sel.tag_key,
-            sel.tag_value,
-            migrations.join(", ")
-        ));
-        let drainer = self.handler.drainer().await;
-        match drainer.drain(sel, self.until.share(2, 3)).await {
-            Ok(d) => {
-                tracing::warn!(groups = %d.names(), "drained before the breaking migrations");
-                self.watch.drained(&d);
-                self.state().drained = Some(d);
-                Ok(())
-            }
-            Err(error) => {
-                tracing::error!(error = %error, "drain failed; giving the capacity back");
-                let restored = drainer.restore(sel).await;
-                Err(reason::drain_refused(&DrainRefused {
-                    migrations,
-                    sel,
-                    error,
-                    restored,
-                }))
-            }
-        }
+    fn drainer(&self) -> BoxFuture<'_, Drainer> {
+        Box::pin(self.handler.drainer())
+    }
+
+    fn drained(&self, d: &Drained) {
+        tracing::warn!(groups = %d.names(), "drained before the breaking migrations");
+        self.watch.drained(d);
+    }
+
+    fn drain_failed(&self, f: &DrainFailed<'_>) -> String {
+        reason::drain_refused(&DrainRefused {
+            migrations: f.migrations.clone(),
+            sel: f.sel,
+            error: f.error.clone(),
+            restored: f.restored.clone(),
+        })
     }
 }
 

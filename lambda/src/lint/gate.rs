@@ -18,12 +18,46 @@ pub enum Decision {
     Refuse(String),
 }
 
-/// Decide for the pending up migrations `lints`.
+/// How a refusal names the two ways out that are not a marker: each edge
+/// has its own words for them (the construct's properties, the CLI's flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fixes {
+    /// The drain target: `give the construct a drain target (…)`.
+    pub drain: &'static str,
+    /// Accepting it: `set AllowBreaking=true`.
+    pub allow: &'static str,
+}
+
+impl Fixes {
+    /// The deploy's: the construct's properties.
+    pub const DEPLOY: Fixes = Fixes {
+        drain: "give the construct a drain target (DrainTagKey/DrainTagValue) so the old instances are stopped first",
+        allow: "set AllowBreaking=true to accept it",
+    };
+    /// The CLI's `up` and `down`: its flags.
+    pub const CLI: Fixes = Fixes {
+        drain: "pass --drain-tag KEY=VALUE so the Auto Scaling groups of the old release (tagged KEY=VALUE) are drained first",
+        allow: "pass --allow-breaking to accept it",
+    };
+}
+
+/// Decide for the pending up migrations `lints`, in the deploy's words.
 pub fn decide(
     lints: &[MigrationLint],
     first_deploy: bool,
     drain: bool,
     allow_breaking: bool,
+) -> Decision {
+    decide_for(lints, first_deploy, drain, allow_breaking, &Fixes::DEPLOY)
+}
+
+/// [`decide`], with a refusal that names the ways out in `fixes`' words.
+pub fn decide_for(
+    lints: &[MigrationLint],
+    first_deploy: bool,
+    drain: bool,
+    allow_breaking: bool,
+    fixes: &Fixes,
 ) -> Decision {
     let breaking: Vec<&MigrationLint> = lints.iter().filter(|l| l.needs_drain()).collect();
     if breaking.is_empty() {
@@ -48,10 +82,10 @@ pub fn decide(
     if allow_breaking {
         return Decision::Allowed { migrations: names };
     }
-    Decision::Refuse(refusal(&breaking))
+    Decision::Refuse(refusal(&breaking, fixes))
 }
 
-fn refusal(breaking: &[&MigrationLint]) -> String {
+fn refusal(breaking: &[&MigrationLint], fixes: &Fixes) -> String {
     let mut parts = Vec::new();
     for l in breaking.iter().take(3) {
         let what = match l.gating().next() {
@@ -79,10 +113,11 @@ fn refusal(breaking: &[&MigrationLint]) -> String {
     format!(
         "refused before running anything: {} would break the release that is running now: {}. Nothing was applied. \
          Fix one of: mark the migration \"-- schemagate: contract\" if the running release no longer uses what it changes; \
-         give the construct a drain target (DrainTagKey/DrainTagValue) so the old instances are stopped first; \
-         or set AllowBreaking=true to accept it. `schemagate lint` shows every finding",
+         {}; or {}. `schemagate lint` shows every finding",
         if breaking.len() == 1 { "a pending migration" } else { "pending migrations" },
-        parts.join("; ")
+        parts.join("; "),
+        fixes.drain,
+        fixes.allow,
     )
 }
 

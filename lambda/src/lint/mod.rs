@@ -30,7 +30,7 @@ mod tree;
 mod types;
 
 pub use finding::{Class, Finding, MigrationLint};
-pub use gate::{decide, Decision};
+pub use gate::{decide, decide_for, Decision, Fixes};
 pub use input::{Migration, Migrations, Planned, Side, Text};
 pub use refusal::{refusals, Refusal, Refusals};
 pub use rules::{Id, Rule, Severity, RULES};
