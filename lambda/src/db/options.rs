@@ -416,8 +416,7 @@ mod tests {
         let err = o
             .clone()
             .with_ssl(SslMode::VerifyFull, Some(missing.clone()))
-            .err()
-            .expect("a missing bundle is refused");
+            .expect_err("a missing bundle is refused");
         assert!(matches!(
             err,
             DbError::Tls(tls::TlsError::CaUnreadable { .. })
