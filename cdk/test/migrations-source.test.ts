@@ -177,22 +177,40 @@ describe('readMigrationsSource', () => {
 });
 
 describe('stageLambdaAsset', () => {
-  test('holds an executable bootstrap and exactly the migration files under migrations/', () => {
+  const CA = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+
+  test('holds an executable bootstrap, exactly the migration files under migrations/, and the CA bundle', () => {
     // GIVEN
     const lambdaDir = fixtureLambdaDir();
     const source = readMigrationsSource(FIXTURE_MIGRATIONS);
 
     // WHEN
-    const staged = stageLambdaAsset(path.join(lambdaDir, 'bootstrap'), source);
+    const staged = stageLambdaAsset(path.join(lambdaDir, 'bootstrap'), source, CA);
 
     // THEN
-    expect(fs.readdirSync(staged).sort()).toEqual(['bootstrap', 'migrations']);
+    expect(fs.readdirSync(staged).sort()).toEqual(['bootstrap', 'ca-bundle.pem', 'migrations']);
     expect(fs.statSync(path.join(staged, 'bootstrap')).mode & 0o777).toBe(0o755);
     expect(fs.readdirSync(path.join(staged, 'migrations')).sort()).toEqual([...source.files].sort());
     expect(fs.readFileSync(path.join(staged, 'migrations', '10_create_orders.sql'), 'utf8')).toBe(
       fs.readFileSync(path.join(FIXTURE_MIGRATIONS, '10_create_orders.sql'), 'utf8'),
     );
+    expect(fs.readFileSync(path.join(staged, 'ca-bundle.pem'), 'utf8')).toBe(CA);
+    expect(fs.statSync(path.join(staged, 'ca-bundle.pem')).mode & 0o777).toBe(0o644);
     // AND the same content stages to the same folder (repeated synths reuse it)
-    expect(stageLambdaAsset(path.join(lambdaDir, 'bootstrap'), source)).toBe(staged);
+    expect(stageLambdaAsset(path.join(lambdaDir, 'bootstrap'), source, CA)).toBe(staged);
+  });
+
+  test('another CA bundle is another asset', () => {
+    // GIVEN
+    const bootstrap = path.join(fixtureLambdaDir(), 'bootstrap');
+    const source = readMigrationsSource(FIXTURE_MIGRATIONS);
+
+    // WHEN the same bootstrap and migrations are staged with two bundles
+    const one = stageLambdaAsset(bootstrap, source, CA);
+    const other = stageLambdaAsset(bootstrap, source, CA.replace('MIIB', 'MIIC'));
+
+    // THEN the package changes, so a new bundle reaches the function
+    expect(other).not.toBe(one);
+    expect(fs.readFileSync(path.join(other, 'ca-bundle.pem'), 'utf8')).toContain('MIIC');
   });
 });

@@ -231,7 +231,9 @@ describe('the Lambda', () => {
       Architectures: ['arm64'],
       Handler: 'bootstrap',
       Timeout: 600,
-      Environment: { Variables: { SCHEMAGATE_SSL_MODE: 'required', RUST_LOG: 'info' } },
+      Environment: {
+        Variables: { SCHEMAGATE_SSL_MODE: 'verify-full', SCHEMAGATE_SSL_CA: 'ca-bundle.pem', RUST_LOG: 'info' },
+      },
       VpcConfig: {
         SubnetIds: vpc.privateSubnets.map((s) => stack.resolve(s.subnetId)),
       },
@@ -245,12 +247,17 @@ describe('the Lambda', () => {
     // THEN
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
-        Variables: { SCHEMAGATE_SSL_MODE: 'required', RUST_LOG: 'info', SCHEMAGATE_LOCK_WAIT_SECONDS: '0.75' },
+        Variables: {
+          SCHEMAGATE_SSL_MODE: 'verify-full',
+          SCHEMAGATE_SSL_CA: 'ca-bundle.pem',
+          RUST_LOG: 'info',
+          SCHEMAGATE_LOCK_WAIT_SECONDS: '0.75',
+        },
       },
     });
   });
 
-  test('its one asset holds the bootstrap and the migrations folder', () => {
+  test('its one asset holds the bootstrap, the migrations folder and the CA bundle', () => {
     // GIVEN
     const { stack, template } = migrationsOnDatabase();
     const [, fn] = only(template, 'AWS::Lambda::Function');
@@ -261,7 +268,7 @@ describe('the Lambda', () => {
     const assetDir = path.join(assembly.directory, `asset.${hash}`);
 
     // THEN
-    expect(fs.readdirSync(assetDir).sort()).toEqual(['bootstrap', 'migrations']);
+    expect(fs.readdirSync(assetDir).sort()).toEqual(['bootstrap', 'ca-bundle.pem', 'migrations']);
     expect(fs.statSync(path.join(assetDir, 'bootstrap')).mode & 0o111).not.toBe(0);
     expect(fs.readdirSync(path.join(assetDir, 'migrations')).sort()).toEqual([
       '10_create_orders.sql',

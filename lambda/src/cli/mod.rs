@@ -121,7 +121,7 @@ async fn connect_options(g: &Global, track: &Track) -> Result<ConnectOptions, Er
             ))
         }
     };
-    Ok(opts.with_ssl(g.ssl_mode, g.ssl_ca.clone()))
+    Ok(opts.with_ssl(g.ssl_mode, g.ssl_ca.clone())?)
 }
 
 /// Connect, run the command, close the connection (on every path). `Ok`:

@@ -9,7 +9,8 @@ use backon::{ExponentialBuilder, Retryable};
 
 use super::engine::Engine;
 use super::error::{Attempt, DbError, ErrorKind};
-use super::options::{ConnectOptions, Kind};
+use super::options::{ConnectOptions, Kind, Server};
+use super::tls::TlsError;
 use super::{mariadb, postgres, probe};
 use crate::defaults;
 use crate::dialect::Dialect;
@@ -64,7 +65,7 @@ impl Conn {
                 tracing::warn!(target = %target, error = %e, retry_in_ms = d.as_millis() as u64, "database not reachable yet; waiting")
             })
             .await
-            .map_err(|e| classify_connect_error(&target, e, started.elapsed(), wait))?;
+            .map_err(|e| classify_connect_error(opts, &target, e, started.elapsed(), wait))?;
         Ok(Conn {
             engine,
             target,
@@ -103,9 +104,9 @@ impl Conn {
 
 /// One connection attempt with the engine the options name.
 async fn once(opts: &ConnectOptions) -> Result<Box<dyn Engine>, Attempt> {
-    Ok(match opts {
-        ConnectOptions::MariaDb(o) => Box::new(mariadb::connect(o).await?),
-        ConnectOptions::Postgres(o) => Box::new(postgres::connect(o).await?),
+    Ok(match opts.server() {
+        Server::MariaDb(o) => Box::new(mariadb::connect(o).await?),
+        Server::Postgres(o) => Box::new(postgres::connect(o).await?),
     })
 }
 
@@ -114,6 +115,7 @@ fn secs(d: Duration) -> String {
 }
 
 fn classify_connect_error(
+    opts: &ConnectOptions,
     target: &str,
     failure: Attempt,
     waited: Duration,
@@ -162,6 +164,7 @@ fn classify_connect_error(
             target: target.to_string(),
             message: e.to_string(),
         },
+        ErrorKind::Tls => TlsError::handshake(target, opts.host(), opts.tls(), &e).into(),
         ErrorKind::UnknownDatabase => connect(format!(
             "{e}; create the database first or fix `dbname`/`DatabaseName`"
         )),

@@ -8,6 +8,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::probe::Found;
+use super::tls::TlsError;
 
 /// A failure talking to the database outside of a migration script.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +25,9 @@ pub enum DbError {
     },
     #[error("invalid database url: {0}")]
     Url(String),
+    /// The CA bundle could not be used, or the TLS handshake failed.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 impl DbError {
@@ -53,6 +57,9 @@ pub enum ErrorKind {
     Busy,
     /// The credentials were refused (1045, 28P01, 28000).
     Auth,
+    /// TLS failed: the server offers none and the mode requires it, or its
+    /// certificate was refused (`db/tls.rs`). Not transient.
+    Tls,
     /// The database named in the connection does not exist (1049, 3D000).
     UnknownDatabase,
     /// The table does not exist (1146, 42P01): no history table yet.
@@ -74,6 +81,7 @@ impl ErrorKind {
     /// The kind of a failure, given the engine's reading of its code.
     pub fn of(e: &sqlx::Error, code: Option<&str>, by_code: fn(&str) -> ErrorKind) -> ErrorKind {
         match e {
+            e if super::tls::is_tls(e) => ErrorKind::Tls,
             sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => ErrorKind::ConnectionLost,
             sqlx::Error::Database(_) => code.map_or(ErrorKind::Other, by_code),
             _ => ErrorKind::Other,

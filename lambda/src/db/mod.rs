@@ -1,4 +1,4 @@
-//! Database access: connection options, connecting (with waiting for a
+//! Database access: connection options and TLS ([`tls`]), connecting (with waiting for a
 //! server that is still starting), and one engine per database behind
 //! [`Engine`] — [`mariadb`] and [`postgres`], each in its own file, with
 //! the bookkeeping SQL they share ([`rows`]) and how a failed step is read
@@ -15,9 +15,11 @@ pub mod postgres;
 mod probe;
 pub mod rows;
 pub mod step;
+pub mod tls;
 
 pub use conn::Conn;
 pub use engine::{Engine, Limits, LockError, LockId, StepRun};
 pub use error::{DbError, ErrorKind, ServerError};
-pub use options::{ConnectOptions, Kind, SslMode};
+pub use options::{ConnectOptions, Kind, Server};
 pub use step::{Left, StepError, StepFailed};
+pub use tls::{SslMode, Tls, TlsError};

@@ -1,6 +1,7 @@
 //! Connection options for MariaDB/MySQL and PostgreSQL, built from a URL
-//! (CLI) or from an RDS-format secret (Lambda). The password lives only in
-//! sqlx's options, never in a string that could be logged.
+//! (CLI) or from an RDS-format secret (Lambda), with their TLS settings
+//! ([`super::tls`]). The password lives only in sqlx's options, never in a
+//! string that could be logged.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use sqlx::mysql::{MySqlConnectOptions, MySqlSslMode};
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use super::error::DbError;
+use super::tls::{self, SslMode, Tls};
 use crate::redact;
 
 /// The URL schemes `from_url` reads.
@@ -54,41 +56,44 @@ impl Kind {
     }
 }
 
-/// TLS use. `preferred` encrypts when the server offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum SslMode {
-    Disabled,
-    #[default]
-    Preferred,
-    Required,
-    VerifyCa,
-    VerifyFull,
-}
-
-impl FromStr for SslMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s.to_ascii_lowercase().replace('_', "-").as_str() {
-            "disabled" | "disable" => SslMode::Disabled,
-            "preferred" | "prefer" => SslMode::Preferred,
-            "required" | "require" => SslMode::Required,
-            "verify-ca" => SslMode::VerifyCa,
-            "verify-full" | "verify-identity" => SslMode::VerifyFull,
-            _ => {
-                return Err(format!(
-                    "unknown ssl mode `{}`; use disabled, preferred, required, verify-ca or verify-full",
-                    redact::value(s)
-                ))
-            }
-        })
-    }
-}
-
-/// Where to connect, with credentials.
+/// Where to connect, with credentials, and how ([`Tls`]).
 #[derive(Clone)]
-pub enum ConnectOptions {
+pub struct ConnectOptions {
+    server: Server,
+    tls: Tls,
+}
+
+/// The engine's own options (sqlx's).
+#[derive(Clone)]
+pub enum Server {
     MariaDb(MySqlConnectOptions),
     Postgres(PgConnectOptions),
+}
+
+impl From<Server> for ConnectOptions {
+    /// TLS as the options say (a URL's `ssl-mode`/`sslmode`), no bundle.
+    fn from(server: Server) -> Self {
+        let mode = match &server {
+            Server::MariaDb(o) => match o.get_ssl_mode() {
+                MySqlSslMode::Disabled => SslMode::Disabled,
+                MySqlSslMode::Preferred => SslMode::Preferred,
+                MySqlSslMode::Required => SslMode::Required,
+                MySqlSslMode::VerifyCa => SslMode::VerifyCa,
+                MySqlSslMode::VerifyIdentity => SslMode::VerifyFull,
+            },
+            Server::Postgres(o) => match o.get_ssl_mode() {
+                PgSslMode::Disable => SslMode::Disabled,
+                PgSslMode::Allow | PgSslMode::Prefer => SslMode::Preferred,
+                PgSslMode::Require => SslMode::Required,
+                PgSslMode::VerifyCa => SslMode::VerifyCa,
+                PgSslMode::VerifyFull => SslMode::VerifyFull,
+            },
+        };
+        ConnectOptions {
+            server,
+            tls: Tls { mode, ca: None },
+        }
+    }
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -101,15 +106,15 @@ impl fmt::Debug for ConnectOptions {
 impl fmt::Display for ConnectOptions {
     /// `mariadb://host:port/db` — no user, no password.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConnectOptions::MariaDb(o) => write!(
+        match &self.server {
+            Server::MariaDb(o) => write!(
                 f,
                 "mariadb://{}:{}/{}",
                 o.get_host(),
                 o.get_port(),
                 o.get_database().unwrap_or("")
             ),
-            ConnectOptions::Postgres(o) => write!(
+            Server::Postgres(o) => write!(
                 f,
                 "postgres://{}:{}/{}",
                 o.get_host(),
@@ -178,10 +183,10 @@ impl ConnectOptions {
         };
         match scheme {
             "mysql" | "mariadb" => MySqlConnectOptions::from_str(&format!("mysql://{rest}"))
-                .map(|o| ConnectOptions::MariaDb(o).quiet())
+                .map(|o| ConnectOptions::from(Server::MariaDb(o)).quiet())
                 .map_err(with_hint),
             _ => PgConnectOptions::from_str(url)
-                .map(|o| ConnectOptions::Postgres(o).quiet())
+                .map(|o| ConnectOptions::from(Server::Postgres(o)).quiet())
                 .map_err(with_hint),
         }
     }
@@ -190,10 +195,23 @@ impl ConnectOptions {
     /// its timing, and a slow-statement warning would repeat a whole script.
     fn quiet(self) -> Self {
         use sqlx::ConnectOptions as _;
-        match self {
-            ConnectOptions::MariaDb(o) => ConnectOptions::MariaDb(o.disable_statement_logging()),
-            ConnectOptions::Postgres(o) => ConnectOptions::Postgres(o.disable_statement_logging()),
-        }
+        self.map(
+            |o| o.disable_statement_logging(),
+            |o| o.disable_statement_logging(),
+        )
+    }
+
+    /// The same options with the engine's changed by `my` or `pg`.
+    fn map(
+        self,
+        my: impl FnOnce(MySqlConnectOptions) -> MySqlConnectOptions,
+        pg: impl FnOnce(PgConnectOptions) -> PgConnectOptions,
+    ) -> Self {
+        let server = match self.server {
+            Server::MariaDb(o) => Server::MariaDb(my(o)),
+            Server::Postgres(o) => Server::Postgres(pg(o)),
+        };
+        ConnectOptions { server, ..self }
     }
 
     pub fn from_parts(p: &Parts<'_>) -> Self {
@@ -206,11 +224,11 @@ impl ConnectOptions {
                     .port(p.port)
                     .username(p.username)
                     .database(p.database);
-                ConnectOptions::MariaDb(if p.password.is_empty() {
+                ConnectOptions::from(Server::MariaDb(if p.password.is_empty() {
                     o
                 } else {
                     o.password(p.password)
-                })
+                }))
                 .quiet()
             }
             Kind::Postgres => {
@@ -219,55 +237,67 @@ impl ConnectOptions {
                     .port(p.port)
                     .username(p.username)
                     .database(p.database);
-                ConnectOptions::Postgres(if p.password.is_empty() {
+                ConnectOptions::from(Server::Postgres(if p.password.is_empty() {
                     o
                 } else {
                     o.password(p.password)
-                })
+                }))
                 .quiet()
             }
         }
     }
 
+    /// The engine's own options, to connect with.
+    pub fn server(&self) -> &Server {
+        &self.server
+    }
+
+    /// The TLS settings the connection was given.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
+    }
+
     pub fn kind(&self) -> Kind {
-        match self {
-            ConnectOptions::MariaDb(_) => Kind::MariaDb,
-            ConnectOptions::Postgres(_) => Kind::Postgres,
+        match self.server {
+            Server::MariaDb(_) => Kind::MariaDb,
+            Server::Postgres(_) => Kind::Postgres,
         }
     }
 
     pub fn database(&self) -> &str {
-        match self {
-            ConnectOptions::MariaDb(o) => o.get_database().unwrap_or(""),
-            ConnectOptions::Postgres(o) => o.get_database().unwrap_or(""),
+        match &self.server {
+            Server::MariaDb(o) => o.get_database().unwrap_or(""),
+            Server::Postgres(o) => o.get_database().unwrap_or(""),
         }
     }
 
     pub fn host(&self) -> &str {
-        match self {
-            ConnectOptions::MariaDb(o) => o.get_host(),
-            ConnectOptions::Postgres(o) => o.get_host(),
+        match &self.server {
+            Server::MariaDb(o) => o.get_host(),
+            Server::Postgres(o) => o.get_host(),
         }
     }
 
     pub fn port(&self) -> u16 {
-        match self {
-            ConnectOptions::MariaDb(o) => o.get_port(),
-            ConnectOptions::Postgres(o) => o.get_port(),
+        match &self.server {
+            Server::MariaDb(o) => o.get_port(),
+            Server::Postgres(o) => o.get_port(),
         }
     }
 
     /// Use another database on the same server.
     pub fn with_database(self, database: &str) -> Self {
-        match self {
-            ConnectOptions::MariaDb(o) => ConnectOptions::MariaDb(o.database(database)),
-            ConnectOptions::Postgres(o) => ConnectOptions::Postgres(o.database(database)),
-        }
+        self.map(|o| o.database(database), |o| o.database(database))
     }
 
-    pub fn with_ssl(self, mode: SslMode, ca: Option<PathBuf>) -> Self {
-        match self {
-            ConnectOptions::MariaDb(o) => {
+    /// TLS in `mode`, trusting the CA bundle `ca` (and the public roots)
+    /// for `verify-ca`/`verify-full`. The bundle is read and checked now,
+    /// whatever the mode: a wrong path is refused before connecting, not
+    /// found out at each attempt.
+    pub fn with_ssl(self, mode: SslMode, ca: Option<PathBuf>) -> Result<Self, DbError> {
+        let pem = ca.as_deref().map(tls::load_ca).transpose()?;
+        let server = match self.server {
+            Server::MariaDb(o) => {
                 let o = o.ssl_mode(match mode {
                     SslMode::Disabled => MySqlSslMode::Disabled,
                     SslMode::Preferred => MySqlSslMode::Preferred,
@@ -275,12 +305,12 @@ impl ConnectOptions {
                     SslMode::VerifyCa => MySqlSslMode::VerifyCa,
                     SslMode::VerifyFull => MySqlSslMode::VerifyIdentity,
                 });
-                ConnectOptions::MariaDb(match ca {
-                    Some(ca) => o.ssl_ca(ca),
+                Server::MariaDb(match pem {
+                    Some(pem) => o.ssl_ca_from_pem(pem),
                     None => o,
                 })
             }
-            ConnectOptions::Postgres(o) => {
+            Server::Postgres(o) => {
                 let o = o.ssl_mode(match mode {
                     SslMode::Disabled => PgSslMode::Disable,
                     SslMode::Preferred => PgSslMode::Prefer,
@@ -288,12 +318,16 @@ impl ConnectOptions {
                     SslMode::VerifyCa => PgSslMode::VerifyCa,
                     SslMode::VerifyFull => PgSslMode::VerifyFull,
                 });
-                ConnectOptions::Postgres(match ca {
-                    Some(ca) => o.ssl_root_cert(ca),
+                Server::Postgres(match pem {
+                    Some(pem) => o.ssl_root_cert_from_pem(pem),
                     None => o,
                 })
             }
-        }
+        };
+        Ok(ConnectOptions {
+            server,
+            tls: Tls { mode, ca },
+        })
     }
 }
 
@@ -368,10 +402,28 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_ssl_mode_is_quoted_as_given_without_a_password() {
-        let err = "mysql://u:HunTer2@h".parse::<SslMode>().unwrap_err();
-        assert!(!err.to_ascii_lowercase().contains("hunter2"), "{err}");
-        assert!(err.contains("`mysql://u:***@h`"), "{err}");
+    fn the_tls_settings_stay_with_the_options() {
+        let o = ConnectOptions::from_url("mysql://u:p@h/db?ssl-mode=REQUIRED").unwrap();
+        assert_eq!(
+            o.tls(),
+            &Tls {
+                mode: SslMode::Required,
+                ca: None
+            }
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("ca.pem");
+        let err = o
+            .clone()
+            .with_ssl(SslMode::VerifyFull, Some(missing.clone()))
+            .expect_err("a missing bundle is refused");
+        assert!(matches!(
+            err,
+            DbError::Tls(tls::TlsError::CaUnreadable { .. })
+        ));
+        let o = o.with_ssl(SslMode::Disabled, None).unwrap();
+        assert_eq!(o.tls().mode, SslMode::Disabled);
+        assert_eq!(o.to_string(), "mariadb://h:3306/db");
     }
 
     #[test]
@@ -380,15 +432,5 @@ mod tests {
         assert_eq!(Kind::from_engine("aurora-mysql"), Some(Kind::MariaDb));
         assert_eq!(Kind::from_engine("aurora-postgresql"), Some(Kind::Postgres));
         assert_eq!(Kind::from_engine("oracle-ee"), None);
-    }
-
-    #[test]
-    fn ssl_modes_parse() {
-        assert_eq!("required".parse::<SslMode>().unwrap(), SslMode::Required);
-        assert_eq!(
-            "verify_full".parse::<SslMode>().unwrap(),
-            SslMode::VerifyFull
-        );
-        assert!("maybe".parse::<SslMode>().is_err());
     }
 }

@@ -11,8 +11,12 @@ use crate::defaults;
 pub struct Config {
     /// `SCHEMAGATE_MIGRATIONS_DIR`, default `$LAMBDA_TASK_ROOT/migrations`.
     pub migrations_dir: PathBuf,
-    /// `SCHEMAGATE_SSL_MODE` (default `preferred`) and `SCHEMAGATE_SSL_CA`.
+    /// `SCHEMAGATE_SSL_MODE`, default `preferred` (the construct sets
+    /// `verify-full`).
     pub ssl_mode: SslMode,
+    /// `SCHEMAGATE_SSL_CA`: the CA bundle (PEM) for `verify-ca` and
+    /// `verify-full`; a relative path is in the package
+    /// (`$LAMBDA_TASK_ROOT`), as the construct ships it (`ca-bundle.pem`).
     pub ssl_ca: Option<PathBuf>,
     /// `SCHEMAGATE_BUDGET_SECONDS`: the time allowed when the invocation's
     /// deadline is unknown or not in the future (the emulator's is not an
@@ -59,10 +63,10 @@ impl Config {
                 .map(Duration::from_secs)
                 .ok_or(ConfigError::Seconds { name, value: v }),
         };
+        let task_root = PathBuf::from(var("LAMBDA_TASK_ROOT").unwrap_or_else(|| ".".into()));
         let migrations_dir = match var("SCHEMAGATE_MIGRATIONS_DIR") {
             Some(d) => PathBuf::from(d),
-            None => PathBuf::from(var("LAMBDA_TASK_ROOT").unwrap_or_else(|| ".".into()))
-                .join("migrations"),
+            None => task_root.join("migrations"),
         };
         Ok(Config {
             migrations_dir,
@@ -72,7 +76,7 @@ impl Config {
                     .parse::<SslMode>()
                     .map_err(|e| ConfigError::SslMode(e.to_string()))?,
             },
-            ssl_ca: var("SCHEMAGATE_SSL_CA").map(PathBuf::from),
+            ssl_ca: var("SCHEMAGATE_SSL_CA").map(|ca| task_root.join(ca)),
             budget: secs("SCHEMAGATE_BUDGET_SECONDS", defaults::LAMBDA_BUDGET)?,
             lock_wait: match var("SCHEMAGATE_LOCK_WAIT_SECONDS") {
                 None => defaults::LOCK_WAIT,
@@ -117,6 +121,26 @@ mod tests {
         .unwrap();
         assert_eq!(c.lock_wait, Duration::from_millis(250));
         assert_eq!(c.budget, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_ca_bundle_is_found_in_the_package_unless_given_absolute() {
+        let c = from(&[
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+            ("SCHEMAGATE_SSL_MODE", "verify-full"),
+            ("SCHEMAGATE_SSL_CA", "ca-bundle.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.ssl_mode, SslMode::VerifyFull);
+        assert_eq!(c.ssl_ca, Some(PathBuf::from("/var/task/ca-bundle.pem")));
+        let c = from(&[
+            ("LAMBDA_TASK_ROOT", "/var/task"),
+            ("SCHEMAGATE_SSL_CA", "/opt/ca.pem"),
+        ])
+        .unwrap();
+        assert_eq!(c.ssl_mode, SslMode::Preferred);
+        assert_eq!(c.ssl_ca, Some(PathBuf::from("/opt/ca.pem")));
+        assert_eq!(from(&[]).unwrap().ssl_ca, None);
     }
 
     #[test]

@@ -94,7 +94,7 @@ impl Handler {
             props.database_name.as_deref(),
             Kind::MariaDb,
         )?;
-        Ok(opts.with_ssl(self.config.ssl_mode, self.config.ssl_ca.clone()))
+        Ok(opts.with_ssl(self.config.ssl_mode, self.config.ssl_ca.clone())?)
     }
 
     async fn run(

@@ -21,6 +21,8 @@
 //!   ResponseURL that records every request.
 //! - [`lambda`]: the Lambda binary, `cargo lambda watch` and the function
 //!   process.
+//! - [`tls`]: throw-away certificate authorities and server certificates
+//!   (openssl), for a private server with TLS.
 //! - [`process`], [`require`]: child processes killed with their group,
 //!   bounded waits, and a missing tool or server failing with the command
 //!   that installs it.
@@ -38,6 +40,7 @@ pub mod process;
 pub mod release;
 pub mod require;
 pub mod response_url;
+pub mod tls;
 
 pub use cli::text;
 pub use db::{Kind, TestDb};
@@ -47,6 +50,7 @@ pub use private_mariadb::PrivateMariaDb;
 pub use process::free_port;
 pub use release::{Migrations, Package};
 pub use response_url::ResponseUrl;
+pub use tls::TestCa;
 
 /// The repository root (the workspace).
 pub fn workspace_root() -> PathBuf {

@@ -1,10 +1,12 @@
 //! A MariaDB server of the test's own, for tests that kill, stop or freeze
 //! a server: never the shared one on 3306.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::process::free_port;
+use crate::tls::TestCa;
 
 /// A MariaDB server of the test's own — its own port, data directory and
 /// socket — for tests that kill, stop or freeze a server (never the shared
@@ -21,7 +23,26 @@ impl PrivateMariaDb {
     /// A fresh server with an empty database `app`. `extra` are more
     /// `mariadbd` options (`--max-allowed-packet=1M`, …).
     pub fn start(extra: &[&str]) -> PrivateMariaDb {
+        Self::start_in(tempfile::tempdir().unwrap(), extra)
+    }
+
+    /// [`PrivateMariaDb::start`] with TLS: the server's certificate for
+    /// `names` (`IP:127.0.0.1`, `DNS:localhost`) is signed by `ca` and kept
+    /// in the server's own folder; `--ssl-ca` is `ca`'s certificate.
+    pub fn start_tls(ca: &TestCa, names: &[&str], extra: &[&str]) -> PrivateMariaDb {
         let dir = tempfile::tempdir().unwrap();
+        let server = ca.issue(dir.path(), names);
+        let tls = [
+            format!("--ssl-ca={}", ca.pem.display()),
+            format!("--ssl-cert={}", server.cert.display()),
+            format!("--ssl-key={}", server.key.display()),
+        ];
+        let mut all: Vec<&str> = tls.iter().map(String::as_str).collect();
+        all.extend_from_slice(extra);
+        Self::start_in(dir, &all)
+    }
+
+    fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> PrivateMariaDb {
         let data = dir.path().join("data");
         // A temporary folder of its own too: installs running side by side
         // in the shared /tmp collide on their temporary tables.
@@ -91,6 +112,11 @@ impl PrivateMariaDb {
         }
     }
 
+    /// The server's own folder (data directory, socket, log, certificates).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// `mysql://root@127.0.0.1:<port>/<database>`
     pub fn url(&self, database: &str) -> String {
         format!("mysql://root@127.0.0.1:{}/{database}", self.port)
@@ -126,11 +152,19 @@ impl PrivateMariaDb {
 
     /// Run statements as root with the `mariadb` client.
     pub fn exec_root(&self, sql: &str) {
+        self.query_root(sql);
+    }
+
+    /// Run a query as root with the `mariadb` client: its rows, one a line,
+    /// tab-separated, without the header.
+    pub fn query_root(&self, sql: &str) -> String {
         let out = Command::new("mariadb")
             .args([
                 "-h127.0.0.1",
                 &format!("-P{}", self.port),
                 "-uroot",
+                "--batch",
+                "--skip-column-names",
                 "-e",
                 sql,
             ])
@@ -141,6 +175,7 @@ impl PrivateMariaDb {
             "`{sql}` on the private server: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 }
 
