@@ -47,12 +47,12 @@ demo: setup node-tools
 # --- tests -------------------------------------------------------------------
 # The Rust tests, then lint (formatting and clippy with -D warnings), then
 # the CDK tests; any failure stops the run.
-test: setup
+test: setup node-tools
 	cargo nextest run --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-cdk
 
-test-rust: setup
+test-rust: setup node-tools
 	cargo nextest run --workspace --no-fail-fast
 
 test-cdk: node-tools python-tools
