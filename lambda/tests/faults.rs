@@ -55,7 +55,7 @@ async fn rows(url: &str, sql: &str) -> Vec<(i64, bool)> {
 async fn tables(url: &str) -> Vec<String> {
     let mut c = MySqlConnection::connect(url).await.unwrap();
     let mut t: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> '_sqlx_migrations'",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name NOT IN ('_sqlx_migrations', '_schemagate_history')",
     )
     .fetch_all(&mut c)
     .await

@@ -43,18 +43,13 @@ impl DeployGate<'_> {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn check_plan(&self, set: &MigrationSet, plan: &Plan) -> Result<(), String> {
-        let pending: Vec<i64> = plan
-            .steps
-            .iter()
-            .filter(|s| s.direction == Direction::Up)
-            .map(|s| s.version)
-            .collect();
-        if pending.is_empty() {
+    /// `lints`: the engine's lint of the pending up migrations.
+    async fn check_plan(&self, plan: &Plan, lints: &[MigrationLint]) -> Result<(), String> {
+        if lints.is_empty() {
             return Ok(());
         }
         self.watch.phase("classifying the pending migrations");
-        let lints = lint::lint(set, self.kind.dialect(), &pending);
+        let lints = lints.to_vec();
         for l in &lints {
             for f in &l.findings {
                 if f.severity().gates() {
@@ -130,9 +125,10 @@ impl DeployGate<'_> {
 impl apply::Gate for DeployGate<'_> {
     fn check<'a>(
         &'a self,
-        set: &'a MigrationSet,
+        _set: &'a MigrationSet,
         plan: &'a Plan,
+        lints: &'a [MigrationLint],
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.check_plan(set, plan))
+        Box::pin(self.check_plan(plan, lints))
     }
 }
