@@ -21,7 +21,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::error::DbError;
-use super::history::{History, Home};
+use super::history::{History, Home, StoredDowns};
 use super::options::Kind;
 use super::rows::{Entry, Mark, Row};
 use super::step::StepFailed;
@@ -118,7 +118,7 @@ pub trait Engine: Send {
         &'a mut self,
         home: &'a Home,
         versions: &'a [i64],
-    ) -> BoxFuture<'a, Result<Vec<(i64, Option<String>)>, DbError>>;
+    ) -> BoxFuture<'a, Result<StoredDowns, DbError>>;
 
     /// Record how a failed migration was resolved: applied (with `row`) or
     /// undone (its row deleted); the rows changed.

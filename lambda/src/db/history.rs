@@ -79,6 +79,10 @@ pub struct Kept {
     pub since: i64,
 }
 
+/// Down scripts kept for some versions: `(version, script)`, `None` for an
+/// irreversible migration.
+pub type StoredDowns = Vec<(i64, Option<String>)>;
+
 /// The history as read: `_sqlx_migrations`, each row with what
 /// [`KEPT_TABLE`] keeps of it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -51,7 +51,7 @@ use super::driver::read_history;
 use super::driver::Wire;
 use super::engine::{Engine, Limits, LockError, LockId, StepRun};
 use super::error::{Attempt, DbError, ErrorKind, ServerError};
-use super::history::{History, Home};
+use super::history::{History, Home, StoredDowns};
 use super::options::Kind;
 use super::probe;
 use super::rows::{self, Entry, Literals, Mark, Row};
@@ -365,7 +365,7 @@ impl Engine for MariaDb {
         &'a mut self,
         home: &'a Home,
         versions: &'a [i64],
-    ) -> BoxFuture<'a, Result<Vec<(i64, Option<String>)>, DbError>> {
+    ) -> BoxFuture<'a, Result<StoredDowns, DbError>> {
         Box::pin(async move { self.conn.texts(&rows::stored_downs(home, versions)).await })
     }
 
