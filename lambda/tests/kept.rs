@@ -130,6 +130,15 @@ async fn stored_downs_are_written_with_the_row_and_removed_with_it(db: TestDb) {
         );
     }
     assert_eq!(db.tables().await, vec!["settings"]);
+    // A kept row left behind by another tool (its history row deleted by
+    // hand) is replaced when the migration is applied again.
+    db.exec("INSERT INTO _schemagate_history (version, name, down_sql, class, rules, since) VALUES (2, 'stale', NULL, 'breaking', 'x', 9)").await;
+    up(&db, &folder).await.unwrap();
+    let applied_again = KeptRow {
+        since: 1,
+        ..row(2, "0002_notes", Some(TRICKY_DOWN))
+    };
+    assert_eq!(kept(&db).await[1], applied_again, "this run started at 1");
 }
 
 #[tokio::test]
