@@ -39,7 +39,7 @@
 //! | `down_sql` | the `.down.sql` as applied; `NULL`: irreversible (no down file) |
 //! | `class` | `expand`, `contract`, `breaking`, `unknown` (the lint's class for the release before it) or `baseline` |
 //! | `rules` | the gating rule ids, comma separated (`''` when none) |
-//! | `since` | the schema version the run started at (0 = empty): the release that ran while it was applied |
+//! | `since` | the schema version the run started at (0 = empty; after a baseline in the same run, the baselined version; 0 for a baselined row): the release that ran while it was applied |
 //!
 //! Its row is written in the same statement batch as the history row
 //! ([`super::rows`]) and goes with it, so the two tables say the same
