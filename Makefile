@@ -39,7 +39,8 @@ setup: services python-tools
 # --- the demo ----------------------------------------------------------------
 # A deploy rehearsed on this machine: cdk synth of three releases, then the
 # real Lambda (the synthesized package) under cargo lambda watch, moto and
-# MariaDB, played through Create, Update, rollback, a failed release, Delete.
+# MariaDB, played through Create, Update, rollback, a failed release, a
+# redeployed older build (Jenkins' rollback), Delete.
 # Exits non-zero when anything differs from what is expected.
 demo: setup node-tools
 	cargo run -p schemagate-e2e --bin demo

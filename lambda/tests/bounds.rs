@@ -520,7 +520,7 @@ async fn a_server_frozen_mid_migration_is_given_up_on_at_the_timeout_naming_the_
             .await
             .unwrap();
     let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app' AND table_name <> '_sqlx_migrations' ORDER BY table_name",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'app' AND table_name NOT IN ('_sqlx_migrations', '_schemagate_history') ORDER BY table_name",
     )
     .fetch_all(&mut c)
     .await

@@ -55,7 +55,7 @@ async fn rows(url: &str, sql: &str) -> Vec<(i64, bool)> {
 async fn tables(url: &str) -> Vec<String> {
     let mut c = MySqlConnection::connect(url).await.unwrap();
     let mut t: Vec<String> = sqlx::query_scalar(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name <> '_sqlx_migrations'",
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name NOT IN ('_sqlx_migrations', '_schemagate_history')",
     )
     .fetch_all(&mut c)
     .await
@@ -103,6 +103,7 @@ async fn a_server_killed_mid_migration_leaves_the_migration_on_record_as_failed(
         .await,
         vec![(1, true), (2, false)]
     );
+    assert_agree(&url, "after the crash").await;
     assert_eq!(tables(&url).await, vec!["a", "b"]);
     let again = cli(&[
         "--database-url",
@@ -281,15 +282,21 @@ async fn wait_for_statement(db: &TestDb, marker: &str) {
 }
 
 fn spawn_up(db: &TestDb, folder: &Folder) -> std::process::Child {
+    spawn(db, folder, &["up"])
+}
+
+fn spawn(db: &TestDb, folder: &Folder, args: &[&str]) -> std::process::Child {
     let dir = folder.path();
+    let url = db.url();
+    let mut all = vec![
+        "--database-url",
+        &url,
+        "--migrations",
+        dir.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
     Command::new(env!("CARGO_BIN_EXE_schemagate"))
-        .args([
-            "--database-url",
-            &db.url(),
-            "--migrations",
-            dir.to_str().unwrap(),
-            "up",
-        ])
+        .args(all)
         .env_remove("DATABASE_URL")
         .env_remove("SCHEMAGATE_SECRET_ARN")
         .env_remove("SCHEMAGATE_MIGRATIONS_DIR")
@@ -376,6 +383,101 @@ async fn a_client_killed_during_a_migration_leaves_no_row_for_the_next_one() {
         "2, 20 and 3, once each"
     );
     assert_eq!(db.tables().await, vec!["b", "c", "d", "t"]);
+}
+
+/// `(version, success, execution_time)` of `_sqlx_migrations` and the
+/// versions of `_schemagate_history`.
+async fn both_tables(url: &str) -> (Vec<(i64, bool, i64)>, Vec<i64>) {
+    let mut c = MySqlConnection::connect(url).await.unwrap();
+    let h = sqlx::query_as(
+        "SELECT version, success, execution_time FROM _sqlx_migrations ORDER BY version",
+    )
+    .fetch_all(&mut c)
+    .await
+    .unwrap();
+    let k = sqlx::query_scalar("SELECT version FROM _schemagate_history ORDER BY version")
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+    (h, k)
+}
+
+/// The two history tables agree: a kept row for each history row (in any
+/// state), none for a version without one.
+async fn assert_agree(url: &str, when: &str) -> Vec<(i64, bool, i64)> {
+    let (h, k) = both_tables(url).await;
+    let versions: Vec<i64> = h.iter().map(|r| r.0).collect();
+    assert_eq!(
+        versions, k,
+        "{when}: _sqlx_migrations {h:?}, _schemagate_history {k:?}"
+    );
+    h
+}
+
+/// Issue #10: what `_schemagate_history` keeps rides in the history row's
+/// own batch, so a client killed mid-batch — applying or reverting, DDL
+/// (commits as it goes) or DML (atomic) — leaves the two tables agreeing:
+/// both rows or neither. (Kept in a round trip of its own, a kill between
+/// the two would leave a history row without its down script.)
+#[tokio::test]
+async fn a_client_killed_mid_batch_leaves_both_history_tables_agreeing() {
+    let db = TestDb::mariadb("kill9kept").await;
+    let folder = Folder::empty();
+    folder
+        .write("0001_t.up.sql", "CREATE TABLE t (id INT PRIMARY KEY);")
+        .write("0001_t.down.sql", "DROP TABLE t;")
+        .write(
+            "0002_dml.up.sql",
+            "INSERT INTO t VALUES (2);\nSELECT SLEEP(1.5);\nINSERT INTO t VALUES (20);\n",
+        )
+        .write(
+            "0002_dml.down.sql",
+            "DELETE FROM t WHERE id = 20;\nSELECT SLEEP(1.6);\nDELETE FROM t WHERE id = 2;\n",
+        )
+        .write(
+            "0003_ddl.up.sql",
+            "CREATE TABLE b (id INT);\nSELECT SLEEP(1.5);\nCREATE TABLE c (id INT);\n",
+        )
+        .write(
+            "0003_ddl.down.sql",
+            "DROP TABLE c;\nSELECT SLEEP(1.6);\nDROP TABLE b;\n",
+        );
+    let url = db.url();
+    let kills: [(&[&str], &str, i64); 4] = [
+        (&["up", "--to", "2"], "SLEEP(1.5)", 2),
+        (&["up"], "SLEEP(1.5)", 3),
+        (&["down", "--to", "2"], "SLEEP(1.6)", 3),
+        (&["down", "--to", "1"], "SLEEP(1.6)", 2),
+    ];
+    for (args, marker, during) in kills {
+        let mut child = spawn(&db, &folder, args);
+        wait_for_statement(&db, marker).await;
+        child.kill().unwrap();
+        let _ = child.wait();
+        wait_for_sessions_to_end(&db).await;
+        let when = format!("killed during {args:?} at {during}");
+        let h = assert_agree(&url, &when).await;
+        // Started and cut part way (DDL committed): resolved as the
+        // database says, and the two tables still agree.
+        if let Some(&(v, false, t)) = h.iter().find(|r| !r.1) {
+            let (how, undo) = match t {
+                -3 => ("applied", "CREATE TABLE IF NOT EXISTS c (id INT)"),
+                _ => ("undone", "DROP TABLE IF EXISTS b; DROP TABLE IF EXISTS c"),
+            };
+            db.exec(undo).await;
+            let (code, _, err) = on(&db, &folder, &["resolve", &v.to_string(), "--as", how]);
+            assert_eq!(code, Some(0), "{when}: {err}");
+            assert_agree(&url, &format!("{when}, resolved as {how}")).await;
+        }
+        for _ in 0..2 {
+            let (code, out, err) = on(&db, &folder, args);
+            assert_eq!(code, Some(0), "{when}, run again: {out}{err}");
+        }
+        assert_agree(&url, &format!("{when}, then run again")).await;
+    }
+    assert_eq!(db.history().await, vec![(1, true)]);
+    assert_eq!(db.count("SELECT COUNT(*) FROM t").await, 0);
+    assert_eq!(db.tables().await, vec!["t"]);
 }
 
 fn signal(child: &std::process::Child, sig: i32) {

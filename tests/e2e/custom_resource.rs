@@ -16,8 +16,21 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-const V6_TABLES: &[&str] = &["_sqlx_migrations", "orders", "plans", "users"];
-const V8_TABLES: &[&str] = &["_sqlx_migrations", "invoices", "orders", "plans", "users"];
+const V6_TABLES: &[&str] = &[
+    "_schemagate_history",
+    "_sqlx_migrations",
+    "orders",
+    "plans",
+    "users",
+];
+const V8_TABLES: &[&str] = &[
+    "_schemagate_history",
+    "_sqlx_migrations",
+    "invoices",
+    "orders",
+    "plans",
+    "users",
+];
 
 /// Create on an empty database: every migration applied, once.
 #[tokio::test]
@@ -122,6 +135,105 @@ async fn update_then_rollback_restores_the_schema_and_keeps_the_data() {
         (2, 2, 3)
     );
     assert_eq!(up.physical_id, back.physical_id);
+    r.check_logs().unwrap();
+}
+
+/// Issue #10 (1): Jenkins "rolls back" by redeploying the previous build,
+/// whose package lacks the newer migrations. Its Update to its own version
+/// reverts them with the down scripts the database keeps, and the rollback
+/// Update CloudFormation sends to that older code with the database at the
+/// newer version changes nothing and succeeds (it was FAILED, "version 4
+/// is applied but its file is missing", and the stack ended in
+/// UPDATE_ROLLBACK_FAILED).
+#[tokio::test]
+async fn a_redeployed_older_build_reverts_with_the_stored_down_scripts() {
+    let mut r = started!(Rehearsal::start("redeploy"));
+    let n = Migrations::example().unwrap().until(5);
+    let older = n.clone().until(3);
+    let (pn, po) = (r.properties(&n), r.properties(&older));
+    r.deploy(&n).unwrap();
+    let created = r.create(&pn).await.unwrap();
+    assert_eq!(created.status, Status::Success, "{}", created.raw);
+    assert_eq!(created.schema_version(), Some(5), "{}", created.raw);
+    r.db.exec("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 1200 FROM users").await;
+
+    // Jenkins redeploys build N−1: its package holds 1..3.
+    r.deploy(&older).unwrap();
+    let back = r.update(&po, &pn).await.unwrap();
+    assert_eq!(back.status, Status::Success, "{}", back.raw);
+    assert_eq!(
+        (
+            back.schema_version(),
+            back.data_number("Applied"),
+            back.data_number("Reverted")
+        ),
+        (Some(3), Some(0), Some(2)),
+        "{}",
+        back.raw
+    );
+    for part in [
+        "reverted 0005_seed_plans, 0004_create_plans",
+        "schema at version 3",
+        "the down scripts of 0005_seed_plans, 0004_create_plans came from the database (`_schemagate_history`)",
+    ] {
+        assert!(back.reason.contains(part), "Reason lacks {part:?}: {}", back.reason);
+    }
+    assert_eq!(r.db.schema_version().await, Some(3));
+    assert_eq!(
+        r.db.all_tables().await,
+        set(&["_schemagate_history", "_sqlx_migrations", "orders", "users"])
+    );
+    assert_eq!(
+        (r.db.rows("users").await, r.db.rows("orders").await),
+        (2, 2)
+    );
+    // Lambda's retry of the same event finds the work done.
+    let again = r.update(&po, &pn).await.unwrap();
+    assert_eq!(again.status, Status::Success, "{}", again.raw);
+    assert!(
+        again.reason.contains("already at version 3"),
+        "{}",
+        again.reason
+    );
+
+    // Build N again: 4 and 5 come back.
+    r.deploy(&n).unwrap();
+    let fwd = r.update(&pn, &po).await.unwrap();
+    assert_eq!(fwd.status, Status::Success, "{}", fwd.raw);
+    assert_eq!(
+        (fwd.schema_version(), fwd.data_number("Applied")),
+        (Some(5), Some(2)),
+        "{}",
+        fwd.raw
+    );
+    assert_eq!(r.db.rows("plans").await, 3);
+
+    // Build N−1 again, and its update fails elsewhere: CloudFormation's
+    // rollback Update (TargetVersion 5) reaches the older code with the
+    // database at 5. Nothing to change: SUCCESS, whatever the package holds.
+    r.deploy(&older).unwrap();
+    let before = r.db.snapshot().await;
+    let rollback = r.update(&pn, &po).await.unwrap();
+    assert_eq!(rollback.status, Status::Success, "{}", rollback.raw);
+    assert_eq!(
+        (
+            rollback.schema_version(),
+            rollback.data_number("Applied"),
+            rollback.data_number("Reverted")
+        ),
+        (Some(5), Some(0), Some(0)),
+        "{}",
+        rollback.raw
+    );
+    assert!(
+        rollback
+            .reason
+            .contains("already at version 5; nothing to do"),
+        "{}",
+        rollback.reason
+    );
+    assert_eq!(r.db.snapshot().await, before, "nothing changed");
+    assert_eq!(back.physical_id, rollback.physical_id);
     r.check_logs().unwrap();
 }
 

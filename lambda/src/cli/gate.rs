@@ -14,7 +14,6 @@ use futures_util::future::BoxFuture;
 use super::args::GateArgs;
 use super::track::Track;
 use crate::deadline::Deadline;
-use crate::dialect::Dialect;
 use crate::drain::gate::{DrainFailed, Edge, Gate, GateState, Policy};
 use crate::drain::{
     restore, restored_names, AfterFailure, AfterRevert, Drained, Drainer, LeftApplied,
@@ -25,7 +24,6 @@ use crate::migrate::{self, apply, Direction, MigrationSet, Plan, Report};
 
 pub struct CliGate<'a> {
     pub args: &'a GateArgs,
-    pub dialect: Dialect,
     pub until: Deadline,
     pub track: &'a Track,
     /// Text on the terminal (not `--json`).
@@ -38,9 +36,9 @@ impl CliGate<'_> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn check_plan(&self, set: &MigrationSet, plan: &Plan) -> Result<(), String> {
+    /// `lints`: the engine's lint of the pending up migrations.
+    async fn check_plan(&self, plan: &Plan, lints: &[MigrationLint]) -> Result<(), String> {
         let gate = Gate {
-            dialect: self.dialect,
             policy: Policy {
                 drain: self.args.drain_tag.as_ref(),
                 allow_breaking: self.args.allow_breaking,
@@ -49,7 +47,7 @@ impl CliGate<'_> {
             until: self.until,
             edge: self,
         };
-        gate.check(set, plan, &self.state).await
+        gate.check(plan, lints, &self.state).await
     }
 }
 
@@ -109,10 +107,11 @@ impl Edge for CliGate<'_> {
 impl apply::Gate for CliGate<'_> {
     fn check<'a>(
         &'a self,
-        set: &'a MigrationSet,
+        _set: &'a MigrationSet,
         plan: &'a Plan,
+        lints: &'a [MigrationLint],
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.check_plan(set, plan))
+        Box::pin(self.check_plan(plan, lints))
     }
 }
 

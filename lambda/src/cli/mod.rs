@@ -254,7 +254,6 @@ impl RunOf<'_> {
         let started = Instant::now();
         let gate = CliGate {
             args,
-            dialect: conn.dialect(),
             until: self.deadline,
             track,
             print: !g.json,

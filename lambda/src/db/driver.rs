@@ -9,8 +9,9 @@ use std::future::Future;
 use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Database, Either, Executor, FromRow, IntoArguments, Row as _};
 
-use super::error::DbError;
-use super::history::Applied;
+use super::error::{DbError, ErrorKind, ServerError};
+use super::history::{Applied, History, Home, Kept};
+use super::rows::{self, Literals};
 
 /// The rows a statement changed, for each database's query result.
 pub trait Affected {
@@ -36,8 +37,44 @@ pub struct BatchError {
     pub source: sqlx::Error,
 }
 
-/// `version, description, success, checksum, execution_time`
-type HistoryRow = (i64, String, bool, Vec<u8>, i64);
+/// `version, description, success, checksum, execution_time`, then the
+/// kept row's `name, reversible, class, rules, since` (all NULL without
+/// one): [`super::rows::history`].
+type HistoryRow = (
+    i64,
+    String,
+    bool,
+    Vec<u8>,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+);
+
+/// A history row and what is kept of it.
+fn applied(r: HistoryRow) -> Applied {
+    let (version, description, success, checksum, execution_time_ns) = (r.0, r.1, r.2, r.3, r.4);
+    let kept = match (r.5, r.6, r.7, r.8, r.9) {
+        (Some(name), Some(reversible), Some(class), Some(rules), Some(since)) => Some(Kept {
+            name,
+            reversible: reversible != 0,
+            class,
+            rules,
+            since,
+        }),
+        _ => None,
+    };
+    Applied {
+        version,
+        description,
+        success,
+        checksum,
+        execution_time_ns,
+        kept,
+    }
+}
 
 fn first_line(sql: &str) -> &str {
     sql.lines().next().unwrap_or("")
@@ -138,33 +175,67 @@ where
         .collect()
 }
 
-/// The history rows in `table` (qualified), in version order. The engine
-/// tells a missing table from other failures.
-async fn history<C, DB>(c: &mut C, table: &str) -> Result<Vec<Applied>, sqlx::Error>
+/// The history rows `sql` reads ([`super::rows::history`]), in version
+/// order. The engine tells a missing table from other failures.
+async fn history<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Applied>, sqlx::Error>
 where
     DB: Database,
     DB::Arguments: IntoArguments<DB>,
     HistoryRow: for<'r> FromRow<'r, DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let sql = format!(
-        "SELECT version, description, success, checksum, execution_time FROM {table} ORDER BY version"
-    );
-    let rows: Vec<HistoryRow> = sqlx::query_as::<DB, HistoryRow>(AssertSqlSafe(sql))
+    let rows: Vec<HistoryRow> = sqlx::query_as::<DB, HistoryRow>(AssertSqlSafe(sql.to_string()))
         .fetch_all(c)
         .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(version, description, success, checksum, execution_time_ns)| Applied {
-                version,
-                description,
-                success,
-                checksum,
-                execution_time_ns,
-            },
-        )
-        .collect())
+    Ok(rows.into_iter().map(applied).collect())
+}
+
+/// `(version, text)` pairs a query returns (the stored down scripts).
+async fn texts<C, DB>(c: &mut C, sql: &str) -> Result<Vec<(i64, Option<String>)>, DbError>
+where
+    DB: Database,
+    DB::Arguments: IntoArguments<DB>,
+    (i64, Option<String>): for<'r> FromRow<'r, DB::Row>,
+    for<'c> &'c mut C: Executor<'c, Database = DB>,
+{
+    sqlx::query_as::<DB, (i64, Option<String>)>(AssertSqlSafe(sql.to_string()))
+        .fetch_all(c)
+        .await
+        .map_err(|e| DbError::query(format!("`{}`", first_line(sql)), e))
+}
+
+/// The history with what is kept of each row, in one query; `None` when
+/// there is no history table. A database whose kept table does not exist
+/// yet (migrated before it, or by sqlx) is read without it, and says so.
+/// `server_error`: the engine's reading of an error.
+pub(super) async fn read_history<L: Literals, W: Wire>(
+    conn: &mut W,
+    home: &Home,
+    server_error: fn(sqlx::Error) -> ServerError,
+) -> Result<Option<History>, DbError> {
+    let failed = |e: ServerError| DbError::query(format!("reading {}", home.table()), e.source);
+    match conn.history(&rows::history::<L>(home)).await {
+        Ok(rows) => {
+            return Ok(Some(History {
+                rows,
+                kept_table: true,
+            }))
+        }
+        Err(e) => match server_error(e) {
+            e if e.kind == ErrorKind::UndefinedTable => {}
+            e => return Err(failed(e)),
+        },
+    }
+    match conn.history(&rows::history_only(home)).await {
+        Ok(rows) => Ok(Some(History {
+            rows,
+            kept_table: false,
+        })),
+        Err(e) => match server_error(e) {
+            e if e.kind == ErrorKind::UndefinedTable => Ok(None),
+            e => Err(failed(e)),
+        },
+    }
 }
 
 /// A sqlx connection, as the engines use it.
@@ -194,11 +265,16 @@ pub trait Wire: Send {
         &'a mut self,
         sql: &'a str,
     ) -> impl Future<Output = Result<Vec<Vec<Option<String>>>, sqlx::Error>> + Send + 'a;
-    /// The history rows of `table`.
+    /// The history rows a query reads.
     fn history<'a>(
         &'a mut self,
-        table: &'a str,
+        sql: &'a str,
     ) -> impl Future<Output = Result<Vec<Applied>, sqlx::Error>> + Send + 'a;
+    /// `(version, text)` pairs.
+    fn texts<'a>(
+        &'a mut self,
+        sql: &'a str,
+    ) -> impl Future<Output = Result<Vec<(i64, Option<String>)>, DbError>> + Send + 'a;
 }
 
 /// [`Wire`] for a sqlx connection type, through the functions above.
@@ -238,9 +314,15 @@ macro_rules! wire {
             }
             fn history<'a>(
                 &'a mut self,
-                table: &'a str,
+                sql: &'a str,
             ) -> impl Future<Output = Result<Vec<Applied>, sqlx::Error>> + Send + 'a {
-                history(self, table)
+                history(self, sql)
+            }
+            fn texts<'a>(
+                &'a mut self,
+                sql: &'a str,
+            ) -> impl Future<Output = Result<Vec<(i64, Option<String>)>, DbError>> + Send + 'a {
+                texts(self, sql)
             }
         }
     };

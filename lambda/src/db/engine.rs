@@ -21,9 +21,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::error::{DbError, ServerError};
-use super::history::{Applied, Home};
+use super::history::{History, Home, StoredDowns};
 use super::options::Kind;
-use super::rows::{Mark, Row};
+use super::rows::{Entry, Mark, Row};
 use super::step::StepFailed;
 use crate::deadline::Deadline;
 use crate::dialect::Dialect;
@@ -95,21 +95,30 @@ pub trait Engine: Send {
     /// Where the bookkeeping goes, read from the session (after `InitSql`).
     fn home(&mut self) -> BoxFuture<'_, Result<Home, DbError>>;
 
-    /// The history, or `None` when its table does not exist yet.
-    fn history<'a>(
-        &'a mut self,
-        home: &'a Home,
-    ) -> BoxFuture<'a, Result<Option<Vec<Applied>>, DbError>>;
+    /// The history with what is kept of each row, or `None` when its
+    /// table does not exist yet.
+    fn history<'a>(&'a mut self, home: &'a Home)
+        -> BoxFuture<'a, Result<Option<History>, DbError>>;
 
-    /// Create the history table (sqlx's columns) if it does not exist.
+    /// Create the history table (sqlx's columns) and the kept table beside
+    /// it ([`super::history::KEPT_TABLE`]) where they do not exist.
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>>;
 
-    /// Record versions as applied without running them; the rows written.
+    /// Record versions as applied without running them, with what is kept
+    /// of them; the history rows written.
     fn baseline<'a>(
         &'a mut self,
         home: &'a Home,
-        rows: &'a [Row<'a>],
+        entries: &'a [Entry<'a>],
     ) -> BoxFuture<'a, Result<u64, DbError>>;
+
+    /// The down scripts the kept table holds for `versions` (`None`:
+    /// irreversible); a version without a kept row is left out.
+    fn stored_downs<'a>(
+        &'a mut self,
+        home: &'a Home,
+        versions: &'a [i64],
+    ) -> BoxFuture<'a, Result<StoredDowns, DbError>>;
 
     /// Record how a failed migration was resolved: applied (with `row`) or
     /// undone (its row deleted); the rows changed.

@@ -23,6 +23,29 @@
 //! and is treated as started — `schemagate resolve V --as undone` clears
 //! it.) sqlx writes `-1` while its own migration runs, with the same meaning.
 //! Any other value of a failed row is read as "up started".
+//!
+//! # What schemagate keeps beside it
+//!
+//! `_sqlx_migrations` stays sqlx's. Beside it, in the same database or
+//! schema, [`KEPT_TABLE`] keeps what any release needs of each applied
+//! migration, so that an older package (which lacks the newer files) can
+//! still revert it and an instance can tell whether it may run on the
+//! schema:
+//!
+//! | column | meaning |
+//! |---|---|
+//! | `version` | `BIGINT PRIMARY KEY`, = `_sqlx_migrations.version` |
+//! | `name` | `0043_drop_legacy_email` |
+//! | `down_sql` | the `.down.sql` as applied; `NULL`: irreversible (no down file) |
+//! | `class` | `expand`, `contract`, `breaking`, `unknown` (the lint's class for the release before it) or `baseline` |
+//! | `rules` | the gating rule ids, comma separated (`''` when none) |
+//! | `since` | the schema version the run started at (0 = empty; after a baseline in the same run, the baselined version; 0 for a baselined row): the release that ran while it was applied |
+//!
+//! Its row is written in the same statement batch as the history row
+//! ([`super::rows`]) and goes with it, so the two tables say the same
+//! (both rows or neither). A history row without one predates the table
+//! (the database was migrated by an older release, or by sqlx): its files
+//! hold the down scripts, as before.
 
 /// One row of `_sqlx_migrations`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +57,39 @@ pub struct Applied {
     pub success: bool,
     pub checksum: Vec<u8>,
     pub execution_time_ns: i64,
+    /// Its row of [`KEPT_TABLE`]; `None` when the migration was applied
+    /// before that table existed (or by another tool).
+    pub kept: Option<Kept>,
+}
+
+/// What [`KEPT_TABLE`] keeps of an applied migration, as read with its
+/// history row (the down script's text is read only when a revert needs
+/// it: [`super::Engine::stored_downs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Kept {
+    /// `0043_drop_legacy_email`
+    pub name: String,
+    /// `down_sql` is not NULL: the database holds its down script.
+    pub reversible: bool,
+    /// `expand`, `contract`, `breaking`, `unknown`, `baseline`.
+    pub class: String,
+    /// The gating rule ids, comma separated.
+    pub rules: String,
+    /// The schema version its run started at.
+    pub since: i64,
+}
+
+/// Down scripts kept for some versions: `(version, script)`, `None` for an
+/// irreversible migration.
+pub type StoredDowns = Vec<(i64, Option<String>)>;
+
+/// The history as read: `_sqlx_migrations`, each row with what
+/// [`KEPT_TABLE`] keeps of it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct History {
+    pub rows: Vec<Applied>,
+    /// [`KEPT_TABLE`] exists (it is created when it does not).
+    pub kept_table: bool,
 }
 
 /// `execution_time` of a row whose up script started and did not finish.
@@ -62,6 +118,8 @@ impl Applied {
 }
 
 pub const TABLE: &str = "_sqlx_migrations";
+/// What schemagate keeps beside [`TABLE`] (see the module's documentation).
+pub const KEPT_TABLE: &str = "_schemagate_history";
 
 /// Where a run's bookkeeping goes, read from the session once when the run
 /// starts (after `InitSql`): the database (MariaDB) or the schema
@@ -76,6 +134,8 @@ pub struct Home {
     /// The history table, qualified and quoted by the engine:
     /// `` `app`.`_sqlx_migrations` `` or `"public"."_sqlx_migrations"`.
     pub table: String,
+    /// [`KEPT_TABLE`], qualified and quoted the same way.
+    pub kept: String,
     /// PostgreSQL: `search_path` as the run found it; a script that leaves
     /// it changed is rolled back.
     pub search_path: Option<String>,
@@ -87,6 +147,11 @@ impl Home {
     /// The history table, qualified.
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// [`KEPT_TABLE`], qualified.
+    pub fn kept(&self) -> &str {
+        &self.kept
     }
 }
 
@@ -101,6 +166,7 @@ mod tests {
             success,
             checksum: vec![],
             execution_time_ns: t,
+            kept: None,
         }
     }
 

@@ -7,8 +7,10 @@
 //! ```text
 //! SET @schemagate_t0 = NOW(6), autocommit = 0[, max_statement_time = …];
 //! INSERT its row: success = FALSE, execution_time = -1   (down: mark the row -3)
+//! INSERT what is kept of it: name, down script, class   (down: nothing)
 //! <the script>
 //! UPDATE the row to success   (down: DELETE it) — only while the session is still in its database
+//! (down: DELETE what is kept of it, once its row is gone)
 //! SET autocommit = 1
 //! ```
 //!
@@ -22,7 +24,10 @@
 //! - nothing is written ahead for the next migration, so a run killed
 //!   between two batches leaves no row for a migration that did not start;
 //! - no commit is added: the row rides in the first DDL's implicit commit or
-//!   in the final one, and nothing else is sent per migration.
+//!   in the final one, and nothing else is sent per migration;
+//! - the kept row (`_schemagate_history`) commits in the same commit as the
+//!   history row, in both directions: the two tables hold both rows or
+//!   neither.
 //!
 //! The engine checks each batch's affected-row counts (`Batch::prefix`,
 //! `Batch::suffix`): the finish must have changed exactly its row. After
@@ -42,13 +47,14 @@ use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use super::driver::read_history;
 use super::driver::Wire;
 use super::engine::{Engine, Limits, LockError, LockId, StepRun};
 use super::error::{Attempt, DbError, ErrorKind, ServerError};
-use super::history::{Applied, Home};
+use super::history::{History, Home, StoredDowns};
 use super::options::Kind;
 use super::probe;
-use super::rows::{self, Literals, Mark, Row};
+use super::rows::{self, Entry, Literals, Mark, Row};
 use super::step::{settle, Left, StepError, StepFailed, Then};
 use crate::deadline::Deadline;
 
@@ -104,8 +110,15 @@ impl Literals for MariaDb {
     fn text(s: &str) -> String {
         format!("CONVERT({} USING utf8mb4)", Self::bytes(s.as_bytes()))
     }
-    fn select_bigint(query: &str) -> String {
-        format!("SELECT CAST(({query}) AS SIGNED)")
+    fn bigint(expr: &str) -> String {
+        format!("CAST({expr} AS SIGNED)")
+    }
+    fn upsert(columns: &[&str]) -> String {
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{c} = VALUES({c})"))
+            .collect();
+        format!(" ON DUPLICATE KEY UPDATE {}", set.join(", "))
     }
     fn still_home(home: &Home) -> String {
         format!(
@@ -125,6 +138,9 @@ fn session(limits: Limits) -> String {
     )
 }
 
+/// sqlx's history table, and the kept table: InnoDB, so it commits and
+/// rolls back with the history row, and utf8mb4 whatever the database's
+/// default, so a down script is kept as written.
 fn create_history(home: &Home) -> String {
     format!(
         "CREATE TABLE IF NOT EXISTS {} (
@@ -134,8 +150,17 @@ fn create_history(home: &Home) -> String {
     success BOOLEAN NOT NULL,
     checksum BLOB NOT NULL,
     execution_time BIGINT NOT NULL
-)",
-        home.table()
+);
+CREATE TABLE IF NOT EXISTS {} (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    down_sql LONGTEXT NULL,
+    class VARCHAR(16) NOT NULL,
+    rules TEXT NOT NULL,
+    since BIGINT NOT NULL
+) ENGINE = InnoDB CHARACTER SET utf8mb4",
+        home.table(),
+        home.kept()
     )
 }
 
@@ -152,6 +177,12 @@ struct Batch {
 /// `max_statement_time` for this batch, so a statement that starts late in
 /// a run is still stopped by the server in time.
 fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Duration>) -> Batch {
+    let started = rows::started::<MariaDb>(home, this);
+    let finish = rows::finish::<MariaDb>(
+        home,
+        this,
+        "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000",
+    );
     Batch {
         sql: format!(
             "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{started};\n{body}{finish};\nSET autocommit = 1",
@@ -159,16 +190,12 @@ fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Dura
                 ", max_statement_time = {:.3}",
                 d.as_secs_f64().max(1.0)
             )),
-            started = rows::started::<MariaDb>(home, this),
+            started = started.join(";\n"),
             body = body.unwrap_or(""),
-            finish = rows::finish::<MariaDb>(
-                home,
-                this,
-                "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000"
-            ),
+            finish = finish.join(";\n"),
         ),
-        prefix: 2,
-        suffix: 2,
+        prefix: 1 + started.len(),
+        suffix: finish.len() + 1,
     }
 }
 
@@ -193,23 +220,11 @@ impl MariaDb {
         };
         Ok(Home {
             table: rows::table::<MariaDb>(&name),
+            kept: rows::kept_table::<MariaDb>(&name),
             name,
             search_path: None,
             max_packet: row.get(1).cloned().flatten().and_then(|s| s.parse().ok()),
         })
-    }
-
-    async fn history(&mut self, home: &Home) -> Result<Option<Vec<Applied>>, DbError> {
-        match self.conn.history(home.table()).await {
-            Ok(rows) => Ok(Some(rows)),
-            Err(e) => match server_error(e) {
-                e if e.kind == ErrorKind::UndefinedTable => Ok(None),
-                e => Err(DbError::query(
-                    format!("reading {}", home.table()),
-                    e.source,
-                )),
-            },
-        }
     }
 
     /// The first statement's affected rows of a bookkeeping batch.
@@ -325,8 +340,12 @@ impl Engine for MariaDb {
     fn history<'a>(
         &'a mut self,
         home: &'a Home,
-    ) -> BoxFuture<'a, Result<Option<Vec<Applied>>, DbError>> {
-        Box::pin(MariaDb::history(self, home))
+    ) -> BoxFuture<'a, Result<Option<History>, DbError>> {
+        Box::pin(read_history::<MariaDb, _>(
+            &mut self.conn,
+            home,
+            server_error,
+        ))
     }
 
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
@@ -336,10 +355,18 @@ impl Engine for MariaDb {
     fn baseline<'a>(
         &'a mut self,
         home: &'a Home,
-        rows: &'a [Row<'a>],
+        entries: &'a [Entry<'a>],
     ) -> BoxFuture<'a, Result<u64, DbError>> {
-        let sql = rows::baseline::<MariaDb>(home, rows);
+        let sql = rows::baseline::<MariaDb>(home, entries);
         Box::pin(self.record(sql, "recording the baseline".into()))
+    }
+
+    fn stored_downs<'a>(
+        &'a mut self,
+        home: &'a Home,
+        versions: &'a [i64],
+    ) -> BoxFuture<'a, Result<StoredDowns, DbError>> {
+        Box::pin(async move { self.conn.texts(&rows::stored_downs(home, versions)).await })
     }
 
     fn resolve<'a>(
@@ -412,8 +439,22 @@ mod tests {
         Home {
             name: "app".into(),
             table: rows::table::<MariaDb>("app"),
+            kept: rows::kept_table::<MariaDb>("app"),
             search_path: None,
             max_packet: Some(16 << 20),
+        }
+    }
+
+    fn entry(row: Row<'static>) -> Entry<'static> {
+        Entry {
+            row,
+            keep: rows::Keep {
+                name: "0001_a".into(),
+                down: Some("DROP TABLE a; -- it's"),
+                class: "expand",
+                rules: String::new(),
+                since: 0,
+            },
         }
     }
 
@@ -430,7 +471,7 @@ mod tests {
             description: "it's; DROP TABLE x",
             checksum: &[0xab, 0x01],
         };
-        let m = rows::started::<MariaDb>(&home(), &Mark::Up(row));
+        let m = rows::started::<MariaDb>(&home(), &Mark::Up(entry(row))).join(";");
         assert!(!m.contains("it's"));
         assert!(m.contains("X'ab01'"));
     }
@@ -438,26 +479,42 @@ mod tests {
     #[test]
     fn a_step_records_its_start_then_its_end_and_nothing_for_the_next() {
         let h = home();
-        let this = Mark::Up(Row {
+        let this = Mark::Up(entry(Row {
             version: 1,
             description: "a",
             checksum: &[1],
-        });
+        }));
         let b = step(&h, &this, Some("CREATE TABLE a (id INT);\n"), None);
-        assert_eq!((b.prefix, b.suffix), (2, 2));
+        assert_eq!((b.prefix, b.suffix), (3, 2));
         let lines: Vec<&str> = b.sql.lines().collect();
-        assert_eq!(lines.len(), 5, "{}", b.sql);
+        assert_eq!(lines.len(), 6, "{}", b.sql);
         assert!(lines[0].starts_with("SET @schemagate_t0 = NOW(6), autocommit = 0;"));
         assert!(lines[1].starts_with("INSERT INTO `app`.`_sqlx_migrations`"));
         assert!(lines[1].ends_with("FALSE, X'01', -1);"), "{}", lines[1]);
-        assert_eq!(lines[2], "CREATE TABLE a (id INT);");
-        assert!(lines[3].starts_with("UPDATE `app`.`_sqlx_migrations` SET success = TRUE"));
+        // What is kept rides in the same batch, before the script.
         assert!(
-            lines[3].ends_with("AND CAST(DATABASE() AS BINARY) <=> X'617070';"),
+            lines[2].starts_with("INSERT INTO `app`.`_schemagate_history` (version, name, down_sql, class, rules, since) VALUES (1, CONVERT(X'"),
             "{}",
-            lines[3]
+            lines[2]
         );
-        assert_eq!(lines[4], "SET autocommit = 1");
+        assert!(
+            !lines[2].contains("it's"),
+            "hex, never quoted: {}",
+            lines[2]
+        );
+        assert!(
+            lines[2].ends_with("ON DUPLICATE KEY UPDATE name = VALUES(name), down_sql = VALUES(down_sql), class = VALUES(class), rules = VALUES(rules), since = VALUES(since);"),
+            "{}",
+            lines[2]
+        );
+        assert_eq!(lines[3], "CREATE TABLE a (id INT);");
+        assert!(lines[4].starts_with("UPDATE `app`.`_sqlx_migrations` SET success = TRUE"));
+        assert!(
+            lines[4].ends_with("AND CAST(DATABASE() AS BINARY) <=> X'617070';"),
+            "{}",
+            lines[4]
+        );
+        assert_eq!(lines[5], "SET autocommit = 1");
 
         let down = Mark::Down {
             version: 4,
@@ -477,6 +534,9 @@ mod tests {
         assert!(d
             .sql
             .contains("DELETE FROM `app`.`_sqlx_migrations` WHERE version = 4 AND NOT success"));
+        // What is kept goes with the row, and only once the row is gone.
+        assert_eq!((d.prefix, d.suffix), (2, 3));
+        assert!(d.sql.contains("DELETE FROM `app`.`_schemagate_history` WHERE version = 4 AND NOT EXISTS (SELECT 1 FROM `app`.`_sqlx_migrations` WHERE version = 4);\nSET autocommit = 1"), "{}", d.sql);
         assert!(!d.sql.contains("INSERT"));
         assert!(rows::unmark(&h, &down)
             .contains("success = TRUE, execution_time = 77 WHERE version = 4"));
@@ -490,17 +550,37 @@ mod tests {
             description: "b",
             checksum: &[2],
         };
+        let down = Mark::Down {
+            version: 2,
+            execution_time: 0,
+        };
         for sql in [
             create_history(&h),
-            rows::started::<MariaDb>(&h, &Mark::Up(row())),
-            rows::unmark(&h, &Mark::Up(row())),
-            rows::finish::<MariaDb>(&h, &Mark::Up(row()), "0"),
-            rows::baseline::<MariaDb>(&h, &[row()]),
+            rows::started::<MariaDb>(&h, &Mark::Up(entry(row()))).join(";"),
+            rows::unmark(&h, &Mark::Up(entry(row()))),
+            rows::finish::<MariaDb>(&h, &Mark::Up(entry(row())), "0").join(";"),
+            rows::finish::<MariaDb>(&h, &down, "0").join(";"),
+            rows::baseline::<MariaDb>(&h, &[entry(row())]),
             rows::row_state::<MariaDb>(&h, 2),
             rows::resolve::<MariaDb>(&h, 2, Some(&row())),
             rows::resolve::<MariaDb>(&h, 2, None),
+            rows::history::<MariaDb>(&h),
         ] {
             assert!(sql.contains("`app`.`_sqlx_migrations`"), "{sql}");
+        }
+        // Every statement on the kept table names the database too.
+        for sql in [
+            create_history(&h),
+            rows::started::<MariaDb>(&h, &Mark::Up(entry(row()))).join(";"),
+            rows::unmark(&h, &Mark::Up(entry(row()))),
+            rows::finish::<MariaDb>(&h, &down, "0").join(";"),
+            rows::baseline::<MariaDb>(&h, &[entry(row())]),
+            rows::resolve::<MariaDb>(&h, 2, None),
+            rows::history::<MariaDb>(&h),
+            rows::stored_downs(&h, &[2]),
+        ] {
+            assert!(sql.contains("`app`.`_schemagate_history`"), "{sql}");
+            assert!(!sql.contains(" _schemagate_history"), "{sql}");
         }
     }
 

@@ -1,7 +1,8 @@
 //! The PostgreSQL engine.
 //!
-//! A migration and its history row run as one implicit transaction (one
-//! query of several statements), so a failure leaves nothing behind, and a
+//! A migration and its history row (with what is kept beside it,
+//! `_schemagate_history`) run as one implicit transaction (one query of
+//! several statements), so a failure leaves nothing behind, and a
 //! session check at its end rolls it back when the script changed
 //! `search_path`. A `-- no-transaction` script runs statement by statement
 //! between its start and its finish, so the count of what committed is
@@ -14,13 +15,14 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{ConnectOptions as _, Connection as _};
 
+use super::driver::read_history;
 use super::driver::Wire;
 use super::engine::{Engine, Limits, LockError, LockId, StepRun};
 use super::error::{Attempt, DbError, ErrorKind, ServerError, SESSION_CHANGED};
-use super::history::{Applied, Home};
+use super::history::{History, Home, StoredDowns};
 use super::options::Kind;
 use super::probe;
-use super::rows::{self, Literals, Mark, Row};
+use super::rows::{self, Entry, Literals, Mark, Row};
 use super::step::{settle, Left, StepError, StepFailed};
 use crate::deadline::Deadline;
 use crate::dialect::Dialect;
@@ -77,8 +79,15 @@ impl Literals for Postgres {
     fn text(s: &str) -> String {
         format!("convert_from({}, 'UTF8')", Self::bytes(s.as_bytes()))
     }
-    fn select_bigint(query: &str) -> String {
-        format!("SELECT ({query})::bigint")
+    fn bigint(expr: &str) -> String {
+        format!("({expr})::bigint")
+    }
+    fn upsert(columns: &[&str]) -> String {
+        let set: Vec<String> = columns
+            .iter()
+            .map(|c| format!("{c} = EXCLUDED.{c}"))
+            .collect();
+        format!(" ON CONFLICT (version) DO UPDATE SET {}", set.join(", "))
     }
 }
 
@@ -101,8 +110,17 @@ fn create_history(home: &Home) -> String {
     success BOOLEAN NOT NULL,
     checksum BYTEA NOT NULL,
     execution_time BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {} (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    down_sql TEXT NULL,
+    class VARCHAR(16) NOT NULL,
+    rules TEXT NOT NULL,
+    since BIGINT NOT NULL
 )",
-        home.table()
+        home.table(),
+        home.kept()
     )
 }
 
@@ -121,43 +139,49 @@ fn session_check(home: &Home) -> String {
 }
 
 /// The script and its row in one implicit transaction, so a failure leaves
-/// nothing behind; the session check fails it too. Then two statements
-/// whose affected rows are checked: the row's, and the check's.
+/// nothing behind; the session check fails it too. Then [`SUFFIX`]
+/// statements: the row's (its affected rows are checked), what is kept of
+/// it (written, or removed), and the check.
 fn atomic(home: &Home, mark: &Mark<'_>, body: Option<&str>) -> String {
-    let record = match mark {
-        Mark::Up(row) => format!(
-            "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES ({v}, {d}, TRUE, {c}, (extract(epoch from (clock_timestamp() - statement_timestamp())) * 1000000000)::bigint)",
-            table = home.table(),
-            v = row.version,
-            d = Postgres::text(row.description),
-            c = Postgres::bytes(row.checksum),
+    let (record, kept) = match mark {
+        Mark::Up(e) => (
+            format!(
+                "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES ({v}, {d}, TRUE, {c}, (extract(epoch from (clock_timestamp() - statement_timestamp())) * 1000000000)::bigint)",
+                table = home.table(),
+                v = e.row.version,
+                d = Postgres::text(e.row.description),
+                c = Postgres::bytes(e.row.checksum),
+            ),
+            rows::keep::<Postgres>(home, &[e]),
         ),
-        Mark::Down { version, .. } => {
-            format!("DELETE FROM {} WHERE version = {version}", home.table())
-        }
+        Mark::Down { version, .. } => (
+            format!("DELETE FROM {} WHERE version = {version}", home.table()),
+            rows::forget(home, *version),
+        ),
     };
     format!(
-        "{body}{record};\n{check}",
+        "{body}{record};\n{kept};\n{check}",
         body = body.unwrap_or(""),
         check = session_check(home),
     )
 }
 
-/// `-- no-transaction`: the finish and the session check in one implicit
-/// transaction, so a changed `search_path` leaves the row saying "started".
+/// `-- no-transaction`: the finish (with what is kept of a revert) and the
+/// session check in one implicit transaction, so a changed `search_path`
+/// leaves the row saying "started".
 fn finish(home: &Home, m: &Mark<'_>, elapsed: Duration) -> String {
     format!(
         "{};\n{}",
-        rows::finish::<Postgres>(home, m, &elapsed.as_nanos().to_string()),
+        rows::finish::<Postgres>(home, m, &elapsed.as_nanos().to_string()).join(";\n"),
         session_check(home)
     )
 }
 
-/// The bookkeeping after the script in [`atomic`] and [`finish`]: its
-/// row's statement and the session check.
-const SUFFIX: usize = 2;
+/// The bookkeeping after the script in [`atomic`]: its row's statement,
+/// what is kept of it, and the session check.
+const SUFFIX: usize = 3;
 
-/// The affected rows of a batch's bookkeeping statement, [`SUFFIX`] from its end.
+/// The affected rows of a batch's row statement, [`SUFFIX`] from its end.
 fn recorded(affected: &[u64]) -> Option<u64> {
     affected
         .len()
@@ -178,23 +202,11 @@ impl Postgres {
         };
         Ok(Home {
             table: rows::table::<Postgres>(&name),
+            kept: rows::kept_table::<Postgres>(&name),
             name,
             search_path: row.get(1).cloned().flatten(),
             max_packet: None,
         })
-    }
-
-    async fn history(&mut self, home: &Home) -> Result<Option<Vec<Applied>>, DbError> {
-        match self.conn.history(home.table()).await {
-            Ok(rows) => Ok(Some(rows)),
-            Err(e) => match server_error(e) {
-                e if e.kind == ErrorKind::UndefinedTable => Ok(None),
-                e => Err(DbError::query(
-                    format!("reading {}", home.table()),
-                    e.source,
-                )),
-            },
-        }
     }
 
     /// The first statement's affected rows of a bookkeeping batch.
@@ -265,7 +277,7 @@ impl Postgres {
         };
         match self
             .conn
-            .batch(rows::started::<Postgres>(home, &s.mark))
+            .batch(rows::started::<Postgres>(home, &s.mark).join(";\n"))
             .await
         {
             Ok(a) if a.first() == Some(&1) => {}
@@ -332,8 +344,12 @@ impl Engine for Postgres {
     fn history<'a>(
         &'a mut self,
         home: &'a Home,
-    ) -> BoxFuture<'a, Result<Option<Vec<Applied>>, DbError>> {
-        Box::pin(Postgres::history(self, home))
+    ) -> BoxFuture<'a, Result<Option<History>, DbError>> {
+        Box::pin(read_history::<Postgres, _>(
+            &mut self.conn,
+            home,
+            server_error,
+        ))
     }
 
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
@@ -343,10 +359,18 @@ impl Engine for Postgres {
     fn baseline<'a>(
         &'a mut self,
         home: &'a Home,
-        rows: &'a [Row<'a>],
+        entries: &'a [Entry<'a>],
     ) -> BoxFuture<'a, Result<u64, DbError>> {
-        let sql = rows::baseline::<Postgres>(home, rows);
+        let sql = rows::baseline::<Postgres>(home, entries);
         Box::pin(self.record(sql, "recording the baseline".into()))
+    }
+
+    fn stored_downs<'a>(
+        &'a mut self,
+        home: &'a Home,
+        versions: &'a [i64],
+    ) -> BoxFuture<'a, Result<StoredDowns, DbError>> {
+        Box::pin(async move { self.conn.texts(&rows::stored_downs(home, versions)).await })
     }
 
     fn resolve<'a>(
@@ -417,6 +441,7 @@ mod tests {
         Home {
             name: "app".into(),
             table: rows::table::<Postgres>("app"),
+            kept: rows::kept_table::<Postgres>("app"),
             search_path: Some("\"$user\", public".into()),
             max_packet: None,
         }
@@ -427,6 +452,19 @@ mod tests {
             version: 2,
             description: "b",
             checksum: &[2],
+        }
+    }
+
+    fn entry(row: Row<'static>) -> Entry<'static> {
+        Entry {
+            row,
+            keep: rows::Keep {
+                name: "0002_b".into(),
+                down: Some("DROP TABLE b; -- it's"),
+                class: "breaking",
+                rules: "drop-table".into(),
+                since: 1,
+            },
         }
     }
 
@@ -445,9 +483,13 @@ mod tests {
             description: "it's; DROP TABLE x",
             checksum: &[0xab, 0x01],
         };
-        let b = atomic(&home(), &Mark::Up(row), None);
+        let b = atomic(&home(), &Mark::Up(entry(row)), None);
         assert!(b.contains("'\\xab01'::bytea"));
         assert!(!b.contains("it's"));
+        assert!(
+            b.contains("ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name"),
+            "{b}"
+        );
         assert!(!session_check(&home()).contains("public"));
     }
 
@@ -460,12 +502,37 @@ mod tests {
         };
         for sql in [
             create_history(&p),
-            atomic(&p, &Mark::Up(row()), None),
+            atomic(&p, &Mark::Up(entry(row())), None),
             atomic(&p, &down, None),
-            finish(&p, &Mark::Up(row()), Duration::ZERO),
+            finish(&p, &Mark::Up(entry(row())), Duration::ZERO),
+            finish(&p, &down, Duration::ZERO),
         ] {
             assert!(sql.contains("\"app\".\"_sqlx_migrations\""), "{sql}");
         }
+        for sql in [
+            create_history(&p),
+            atomic(&p, &Mark::Up(entry(row())), None),
+            atomic(&p, &down, None),
+            finish(&p, &down, Duration::ZERO),
+        ] {
+            assert!(sql.contains("\"app\".\"_schemagate_history\""), "{sql}");
+        }
+        // The row, then what is kept of it, then the check: SUFFIX from the end.
+        let statements: Vec<&str> = atomic(&p, &down, Some("DROP TABLE b;\n"))
+            .split(";\n")
+            .map(|s| s.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .map(|s| Box::leak(s.into_boxed_str()) as &str)
+            .collect();
+        assert_eq!(
+            statements,
+            [
+                "DROP TABLE b",
+                "DELETE FROM \"app\".\"_sqlx_migrations\"",
+                "DELETE FROM \"app\".\"_schemagate_history\"",
+                "DO $schemagate$BEGIN IF"
+            ]
+        );
+        assert_eq!(statements.len() - SUFFIX, 1);
     }
 
     #[test]

@@ -6,8 +6,13 @@
 //! statements cannot be batched with a script). Every statement names the
 //! history table with its database (MariaDB) or schema (PostgreSQL),
 //! [`Home::table`], never through the session's default.
+//!
+//! The row schemagate keeps beside it ([`super::history::KEPT_TABLE`]: the
+//! down script, the class) rides in the same batch: written with the
+//! history row when a step starts, removed with it when a revert ends, so
+//! the two tables always agree (both rows or neither).
 
-use super::history::{Home, DOWN_STARTED, TABLE, UP_STARTED};
+use super::history::{Home, DOWN_STARTED, KEPT_TABLE, TABLE, UP_STARTED};
 
 /// How an engine writes values and names into its SQL.
 pub trait Literals {
@@ -17,8 +22,15 @@ pub trait Literals {
     fn bytes(b: &[u8]) -> String;
     /// UTF-8 text, written as bytes and converted.
     fn text(s: &str) -> String;
+    /// An integer expression as a BIGINT.
+    fn bigint(expr: &str) -> String;
     /// A query whose one value is an integer expression, as a BIGINT.
-    fn select_bigint(query: &str) -> String;
+    fn select_bigint(query: &str) -> String {
+        format!("SELECT {}", Self::bigint(&format!("({query})")))
+    }
+    /// The end of an `INSERT` into a table keyed by `version` that
+    /// replaces the `columns` of a row already there.
+    fn upsert(columns: &[&str]) -> String;
     /// A condition a finish must also meet (MariaDB: the session is still
     /// in the home database), starting with ` AND `; none by default.
     fn still_home(_home: &Home) -> String {
@@ -33,12 +45,33 @@ pub struct Row<'a> {
     pub checksum: &'a [u8],
 }
 
+/// What schemagate keeps beside a history row it writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keep<'a> {
+    /// `0043_drop_legacy_email`
+    pub name: String,
+    /// The down script as applied; `None`: irreversible.
+    pub down: Option<&'a str>,
+    /// `expand`, `contract`, `breaking`, `unknown`, `baseline`.
+    pub class: &'static str,
+    /// The gating rule ids, comma separated.
+    pub rules: String,
+    /// The schema version the run started at.
+    pub since: i64,
+}
+
+/// A new history row with what is kept beside it.
+pub struct Entry<'a> {
+    pub row: Row<'a>,
+    pub keep: Keep<'a>,
+}
+
 /// A step's record while its script runs: the row says `success = false`
 /// and which script started ([`UP_STARTED`], [`DOWN_STARTED`]), so a
 /// failure or a crash part way is on record.
 pub enum Mark<'a> {
     /// A new row.
-    Up(Row<'a>),
+    Up(Entry<'a>),
     /// The existing row of the version being reverted, and its
     /// `execution_time` to put back if the down script changes nothing.
     Down { version: i64, execution_time: i64 },
@@ -47,7 +80,7 @@ pub enum Mark<'a> {
 impl Mark<'_> {
     pub fn version(&self) -> i64 {
         match self {
-            Mark::Up(r) => r.version,
+            Mark::Up(e) => e.row.version,
             Mark::Down { version, .. } => *version,
         }
     }
@@ -66,19 +99,68 @@ pub fn table<L: Literals>(home: &str) -> String {
     format!("{}.{}", L::quote(home), L::quote(TABLE))
 }
 
-/// Record that the step's script starts: the first statement of its batch.
-pub fn started<L: Literals>(home: &Home, m: &Mark<'_>) -> String {
+/// The kept table beside it, qualified.
+pub fn kept_table<L: Literals>(home: &str) -> String {
+    format!("{}.{}", L::quote(home), L::quote(KEPT_TABLE))
+}
+
+/// The columns of the kept table a write replaces.
+const KEPT_COLUMNS: [&str; 5] = ["name", "down_sql", "class", "rules", "since"];
+
+/// Write what is kept of `entries` (a row already there, left by a row
+/// removed by another tool, is replaced).
+pub fn keep<L: Literals>(home: &Home, entries: &[&Entry<'_>]) -> String {
+    let values: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            let k = &e.keep;
+            format!(
+                "({}, {}, {}, {}, {}, {})",
+                e.row.version,
+                L::text(&k.name),
+                k.down.map_or("NULL".to_string(), L::text),
+                L::text(k.class),
+                L::text(&k.rules),
+                k.since
+            )
+        })
+        .collect();
+    format!(
+        "INSERT INTO {} (version, {}) VALUES {}{}",
+        home.kept(),
+        KEPT_COLUMNS.join(", "),
+        values.join(", "),
+        L::upsert(&KEPT_COLUMNS)
+    )
+}
+
+/// Remove what is kept of `version` once its history row is gone (the
+/// condition keeps the two tables agreeing whatever ran before it).
+pub fn forget(home: &Home, version: i64) -> String {
+    format!(
+        "DELETE FROM {} WHERE version = {version} AND NOT EXISTS (SELECT 1 FROM {} WHERE version = {version})",
+        home.kept(),
+        home.table()
+    )
+}
+
+/// Record that the step's script starts: the statements of its batch
+/// before the script, the history row's first.
+pub fn started<L: Literals>(home: &Home, m: &Mark<'_>) -> Vec<String> {
     let table = home.table();
     match m {
-        Mark::Up(row) => format!(
-            "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES ({}, {}, FALSE, {}, {UP_STARTED})",
-            row.version,
-            L::text(row.description),
-            L::bytes(row.checksum)
-        ),
-        Mark::Down { version, .. } => format!(
+        Mark::Up(e) => vec![
+            format!(
+                "INSERT INTO {table} (version, description, success, checksum, execution_time) VALUES ({}, {}, FALSE, {}, {UP_STARTED})",
+                e.row.version,
+                L::text(e.row.description),
+                L::bytes(e.row.checksum)
+            ),
+            keep::<L>(home, &[e]),
+        ],
+        Mark::Down { version, .. } => vec![format!(
             "UPDATE {table} SET success = FALSE, execution_time = {DOWN_STARTED} WHERE version = {version} AND success"
-        ),
+        )],
     }
 }
 
@@ -86,9 +168,10 @@ pub fn started<L: Literals>(home: &Home, m: &Mark<'_>) -> String {
 pub fn unmark(home: &Home, m: &Mark<'_>) -> String {
     let table = home.table();
     match m {
-        Mark::Up(row) => format!(
-            "DELETE FROM {table} WHERE version = {} AND NOT success",
-            row.version
+        Mark::Up(e) => format!(
+            "DELETE FROM {table} WHERE version = {v} AND NOT success;\n{}",
+            forget(home, e.row.version),
+            v = e.row.version,
         ),
         Mark::Down {
             version,
@@ -100,21 +183,24 @@ pub fn unmark(home: &Home, m: &Mark<'_>) -> String {
 }
 
 /// The script ran: record it (up, taking `ns` nanoseconds, an SQL
-/// expression) or forget it (down). The engine's [`Literals::still_home`]
-/// condition rides along: on MariaDB the statement changes nothing unless
-/// the session is still in the home database (a script's `USE` would have
-/// sent everything after it elsewhere), and the engine sees 0 affected rows.
-pub fn finish<L: Literals>(home: &Home, m: &Mark<'_>, ns: &str) -> String {
+/// expression) or forget it (down, with what is kept of it): the
+/// statements of its batch after the script, the checked one first. The
+/// engine's [`Literals::still_home`] condition rides along: on MariaDB the
+/// statement changes nothing unless the session is still in the home
+/// database (a script's `USE` would have sent everything after it
+/// elsewhere), and the engine sees 0 affected rows.
+pub fn finish<L: Literals>(home: &Home, m: &Mark<'_>, ns: &str) -> Vec<String> {
     let table = home.table();
     let here = L::still_home(home);
     match m {
-        Mark::Up(row) => format!(
+        Mark::Up(e) => vec![format!(
             "UPDATE {table} SET success = TRUE, execution_time = {ns} WHERE version = {} AND NOT success{here}",
-            row.version
-        ),
-        Mark::Down { version, .. } => {
-            format!("DELETE FROM {table} WHERE version = {version} AND NOT success{here}")
-        }
+            e.row.version
+        )],
+        Mark::Down { version, .. } => vec![
+            format!("DELETE FROM {table} WHERE version = {version} AND NOT success{here}"),
+            forget(home, *version),
+        ],
     }
 }
 
@@ -127,11 +213,12 @@ pub fn row_state<L: Literals>(home: &Home, version: i64) -> String {
     ))
 }
 
-/// Record versions as applied without running them (`BaselineVersion`).
-pub fn baseline<L: Literals>(home: &Home, rows: &[Row<'_>]) -> String {
-    let values: Vec<String> = rows
+/// Record versions as applied without running them (`BaselineVersion`),
+/// with what is kept of them: two statements, the history rows first.
+pub fn baseline<L: Literals>(home: &Home, entries: &[Entry<'_>]) -> String {
+    let values: Vec<String> = entries
         .iter()
-        .map(|r| {
+        .map(|Entry { row: r, .. }| {
             format!(
                 "({}, {}, TRUE, {}, 0)",
                 r.version,
@@ -140,16 +227,20 @@ pub fn baseline<L: Literals>(home: &Home, rows: &[Row<'_>]) -> String {
             )
         })
         .collect();
+    let all: Vec<&Entry<'_>> = entries.iter().collect();
     format!(
-        "INSERT INTO {} (version, description, success, checksum, execution_time) VALUES {}",
+        "INSERT INTO {} (version, description, success, checksum, execution_time) VALUES {};\n{}",
         home.table(),
-        values.join(", ")
+        values.join(", "),
+        keep::<L>(home, &all)
     )
 }
 
 /// `schemagate resolve V --as applied`: the failed row becomes a successful
 /// one with the current file's checksum (`execution_time` 0: not measured);
-/// `--as undone` (`row` none): the failed row goes.
+/// `--as undone` (`row` none): the failed row goes, and what is kept of it.
+/// What is kept of a migration resolved as applied stays as its step
+/// wrote it.
 pub fn resolve<L: Literals>(home: &Home, version: i64, row: Option<&Row<'_>>) -> String {
     match row {
         Some(row) => format!(
@@ -160,8 +251,40 @@ pub fn resolve<L: Literals>(home: &Home, version: i64, row: Option<&Row<'_>>) ->
             row.version
         ),
         None => format!(
-            "DELETE FROM {} WHERE version = {version} AND NOT success",
-            home.table()
+            "DELETE FROM {} WHERE version = {version} AND NOT success;\n{}",
+            home.table(),
+            forget(home, version)
         ),
     }
+}
+
+/// What the history holds, each row with what is kept of it (`LEFT
+/// JOIN`: a row without one predates the kept table): `version,
+/// description, success, checksum, execution_time, name, reversible (1/0,
+/// NULL without a kept row), class, rules, since`.
+pub fn history<L: Literals>(home: &Home) -> String {
+    format!(
+        "SELECT h.version, h.description, h.success, h.checksum, h.execution_time, k.name, {}, k.class, k.rules, k.since FROM {} h LEFT JOIN {} k ON k.version = h.version ORDER BY h.version",
+        L::bigint("CASE WHEN k.version IS NULL THEN NULL WHEN k.down_sql IS NULL THEN 0 ELSE 1 END"),
+        home.table(),
+        home.kept()
+    )
+}
+
+/// The history alone, for a database whose kept table does not exist yet.
+pub fn history_only(home: &Home) -> String {
+    format!(
+        "SELECT version, description, success, checksum, execution_time, NULL, NULL, NULL, NULL, NULL FROM {} ORDER BY version",
+        home.table()
+    )
+}
+
+/// The stored down scripts of `versions`.
+pub fn stored_downs(home: &Home, versions: &[i64]) -> String {
+    let list: Vec<String> = versions.iter().map(i64::to_string).collect();
+    format!(
+        "SELECT version, down_sql FROM {} WHERE version IN ({}) ORDER BY version",
+        home.kept(),
+        list.join(", ")
+    )
 }

@@ -12,9 +12,8 @@ use futures_util::future::BoxFuture;
 
 use super::groups::{DrainError, Drained, Drainer, Restored};
 use crate::deadline::Deadline;
-use crate::dialect::Dialect;
 use crate::lint::{self, Decision, Fixes, MigrationLint};
-use crate::migrate::{Direction, MigrationSet, Plan};
+use crate::migrate::{Direction, Plan};
 use crate::props::Drain;
 
 /// What the run allows: a drain target, `AllowBreaking`, and the words
@@ -71,7 +70,6 @@ pub trait Edge: Send + Sync {
 
 /// The gate of one run: [`Gate::check`] is what the engine's gate calls.
 pub struct Gate<'a> {
-    pub dialect: Dialect,
     pub policy: Policy<'a>,
     /// The run's deadline; a drain may take two thirds of what is left.
     pub until: Deadline,
@@ -98,20 +96,20 @@ fn lock(state: &Mutex<GateState>) -> MutexGuard<'_, GateState> {
 }
 
 impl Gate<'_> {
-    /// Lint the plan's up migrations and go ahead, drain, or refuse
+    /// Decide on the engine's lint of the plan's up migrations (`lints`,
+    /// computed once per run) and go ahead, drain, or refuse
     /// (`Err(reason)`, nothing applied); what was found goes in `state`.
     pub async fn check(
         &self,
-        set: &MigrationSet,
         plan: &Plan,
+        lints: &[MigrationLint],
         state: &Mutex<GateState>,
     ) -> Result<(), String> {
-        let pending = pending(plan);
-        if pending.is_empty() {
+        if lints.is_empty() {
             return Ok(());
         }
         self.edge.phase("classifying the pending migrations");
-        let lints = lint::lint(set, self.dialect, &pending);
+        let lints = lints.to_vec();
         let decision = lint::decide_for(
             &lints,
             first_deploy(plan),

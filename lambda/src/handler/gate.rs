@@ -39,13 +39,13 @@ impl DeployGate<'_> {
         self.state.into_inner().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn check_plan(&self, set: &MigrationSet, plan: &Plan) -> Result<(), String> {
+    /// `lints`: the engine's lint of the pending up migrations.
+    async fn check_plan(&self, plan: &Plan, lints: &[MigrationLint]) -> Result<(), String> {
         let edge = Lambda {
             handler: self.handler,
             watch: self.watch,
         };
         let gate = Gate {
-            dialect: self.kind.dialect(),
             policy: Policy {
                 drain: self.props.drain.as_ref(),
                 allow_breaking: self.props.allow_breaking,
@@ -54,7 +54,7 @@ impl DeployGate<'_> {
             until: self.until,
             edge: &edge,
         };
-        gate.check(set, plan, &self.state).await
+        gate.check(plan, lints, &self.state).await
     }
 }
 
@@ -113,9 +113,10 @@ impl Edge for Lambda<'_> {
 impl apply::Gate for DeployGate<'_> {
     fn check<'a>(
         &'a self,
-        set: &'a MigrationSet,
+        _set: &'a MigrationSet,
         plan: &'a Plan,
+        lints: &'a [MigrationLint],
     ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>> {
-        Box::pin(self.check_plan(set, plan))
+        Box::pin(self.check_plan(plan, lints))
     }
 }

@@ -18,6 +18,7 @@ fn step(version: i64, name: &str, direction: Direction) -> StepOutcome {
             version,
             name: name.into(),
             direction,
+            stored_down: false,
         },
         duration: Duration::from_millis(5),
     }

@@ -22,13 +22,15 @@ pub use crate::defaults::LOCK_WAIT as DEFAULT_LOCK_WAIT;
 
 use super::error::Error;
 use super::history::{self, Applied, Home};
+use super::keep::{self, Scripts};
 use super::lock;
 use super::plan::{plan_with, Direction, OnIrreversible, Plan, Step, Target};
 use super::retry;
 use super::script::terminated;
-use super::source::{MigrationFile, MigrationSet, Script};
-use crate::db::rows::{Mark, Row};
+use super::source::{MigrationSet, Script};
+use crate::db::rows::{Entry, Mark};
 use crate::db::{Conn, Limits, StepRun};
+use crate::lint::MigrationLint;
 
 /// Read the history and plan, without changing anything (`status`, `plan`).
 pub async fn inspect(
@@ -58,10 +60,14 @@ pub async fn inspect_with(
 /// (the Lambda's breaking-change gate and drain). `Err(reason)` stops the
 /// run with nothing applied: [`Error::Refused`].
 pub trait Gate: Send + Sync {
+    /// `lints`: the run's lint of the pending up migrations, in version
+    /// order (empty when none is pending), computed once per run: the same
+    /// one decides what is refused and the class the history keeps.
     fn check<'a>(
         &'a self,
         set: &'a MigrationSet,
         plan: &'a Plan,
+        lints: &'a [MigrationLint],
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>>;
 }
 
@@ -158,32 +164,30 @@ struct Run<'a> {
     started: Instant,
 }
 
-impl Run<'_> {
+/// What a run works from once it has planned: the scripts it runs (the
+/// folder's, and the down scripts the database keeps for migrations the
+/// folder lacks), the lint of the pending ups, and the version the run
+/// starts from (`since` in what is kept).
+struct Planned<'a> {
+    plan: Plan,
+    history: Vec<Applied>,
+    scripts: Scripts<'a>,
+    lints: Vec<MigrationLint>,
+    since: i64,
+}
+
+impl<'a> Run<'a> {
     /// Read the history once, plan, check the plan, record a baseline and
     /// run the steps.
     async fn locked(mut self, target: Target) -> Result<Report, Error> {
-        let (set, home) = (self.set, self.home);
-        let engine = self.conn.engine();
-        let history = match engine.history(home).await? {
-            Some(h) => h,
-            None => {
-                engine.create_history(home).await?;
-                Vec::new()
-            }
-        };
-        let p = plan_with(
-            set,
-            &history,
-            target,
-            self.opts.baseline,
-            self.hooks.on_irreversible,
-        )?;
-        // Statements that would break the run itself never start (lint's call).
-        crate::lint::refusals(set, self.conn.dialect(), &p.steps)?;
+        let planned = self.plan(target).await?;
+        let p = &planned.plan;
         if let Some(gate) = self.hooks.gate {
-            gate.check(set, &p).await.map_err(Error::Refused)?;
+            gate.check(self.set, p, &planned.lints)
+                .await
+                .map_err(Error::Refused)?;
         }
-        self.fits(&p)?;
+        self.fits(&planned)?;
         let mut report = Report {
             from: p.current,
             to: p.current.unwrap_or(0),
@@ -191,11 +195,52 @@ impl Run<'_> {
             elapsed: Duration::ZERO,
             stopped: p.stopped.clone(),
         };
-        self.baseline(&p, &mut report).await?;
-        self.steps(&p, &history, report).await
+        self.baseline(p, &mut report).await?;
+        self.steps(&planned, report).await
     }
 
-    /// Record the planned baseline in one statement.
+    /// The history (its tables created where missing), the plan, the down
+    /// scripts it takes from the database, and the lint of what it applies;
+    /// statements that would break the run itself never start (lint's call).
+    async fn plan(&mut self, target: Target) -> Result<Planned<'a>, Error> {
+        let (set, home) = (self.set, self.home);
+        let engine = self.conn.engine();
+        let history = match engine.history(home).await? {
+            Some(h) if h.kept_table => h.rows,
+            other => {
+                engine.create_history(home).await?;
+                other.map(|h| h.rows).unwrap_or_default()
+            }
+        };
+        let plan = plan_with(
+            set,
+            &history,
+            target,
+            self.opts.baseline,
+            self.hooks.on_irreversible,
+        )?;
+        let stored = keep::stored_downs(self.conn, home, &plan).await?;
+        let dialect = self.conn.dialect();
+        let scripts = Scripts::new(set, stored);
+        let lints = keep::lint(&scripts, dialect, &plan)?;
+        let since = plan
+            .steps
+            .iter()
+            .filter(|s| s.direction == Direction::Baseline)
+            .map(|s| s.version)
+            .max()
+            .or(plan.current)
+            .unwrap_or(0);
+        Ok(Planned {
+            plan,
+            history,
+            scripts,
+            lints,
+            since,
+        })
+    }
+
+    /// Record the planned baseline in one round trip, with what is kept.
     async fn baseline(&mut self, p: &Plan, report: &mut Report) -> Result<(), Error> {
         let baseline: Vec<&Step> = p
             .steps
@@ -206,24 +251,17 @@ impl Run<'_> {
             return Ok(());
         }
         let t = Instant::now();
-        let rows: Vec<Row<'_>> = baseline
+        let entries: Vec<Entry<'_>> = baseline
             .iter()
-            .map(|s| {
-                let f = self.set.get(s.version).expect("planned from the set");
-                Row {
-                    version: f.version,
-                    description: &f.description,
-                    checksum: &f.up.checksum,
-                }
-            })
+            .map(|s| keep::baselined(self.set.get(s.version).expect("planned from the set")))
             .collect();
-        let written = self.conn.engine().baseline(self.home, &rows).await?;
-        if written != rows.len() as u64 {
+        let written = self.conn.engine().baseline(self.home, &entries).await?;
+        if written != entries.len() as u64 {
             return Err(Error::HistoryChanged {
-                version: rows[0].version,
+                version: entries[0].row.version,
                 detail: format!(
                     "recording the baseline wrote {written} rows instead of {}",
-                    rows.len()
+                    entries.len()
                 ),
             });
         }
@@ -235,7 +273,7 @@ impl Run<'_> {
             report.to = s.version;
         }
         tracing::info!(
-            count = rows.len(),
+            count = entries.len(),
             ms = t.elapsed().as_millis() as u64,
             "baseline recorded"
         );
@@ -244,13 +282,9 @@ impl Run<'_> {
 
     /// Run the planned ups and downs in order, stopping before the next one
     /// when asked to.
-    async fn steps(
-        &mut self,
-        p: &Plan,
-        history: &[Applied],
-        mut report: Report,
-    ) -> Result<Report, Error> {
-        let steps: Vec<&Step> = p
+    async fn steps(&mut self, planned: &Planned<'_>, mut report: Report) -> Result<Report, Error> {
+        let steps: Vec<&Step> = planned
+            .plan
             .steps
             .iter()
             .filter(|s| s.direction != Direction::Baseline)
@@ -269,15 +303,9 @@ impl Run<'_> {
                 }
                 .into());
             }
-            let file = self.set.get(step.version).expect("planned from the set");
-            let script =
-                script_of(file, step.direction).expect("planned down steps are reversible");
-            let recorded_ns = history
-                .iter()
-                .find(|a| a.version == step.version)
-                .map_or(0, |a| a.execution_time_ns);
+            let script = planned.scripts.script(step);
             let body = terminated(&script.sql, dialect);
-            let run = step_run(file, step.direction, script, body.as_deref(), recorded_ns);
+            let run = step_run(planned, step, script, body.as_deref());
             self.progress.started(step);
             let t = Instant::now();
             let done = retry::one(self.conn, self.home, step, &run, self.opts).await;
@@ -298,7 +326,7 @@ impl Run<'_> {
             self.progress.finished(&outcome);
             report.steps.push(outcome);
             report.to = match step.direction {
-                Direction::Down => previous(self.set, step.version),
+                Direction::Down => previous(&planned.history, step.version),
                 _ => step.version,
             };
         }
@@ -310,18 +338,16 @@ impl Run<'_> {
     /// the server's limit on one batch (MariaDB drops the connection on a
     /// larger one, mid-run and with nothing to tell what ran):
     /// [`Error::TooLarge`] for the first that does not fit.
-    fn fits(&mut self, p: &Plan) -> Result<(), Error> {
+    fn fits(&mut self, planned: &Planned<'_>) -> Result<(), Error> {
         let engine = self.conn.engine();
-        for step in p
+        for step in planned
+            .plan
             .steps
             .iter()
             .filter(|s| s.direction != Direction::Baseline)
         {
-            let file = self.set.get(step.version).expect("planned from the set");
-            let Some(script) = script_of(file, step.direction) else {
-                continue;
-            };
-            let run = step_run(file, step.direction, script, None, 0);
+            let script = planned.scripts.script(step);
+            let run = step_run(planned, step, script, None);
             if let Some(limit) = engine.too_large(self.home, &run) {
                 return Err(Error::TooLarge {
                     file: script.path.display().to_string(),
@@ -334,25 +360,33 @@ impl Run<'_> {
     }
 }
 
-/// A step as the engine runs it: its script, and its row — a new one (up)
-/// or the applied one, with the `execution_time` it had (down).
+/// A step as the engine runs it: its script, and its row — a new one with
+/// what is kept of it (up), or the applied one, with the `execution_time`
+/// it had (down).
 fn step_run<'a>(
-    file: &'a MigrationFile,
-    direction: Direction,
+    planned: &'a Planned<'_>,
+    step: &Step,
     script: &'a Script,
     body: Option<&'a str>,
-    recorded_ns: i64,
 ) -> StepRun<'a> {
-    let mark = match direction {
+    let mark = match step.direction {
         Direction::Down => Mark::Down {
-            version: file.version,
-            execution_time: recorded_ns.max(0),
+            version: step.version,
+            execution_time: planned
+                .history
+                .iter()
+                .find(|a| a.version == step.version)
+                .map_or(0, |a| a.execution_time_ns.max(0)),
         },
-        _ => Mark::Up(Row {
-            version: file.version,
-            description: &file.description,
-            checksum: &file.up.checksum,
-        }),
+        _ => {
+            let file = planned
+                .scripts
+                .set
+                .get(step.version)
+                .expect("planned from the set");
+            let lint = planned.lints.iter().find(|l| l.version == step.version);
+            Mark::Up(keep::applying(file, lint, planned.since))
+        }
     };
     StepRun {
         mark,
@@ -362,18 +396,11 @@ fn step_run<'a>(
     }
 }
 
-fn script_of(file: &MigrationFile, direction: Direction) -> Option<&Script> {
-    match direction {
-        Direction::Down => file.down.as_ref(),
-        _ => Some(&file.up),
-    }
-}
-
 /// The version below `version` that stays applied after reverting it.
-fn previous(set: &MigrationSet, version: i64) -> i64 {
-    set.files
+fn previous(history: &[Applied], version: i64) -> i64 {
+    history
         .iter()
-        .map(|f| f.version)
+        .map(|a| a.version)
         .filter(|&v| v < version)
         .max()
         .unwrap_or(0)

@@ -2,7 +2,9 @@
 //! table's format (what a row says) is the database layer's,
 //! [`crate::db::history`]; each engine writes it.
 
-pub use crate::db::history::{Applied, Home, State, DOWN_STARTED, TABLE, UP_STARTED};
+pub use crate::db::history::{
+    Applied, History, Home, Kept, State, DOWN_STARTED, KEPT_TABLE, TABLE, UP_STARTED,
+};
 
 use super::error::Error;
 use crate::db::Conn;
@@ -12,5 +14,5 @@ pub async fn read(conn: &mut Conn) -> Result<(Home, Option<Vec<Applied>>), Error
     let engine = conn.engine();
     let home = engine.home().await?;
     let history = engine.history(&home).await?;
-    Ok((home, history))
+    Ok((home, history.map(|h| h.rows)))
 }

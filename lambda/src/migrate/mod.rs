@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod error;
 pub mod history;
+pub mod keep;
 pub mod lock;
 pub mod options;
 pub mod plan;

@@ -2,6 +2,24 @@
 //!
 //! Pure: no I/O, so every rule here has a unit test. Applying a plan is a
 //! small loop in [`super::apply`].
+//!
+//! # What the folder must hold
+//!
+//! Every file the folder holds is checked against the history (an edited
+//! applied file is refused). A file the folder lacks is needed only when
+//! the plan uses it:
+//! - to go up, the folder holds every applied migration (the lint reads
+//!   them to know the schema the pending ones change);
+//! - to go down, a migration whose file is missing is reverted with the
+//!   down script the database keeps for it (`_schemagate_history`): an
+//!   older release's package reverts the newer migrations it never had.
+//!   One kept as irreversible stops the revert as a file without a
+//!   `.down.sql` does; one applied before that table existed needs its file;
+//! - a target that is already the database's version changes nothing, so
+//!   nothing is needed: whatever the folder lacks, the run succeeds
+//!   ("already at version N") once the files it holds are verified. A
+//!   CloudFormation rollback to the version the database is at never fails
+//!   for lack of files.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -72,6 +90,9 @@ pub struct Step {
     /// `0043_drop_legacy_email`
     pub name: String,
     pub direction: Direction,
+    /// A revert whose down script comes from the database
+    /// (`_schemagate_history`): the folder does not hold the migration.
+    pub stored_down: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,7 +230,7 @@ pub fn plan_with(
     if let Some(dirty) = applied.iter().find(|a| !a.success) {
         return Err(dirty_error(set, dirty));
     }
-    let mut done = checked(set, applied)?;
+    let (mut done, missing) = checked(set, applied)?;
     let current = done.last().copied();
     let mut steps = Vec::new();
     if let (true, Some(b)) = (applied.is_empty(), baseline) {
@@ -220,11 +241,19 @@ pub fn plan_with(
     if let Some(cur) = reached {
         in_order(set, &done, cur)?;
     }
-    let target = target_version(set, target, reached)?;
-    let (more, target, stopped) = if target >= reached.unwrap_or(0) {
+    let asked = target;
+    let target = target_version(set, target, &done)?;
+    let here = reached.unwrap_or(0);
+    let (more, target, stopped) = if target == here && matches!(asked, Target::Version(_)) {
+        // Nothing has to change: no file is needed.
+        (Vec::new(), target, None)
+    } else if target >= here {
+        if let Some(a) = missing.first() {
+            return Err(missing_file(a));
+        }
         (ups(set, &done, target), target, None)
     } else {
-        downs(set, &done, target, on_irreversible)?
+        downs(set, applied, &done, target, on_irreversible)?
     };
     steps.extend(more);
     Ok(Plan {
@@ -240,6 +269,14 @@ fn step(f: &MigrationFile, direction: Direction) -> Step {
         version: f.version,
         name: f.name(),
         direction,
+        stored_down: false,
+    }
+}
+
+fn missing_file(a: &Applied) -> PlanError {
+    PlanError::MissingFile {
+        version: a.version,
+        description: a.description.clone(),
     }
 }
 
@@ -266,23 +303,28 @@ fn dirty_error(set: &MigrationSet, dirty: &Applied) -> PlanError {
     }
 }
 
-/// The applied versions, each with its file, unedited.
-fn checked(set: &MigrationSet, applied: &[Applied]) -> Result<BTreeSet<i64>, PlanError> {
+/// The applied versions, each file the folder holds unedited; and the
+/// applied migrations whose files it lacks.
+fn checked<'a>(
+    set: &MigrationSet,
+    applied: &'a [Applied],
+) -> Result<(BTreeSet<i64>, Vec<&'a Applied>), PlanError> {
     let mut done = BTreeSet::new();
+    let mut missing = Vec::new();
     for a in applied {
-        let file = set.get(a.version).ok_or_else(|| PlanError::MissingFile {
-            version: a.version,
-            description: a.description.clone(),
-        })?;
+        done.insert(a.version);
+        let Some(file) = set.get(a.version) else {
+            missing.push(a);
+            continue;
+        };
         if file.up.checksum != a.checksum {
             return Err(PlanError::ChecksumMismatch {
                 version: a.version,
                 file: file.up.path.clone(),
             });
         }
-        done.insert(a.version);
     }
-    Ok(done)
+    Ok((done, missing))
 }
 
 /// An empty history adopting a database: the versions up to `b`.
@@ -315,15 +357,18 @@ fn in_order(set: &MigrationSet, done: &BTreeSet<i64>, cur: i64) -> Result<(), Pl
     })
 }
 
+/// The version to reach: one of the folder's, or one the database has
+/// applied (the folder may lack it), or 0.
 fn target_version(
     set: &MigrationSet,
     target: Target,
-    reached: Option<i64>,
+    done: &BTreeSet<i64>,
 ) -> Result<i64, PlanError> {
+    let reached = done.last().copied();
     match target {
         Target::Latest => Ok(set.latest().unwrap_or(0).max(reached.unwrap_or(0))),
         Target::Version(0) => Ok(0),
-        Target::Version(v) if set.get(v).is_some() => Ok(v),
+        Target::Version(v) if set.get(v).is_some() || done.contains(&v) => Ok(v),
         Target::Version(v) => Err(PlanError::UnknownTarget {
             target: v,
             latest: set.latest().map_or("none".into(), |l| l.to_string()),
@@ -340,38 +385,69 @@ fn ups(set: &MigrationSet, done: &BTreeSet<i64>, target: i64) -> Vec<Step> {
         .collect()
 }
 
+/// How a migration is reverted: with its file's down script, with the one
+/// the database keeps (the folder lacks the file), or not at all.
+enum Revert {
+    Reversible(Step),
+    Irreversible(String),
+}
+
+fn revert(set: &MigrationSet, applied: &[Applied], v: i64) -> Result<Revert, PlanError> {
+    if let Some(f) = set.get(v) {
+        return Ok(match f.reversible() {
+            true => Revert::Reversible(step(f, Direction::Down)),
+            false => Revert::Irreversible(f.name()),
+        });
+    }
+    let a = applied
+        .iter()
+        .find(|a| a.version == v)
+        .expect("planned from the history");
+    match &a.kept {
+        Some(k) if k.reversible => Ok(Revert::Reversible(Step {
+            version: v,
+            name: k.name.clone(),
+            direction: Direction::Down,
+            stored_down: true,
+        })),
+        Some(k) => Ok(Revert::Irreversible(k.name.clone())),
+        // Applied before the database kept down scripts: the file holds it.
+        None => Err(missing_file(a)),
+    }
+}
+
 /// Going down: the applied versions above `target`, newest first, up to an
 /// irreversible one (refused, or the revert stops there).
 fn downs(
     set: &MigrationSet,
+    applied: &[Applied],
     done: &BTreeSet<i64>,
     target: i64,
     on_irreversible: OnIrreversible,
 ) -> Result<(Vec<Step>, i64, Option<Stopped>), PlanError> {
     let mut steps = Vec::new();
     for &v in done.range(target + 1..).rev() {
-        let f = set
-            .get(v)
-            .expect("applied versions were checked against the folder");
-        if !f.reversible() {
-            let name = f.name();
-            return match on_irreversible {
-                OnIrreversible::Refuse => Err(PlanError::Irreversible {
-                    target,
-                    name,
-                    reachable: v,
-                }),
-                OnIrreversible::Stop => {
-                    let stopped = Stopped {
-                        requested: target,
+        let step = match revert(set, applied, v)? {
+            Revert::Reversible(step) => step,
+            Revert::Irreversible(name) => {
+                return match on_irreversible {
+                    OnIrreversible::Refuse => Err(PlanError::Irreversible {
+                        target,
                         name,
-                        version: v,
-                    };
-                    Ok((steps, v, Some(stopped)))
+                        reachable: v,
+                    }),
+                    OnIrreversible::Stop => {
+                        let stopped = Stopped {
+                            requested: target,
+                            name,
+                            version: v,
+                        };
+                        Ok((steps, v, Some(stopped)))
+                    }
                 }
-            };
-        }
-        steps.push(step(f, Direction::Down));
+            }
+        };
+        steps.push(step);
     }
     Ok((steps, target, None))
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::history::KEPT_TABLE;
 use super::plan::{Direction, Step, Stopped};
 
 /// Told about each step as it starts and ends (CLI output, the Lambda's
@@ -38,7 +39,8 @@ impl Report {
         self.steps.iter().filter(|s| s.step.direction == d).count()
     }
 
-    /// `applied 0041, 0042` / `reverted 0042` / `already at version 42`.
+    /// `applied 0041, 0042` / `reverted 0042` / `already at version 42`,
+    /// and which down scripts came from the database.
     pub fn summary(&self) -> String {
         let names = |d: Direction| -> Vec<String> {
             self.steps
@@ -64,6 +66,20 @@ impl Report {
                 self.to
             )
         };
+        let stored: Vec<String> = self
+            .steps
+            .iter()
+            .filter(|s| s.step.stored_down)
+            .map(|s| s.step.name.clone())
+            .collect();
+        if !stored.is_empty() {
+            s.push_str(&format!(
+                "; the down {} of {} came from the database (`{KEPT_TABLE}`): this migrations folder does not hold {}",
+                if stored.len() == 1 { "script" } else { "scripts" },
+                list(&stored),
+                if stored.len() == 1 { "its file" } else { "their files" },
+            ));
+        }
         if let Some(st) = &self.stopped {
             s.push_str(&format!(
                 "; the revert to version {} STOPPED at `{}`, which is irreversible (no down script): the schema stays at version {}",

@@ -69,12 +69,16 @@ pub fn decide(
         }
     };
     let row = row.expect("found above");
-    let record = match how {
-        ResolveAs::Applied => {
-            let f = file.ok_or(PlanError::ResolveWithoutFile { version })?;
-            Some((f.description.clone(), f.up.checksum.clone()))
+    let record = match (how, file) {
+        (ResolveAs::Applied, Some(f)) => Some((f.description.clone(), f.up.checksum.clone())),
+        // A revert put back by hand: the row as it was applied (an older
+        // package reverts with the down script the database keeps, and
+        // does not hold the file).
+        (ResolveAs::Applied, None) if failed == Direction::Down => {
+            Some((row.description.clone(), row.checksum.clone()))
         }
-        ResolveAs::Undone => None,
+        (ResolveAs::Applied, None) => return Err(PlanError::ResolveWithoutFile { version }),
+        (ResolveAs::Undone, _) => None,
     };
     Ok(Resolution {
         version,
@@ -112,7 +116,7 @@ async fn resolve_locked(
     how: ResolveAs,
 ) -> Result<Resolution, Error> {
     let engine = conn.engine();
-    let history = engine.history(home).await?.unwrap_or_default();
+    let history = engine.history(home).await?.unwrap_or_default().rows;
     let r = decide(set, &history, version, how)?;
     let row = r.record.as_ref().map(|(description, checksum)| Row {
         version,

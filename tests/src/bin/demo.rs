@@ -5,7 +5,7 @@
 //! `cargo lambda watch`; Secrets Manager and the S3 ResponseURL from moto;
 //! the MariaDB server. The demo reads the `Custom::SchemaMigrations`
 //! resource from the synthesized data stack and plays CloudFormation's side
-//! of five steps of a release's life, printing a timeline. It exits
+//! of six steps of a release's life, printing a timeline. It exits
 //! non-zero when anything differs from what is expected, so it doubles as
 //! an end-to-end test.
 
@@ -384,7 +384,14 @@ async fn run(work: &Path) -> Result<bool> {
     );
     let tables = r.db.all_tables().await;
     demo.expect(
-        tables == names(&["_sqlx_migrations", "orders", "plans", "users"]),
+        tables
+            == names(&[
+                "_schemagate_history",
+                "_sqlx_migrations",
+                "orders",
+                "plans",
+                "users",
+            ]),
         format!("tables after the Create: {tables:?}"),
     );
     r.db.exec("INSERT INTO users (email) VALUES ('ada@example.com'), ('grace@example.com'); INSERT INTO orders (user_id, total_cents) SELECT id, 4200 FROM users").await;
@@ -463,12 +470,15 @@ async fn run(work: &Path) -> Result<bool> {
     );
     r.run_package(&code[0], &env, 1)?;
 
-    // 5. Delete: nothing in the database changes.
+    // 5. Release 2 again, then Jenkins "rolls back" by redeploying release 1.
+    jenkins(&mut demo, &mut r, &code, &props, &env, (v1, v2), &written).await?;
+
+    // 6. Delete: nothing in the database changes.
     let before = r.db.snapshot().await;
     let res = r.delete(&props[0]).await?;
     let db = r.db.schema_version().await;
     demo.timeline(
-        "5 Delete: the stack goes away",
+        "6 Delete: the stack goes away",
         &res,
         db,
         &Expect::Deleted { version: v1 },
@@ -489,7 +499,7 @@ async fn run(work: &Path) -> Result<bool> {
 
     drop(r);
     if demo.differences.is_empty() {
-        println!("\nall 6 steps as expected: the deploy, its rollback, a failed release and the stack's deletion keep schema and software together");
+        println!("\nall 8 steps as expected: the deploy, its rollback, a failed release, a redeployed older build and the stack's deletion keep schema and software together");
         println!("(database `{DATABASE}` is left for a look: mysql -uroot -h127.0.0.1 {DATABASE})");
         Ok(true)
     } else {
@@ -502,6 +512,57 @@ async fn run(work: &Path) -> Result<bool> {
         }
         Ok(false)
     }
+}
+
+/// Release 2 deployed again, then Jenkins' usual "rollback": it redeploys
+/// release 1's build, whose package lacks release 2's migrations; its
+/// Update reverts them with the down scripts the database keeps.
+async fn jenkins(
+    demo: &mut Demo,
+    r: &mut Rehearsal,
+    code: &[Package],
+    props: &[Value],
+    env: &[(String, String)],
+    (v1, v2): (i64, i64),
+    written: &str,
+) -> Result<()> {
+    r.run_package(&code[1], env, 1)?;
+    let res = r.update(&props[1], &props[0]).await?;
+    let db = r.db.schema_version().await;
+    demo.timeline(
+        "5 Update: deploy release 2 again",
+        &res,
+        db,
+        &Expect::Success { version: v2 },
+    );
+    demo.note(
+        "Jenkins \"rolls back\" by redeploying release 1's build: its package holds v1..v6 only",
+    );
+    r.run_package(&code[0], env, 1)?;
+    let res = r.update(&props[0], &props[1]).await?;
+    let db = r.db.schema_version().await;
+    demo.timeline(
+        "5b Jenkins redeploys release 1",
+        &res,
+        db,
+        &Expect::Success { version: v1 },
+    );
+    demo.expect(
+        res.reason.contains("the down scripts of 0008_add_orders_status, 0007_create_invoices came from the database"),
+        "5b: the Reason should name the down scripts that came from the database",
+    );
+    demo.expect(
+        !r.db.all_tables().await.contains("invoices"),
+        "the redeployed release 1 should have dropped `invoices`",
+    );
+    demo.expect(
+        app_data(r).await == written,
+        "the app's users and orders changed when release 1 was redeployed",
+    );
+    demo.note(format!(
+        "release 1's code reverted release 2's migrations with the down scripts kept in `_schemagate_history`; the app's data is intact ({written})"
+    ));
+    Ok(())
 }
 
 /// Rows the app wrote, as a comparable line.

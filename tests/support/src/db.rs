@@ -249,7 +249,8 @@ impl TestDb {
         }
     }
 
-    /// Every table, the history table `_sqlx_migrations` too.
+    /// Every table, the history tables `_sqlx_migrations` and
+    /// `_schemagate_history` too.
     pub async fn all_tables(&self) -> BTreeSet<String> {
         let sql = format!(
             "SELECT {} FROM information_schema.tables WHERE {}",
@@ -259,10 +260,10 @@ impl TestDb {
         self.strings(&sql).await.into_iter().collect()
     }
 
-    /// Table names, sorted, without the history table.
+    /// Table names, sorted, without the history tables.
     pub async fn tables(&self) -> Vec<String> {
         let mut t: Vec<String> = self.all_tables().await.into_iter().collect();
-        t.retain(|n| n != "_sqlx_migrations");
+        t.retain(|n| n != "_sqlx_migrations" && n != "_schemagate_history");
         t
     }
 

@@ -70,10 +70,17 @@ impl Migrations {
         self.with(CREATE_INVOICES).with(ADD_ORDERS_STATUS)
     }
 
+    /// An older build's migrations: the files above `version` left out.
+    pub fn until(mut self, version: i64) -> Migrations {
+        self.files
+            .retain(|n, _| version_of(n).is_some_and(|v| v <= version));
+        self
+    }
+
     pub fn latest_version(&self) -> i64 {
         self.files
             .keys()
-            .filter_map(|n| n.split('_').next()?.parse::<i64>().ok())
+            .filter_map(|n| version_of(n))
             .max()
             .unwrap_or(0)
     }
@@ -99,6 +106,11 @@ impl Migrations {
         }
         Ok(())
     }
+}
+
+/// The version a migration file's name starts with.
+fn version_of(name: &str) -> Option<i64> {
+    name.split('_').next()?.parse().ok()
 }
 
 /// A Lambda package: a folder with `bootstrap` and `migrations/`, what the

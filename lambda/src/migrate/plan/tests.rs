@@ -55,7 +55,34 @@ fn applied(set: &MigrationSet, versions: &[i64]) -> Vec<Applied> {
             success: true,
             checksum: set.get(v).unwrap().up.checksum.clone(),
             execution_time_ns: 1,
+            kept: None,
         })
+        .collect()
+}
+
+/// A migration applied by a newer release, which this folder lacks, with
+/// what the database keeps of it (`reversible`: a down script is kept).
+fn newer(version: i64, reversible: Option<bool>) -> Applied {
+    Applied {
+        version,
+        description: "newer".into(),
+        success: true,
+        checksum: vec![7; 48],
+        execution_time_ns: 1,
+        kept: reversible.map(|reversible| crate::migrate::history::Kept {
+            name: format!("{version:04}_newer"),
+            reversible,
+            class: "expand".into(),
+            rules: String::new(),
+            since: version - 1,
+        }),
+    }
+}
+
+fn names(p: &Plan) -> Vec<(String, bool)> {
+    p.steps
+        .iter()
+        .map(|s| (s.name.clone(), s.stored_down))
         .collect()
 }
 
@@ -288,9 +315,149 @@ fn an_applied_version_without_its_file_is_reported() {
         success: true,
         checksum: vec![],
         execution_time_ns: 0,
+        kept: None,
     });
     let err = plan(&s, &h, Target::Latest, None).unwrap_err();
     assert!(matches!(err, PlanError::MissingFile { version: 7, .. }));
+}
+
+#[test]
+fn an_older_folder_reverts_the_newer_migrations_with_the_stored_down_scripts() {
+    let s = set(&[1, 2, 3]);
+    let mut h = applied(&s, &[1, 2, 3]);
+    h.extend([newer(4, Some(true)), newer(5, Some(true))]);
+    for on in [OnIrreversible::Refuse, OnIrreversible::Stop] {
+        let p = plan_with(&s, &h, Target::Version(3), None, on).unwrap();
+        assert_eq!(
+            names(&p),
+            vec![("0005_newer".into(), true), ("0004_newer".into(), true)]
+        );
+        assert_eq!(versions(&p, Direction::Down), vec![5, 4]);
+        assert_eq!((p.current, p.target, p.stopped), (Some(5), 3, None));
+    }
+    // To a version only the database knows: the ones above it.
+    let p = plan(&s, &h, Target::Version(4), None).unwrap();
+    assert_eq!(names(&p), vec![("0005_newer".into(), true)]);
+    // Past the folder's own: their files' down scripts, then.
+    let p = plan(&s, &h, Target::Version(1), None).unwrap();
+    assert_eq!(
+        names(&p),
+        vec![
+            ("0005_newer".into(), true),
+            ("0004_newer".into(), true),
+            ("0003_m".into(), false),
+            ("0002_m".into(), false)
+        ]
+    );
+}
+
+#[test]
+fn the_files_an_older_folder_holds_are_still_verified() {
+    let s = set(&[1, 2, 3]);
+    let mut h = applied(&s, &[1, 2, 3]);
+    h.push(newer(4, Some(true)));
+    h[1].checksum = vec![0; 48];
+    for target in [Target::Version(3), Target::Version(4)] {
+        let err = plan(&s, &h, target, None).unwrap_err();
+        assert!(
+            matches!(err, PlanError::ChecksumMismatch { version: 2, .. }),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_target_at_the_database_version_needs_no_file() {
+    // The folder lacks 4 and 5, whatever the database keeps of them.
+    let s = set(&[1, 2, 3]);
+    for kept in [None, Some(false), Some(true)] {
+        let mut h = applied(&s, &[1, 2, 3]);
+        h.extend([newer(4, kept), newer(5, kept)]);
+        let p = plan(&s, &h, Target::Version(5), None).unwrap();
+        assert!(p.is_empty());
+        assert_eq!((p.current, p.target, p.stopped), (Some(5), 5, None));
+        // Without a target, the folder is behind the database: said so.
+        let err = plan(&s, &h, Target::Latest, None).unwrap_err();
+        assert!(
+            matches!(err, PlanError::MissingFile { version: 4, .. }),
+            "{err}"
+        );
+    }
+    // A gap in the folder does not matter either when nothing changes.
+    let gap = set(&[1, 3]);
+    let mut h = applied(&gap, &[1, 3]);
+    h.insert(1, newer(2, None));
+    assert!(plan(&gap, &h, Target::Version(3), None).unwrap().is_empty());
+    // To go up, the folder holds the whole history (the lint reads it).
+    let more = set(&[1, 3, 4]);
+    let mut h = applied(&more, &[1, 3]);
+    h.insert(1, newer(2, Some(true)));
+    let err = plan(&more, &h, Target::Version(4), None).unwrap_err();
+    assert!(
+        matches!(err, PlanError::MissingFile { version: 2, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_migration_kept_as_irreversible_is_refused_naming_it() {
+    let s = set(&[1, 2, 3]);
+    let mut h = applied(&s, &[1, 2, 3]);
+    h.extend([newer(4, Some(false)), newer(5, Some(true))]);
+    let err = plan(&s, &h, Target::Version(3), None).unwrap_err();
+    assert_eq!(
+        err,
+        PlanError::Irreversible {
+            target: 3,
+            name: "0004_newer".into(),
+            reachable: 4
+        }
+    );
+    assert!(
+        err.to_string().contains("`0004_newer` is irreversible"),
+        "{err}"
+    );
+    // A CloudFormation rollback reverts what it can and stops there.
+    let p = plan_with(&s, &h, Target::Version(3), None, OnIrreversible::Stop).unwrap();
+    assert_eq!(names(&p), vec![("0005_newer".into(), true)]);
+    assert_eq!(p.stopped.unwrap().name, "0004_newer");
+}
+
+#[test]
+fn a_missing_migration_applied_before_the_kept_table_needs_its_file() {
+    let s = set(&[1, 2, 3]);
+    let mut h = applied(&s, &[1, 2, 3]);
+    h.extend([newer(4, None), newer(5, Some(true))]);
+    for on in [OnIrreversible::Refuse, OnIrreversible::Stop] {
+        let err = plan_with(&s, &h, Target::Version(3), None, on).unwrap_err();
+        assert!(
+            matches!(err, PlanError::MissingFile { version: 4, .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("version 4 (`newer`) is applied but its file is missing"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_stored_revert_can_be_resolved_as_applied_without_the_file() {
+    let s = set(&[1, 2, 3]);
+    let mut h = applied(&s, &[1, 2, 3]);
+    h.push(newer(4, Some(true)));
+    h[3].success = false;
+    h[3].execution_time_ns = crate::migrate::history::DOWN_STARTED;
+    let r = resolve(&s, &h, 4, ResolveAs::Applied).unwrap();
+    assert_eq!(r.failed, Direction::Down);
+    assert_eq!(r.record, Some(("newer".into(), vec![7; 48])));
+    // A failed up without its file still needs it.
+    h[3].execution_time_ns = crate::migrate::history::UP_STARTED;
+    assert_eq!(
+        resolve(&s, &h, 4, ResolveAs::Applied),
+        Err(PlanError::ResolveWithoutFile { version: 4 })
+    );
 }
 
 #[test]
