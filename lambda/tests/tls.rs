@@ -108,8 +108,8 @@ fn verify_full_with_the_ca_that_signed_the_certificate_migrates() {
     assert_eq!(history(&db), APPLIED);
     assert_eq!(
         tables(&db),
-        "_sqlx_migrations\norders\nplans\nusers\n",
-        "the example's tables"
+        "_schemagate_history\n_sqlx_migrations\norders\nplans\nusers\n",
+        "the example's tables and the two history tables"
     );
     // By name too: the certificate holds `DNS:localhost`.
     let o = cli(
