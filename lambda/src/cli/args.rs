@@ -124,6 +124,11 @@ pub enum Command {
         #[arg(long, value_name = "DIALECT")]
         dialect: Option<String>,
     },
+    /// Write migrations from another tool's history (Alembic).
+    #[command(subcommand)]
+    Import(super::import_args::ImportFrom),
+    /// Compare the schemas of two databases (exit 1 when they differ).
+    Diff(super::import_args::DiffArgs),
 }
 
 /// Exit code of `lint` when a breaking or unreadable migration is not

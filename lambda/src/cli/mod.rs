@@ -35,6 +35,8 @@ use output::{print_plan, print_status, report_json};
 use track::{on_signals, Track};
 
 mod args;
+mod import;
+mod import_args;
 mod lint_command;
 mod output;
 mod track;
@@ -51,6 +53,9 @@ pub async fn main(cli: Cli) -> i32 {
         if let Command::Lint { since, dialect } = &cli.command {
             let dialect = dialect.as_deref();
             return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
+        }
+        if let Some(done) = import::dispatch(&cli).await {
+            return done;
         }
         dispatch(&cli, deadline, &track).await
     };
@@ -177,7 +182,9 @@ async fn command(
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)
         }
-        Command::Lint { .. } => unreachable!("handled before connecting"),
+        Command::Lint { .. } | Command::Import(_) | Command::Diff(_) => {
+            unreachable!("handled before connecting")
+        }
     }
 }
 
