@@ -191,6 +191,13 @@ def study(path):
 
 
 # --- running a revision ---------------------------------------------------
+def first_line(exc):
+    """`OperationalError: (1045, "Access denied …")`: the exception's type and
+    the first line of its message (SQLAlchemy adds a line of links)."""
+    text = str(exc).strip()
+    return "%s: %s" % (type(exc).__name__, text.splitlines()[0] if text else "")
+
+
 def where(exc, path):
     """`(line, source)` of the deepest frame of `exc` in the revision file."""
     line = None
@@ -202,7 +209,7 @@ def where(exc, path):
 
 def failure(exc, path, offline):
     at = where(exc, path)
-    message = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    message = first_line(exc)
     if offline:
         text = (at[1] if at else "") + " " + message
         if "inspect" in text.lower() or "Inspection" in message:
@@ -378,7 +385,7 @@ def scratch_engine(sa, url_text):
     except Stop:
         raise
     except Exception as e:
-        raise Stop(kind="scratch_connect", message="%s: %s" % (type(e).__name__, e))
+        raise Stop(kind="scratch_connect", message=first_line(e))
     engine = sa.create_engine(url, poolclass=NullPool)
     if not created:
         tables = sa.inspect(engine).get_table_names()

@@ -231,6 +231,8 @@ pub async fn run(python: &Path, req: &Request<'_>) -> Result<Graph, ImportError>
 
 fn failed(f: Failed, python: &str, req: &Request<'_>, output: String) -> ImportError {
     let python = python.to_string();
+    let root = req.config.parent().unwrap_or(Path::new(""));
+    let at = |path: Option<&Path>, line| at(path.map(|p| p.strip_prefix(root).unwrap_or(p)), line);
     match f {
         Failed::MissingModule { module } => ImportError::MissingModule { python, module },
         Failed::RevisionImport {
@@ -252,7 +254,12 @@ fn failed(f: Failed, python: &str, req: &Request<'_>, output: String) -> ImportE
             config: req.config.to_path_buf(),
             scheme,
         },
-        Failed::UnmergedHeads { heads } => ImportError::UnmergedHeads { heads },
+        Failed::UnmergedHeads { mut heads } => {
+            for h in &mut heads {
+                h.path = h.path.strip_prefix(root).unwrap_or(&h.path).to_path_buf();
+            }
+            ImportError::UnmergedHeads { heads }
+        }
         Failed::UnknownRevision { revision } => ImportError::UnknownRevision { revision },
         Failed::ScratchUrl { message } | Failed::ScratchConnect { message } => {
             ImportError::Scratch { message }
