@@ -128,6 +128,74 @@ pub fn written(statements: &[String], dialect: Dialect) -> BTreeSet<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::import::choose::{Rendering, Script};
+    use crate::import::driver::{Function, Source};
+
+    fn chosen(rev: &str, down: &[&str], sql: &str) -> Chosen {
+        let f = || Function {
+            defined: true,
+            empty: sql.is_empty(),
+            python: None,
+        };
+        let script = Script {
+            rendering: Rendering::Offline,
+            statements: if sql.is_empty() {
+                vec![]
+            } else {
+                vec![sql.into()]
+            },
+            depends_on_data: None,
+            python: None,
+        };
+        Chosen {
+            rev: Revision {
+                revision: rev.into(),
+                down: down.iter().map(|d| d.to_string()).collect(),
+                message: String::new(),
+                path: "v.py".into(),
+                before_since: false,
+                source: Source {
+                    upgrade: f(),
+                    downgrade: f(),
+                },
+                upgrade: None,
+                downgrade: None,
+            },
+            up: script.clone(),
+            down: Some(script),
+        }
+    }
+
+    fn history(b2: &str) -> Vec<Chosen> {
+        vec![
+            chosen("base", &[], "CREATE TABLE account (id INT)"),
+            chosen(
+                "b1",
+                &["base"],
+                "ALTER TABLE account ADD COLUMN locale VARCHAR(10)",
+            ),
+            chosen("b2", &["base"], b2),
+            chosen("m", &["b1", "b2"], ""),
+        ]
+    }
+
+    #[test]
+    fn branches_of_a_merge_that_change_the_same_table_overlap() {
+        let h = history("ALTER TABLE account ADD COLUMN nickname VARCHAR(10)");
+        let all: Vec<Revision> = h.iter().map(|c| c.rev.clone()).collect();
+        assert_eq!(
+            overlaps(&all, &h, Dialect::MariaDb),
+            vec![Overlap {
+                merge: "m".into(),
+                table: "account".into(),
+                first: "b1".into(),
+                second: "b2".into(),
+            }]
+        );
+        let h = history("CREATE TABLE audit_log (id INT)");
+        let all: Vec<Revision> = h.iter().map(|c| c.rev.clone()).collect();
+        assert!(overlaps(&all, &h, Dialect::MariaDb).is_empty());
+    }
 
     #[test]
     fn the_tables_a_statement_changes_are_read_from_its_tree() {
