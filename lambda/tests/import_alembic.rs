@@ -260,6 +260,11 @@ fn check_report(report: &Value, dialect: &str) {
     assert_eq!(row("a05c7f3a9d49")["up"], "empty");
     assert_eq!(row("a05c7f3a9d49")["down"], "empty");
     assert_eq!(row("a05c7f3a9d49")["version"], 10);
+    assert_eq!(
+        row("a05c7f3a9d49")["review"],
+        serde_json::json!([]),
+        "its branches (audit_log, account.locale) are independent"
+    );
     // Reflection and reading rows back: captured.
     assert_eq!(row("b16d8a4b0e5a")["up"], "captured");
     assert_eq!(row("b16d8a4b0e5a")["down"], "captured");
@@ -590,4 +595,48 @@ async fn since_appends_only_the_new_revisions_and_refuses_a_wrong_rev() {
         assert!(err.contains(says), "{err}");
         assert_eq!(files(&out).len(), 28, "nothing written");
     }
+}
+
+#[tokio::test]
+async fn a_timeout_stops_alembic_and_drops_the_scratch_database_it_made() {
+    let shop = Shop::new();
+    // A revision that hangs when it runs online (as one waiting on a lock
+    // would), after the scratch database was made.
+    std::fs::write(
+        shop.versions().join("0510ba0510ba_slow.py"),
+        "\"\"\"slow\"\"\"\nimport time\nfrom alembic import context, op\n\nrevision = \"0510ba0510ba\"\ndown_revision = \"f5ab2e8f4c9e\"\nbranch_labels = None\ndepends_on = None\n\n\ndef upgrade():\n    op.execute(\"UPDATE plan SET name = name\")\n    if not context.is_offline_mode():\n        time.sleep(60)\n\n\ndef downgrade():\n    pass\n",
+    )
+    .unwrap();
+    let db = TestDb::mariadb("timeout").await;
+    let (name, scratch_url) = scratch(&db, "timeout");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("migrations");
+    let started = std::time::Instant::now();
+    let mut args = vec!["--timeout", "8", "import", "alembic", "--config"];
+    let ini = shop.ini();
+    args.extend([
+        ini.as_str(),
+        "--out",
+        out.to_str().unwrap(),
+        "--python",
+        PY.as_str(),
+    ]);
+    args.extend(["--scratch-url", scratch_url.as_str(), "--allow-python"]);
+    let o = run(&args, Some(&shop.path()));
+    let took = started.elapsed();
+    let err = refused(&o, &out, 3);
+    assert!(
+        err.contains(
+            "the import did not finish within 8.0 s (`--timeout`): the Alembic driver was stopped"
+        ),
+        "{err}"
+    );
+    assert!(
+        took.as_secs() < 20,
+        "stopped at the deadline, not after the sleep: {took:?}"
+    );
+    assert!(
+        !database_exists(&db, &name).await,
+        "the scratch database is dropped"
+    );
 }

@@ -8,20 +8,21 @@ use serde_json::json;
 use super::args::{Cli, Command, Global};
 use super::import_args::{AlembicArgs, DiffArgs, ImportFrom};
 use crate::db::ConnectOptions;
+use crate::deadline::Deadline;
 use crate::dialect::Dialect;
 use crate::error::Error;
 use crate::{diff, import, redact};
 
 /// Run `import` or `diff`; `None` for the other commands.
-pub async fn dispatch(cli: &Cli) -> Option<Result<i32, Error>> {
+pub async fn dispatch(cli: &Cli, deadline: Deadline) -> Option<Result<i32, Error>> {
     match &cli.command {
-        Command::Import(ImportFrom::Alembic(a)) => Some(alembic(&cli.global, a).await),
+        Command::Import(ImportFrom::Alembic(a)) => Some(alembic(&cli.global, a, deadline).await),
         Command::Diff(d) => Some(diff(&cli.global, d).await),
         _ => None,
     }
 }
 
-async fn alembic(g: &Global, a: &AlembicArgs) -> Result<i32, Error> {
+async fn alembic(g: &Global, a: &AlembicArgs, deadline: Deadline) -> Result<i32, Error> {
     let named = match &a.dialect {
         None => None,
         Some(d) => Some(d.parse::<Dialect>().map_err(|()| {
@@ -51,6 +52,8 @@ async fn alembic(g: &Global, a: &AlembicArgs) -> Result<i32, Error> {
         strict: a.strict,
         allow_python: a.allow_python,
         since: a.since.clone(),
+        limit: deadline.left(),
+        cleanup: deadline.grace() / 2,
     };
     let imported = import::import(&options).await?;
     if g.json {

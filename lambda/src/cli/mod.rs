@@ -54,7 +54,7 @@ pub async fn main(cli: Cli) -> i32 {
             let dialect = dialect.as_deref();
             return lint_command::run(&cli.global, *since, dialect, deadline, &track).await;
         }
-        if let Some(done) = import::dispatch(&cli).await {
+        if let Some(done) = import::dispatch(&cli, deadline).await {
             return done;
         }
         dispatch(&cli, deadline, &track).await

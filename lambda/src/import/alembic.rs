@@ -30,6 +30,10 @@ pub struct Options {
     pub strict: bool,
     pub allow_python: bool,
     pub since: Option<String>,
+    /// How long Alembic may take, and how long it is given to clean up
+    /// (drop the scratch database it made) when it is stopped.
+    pub limit: Duration,
+    pub cleanup: Duration,
 }
 
 /// What was written.
@@ -80,7 +84,7 @@ pub async fn import(o: &Options) -> Result<Imported, ImportError> {
         scratch_url: o.scratch_url.as_deref(),
         since: o.since.as_deref(),
     };
-    let graph = driver::run(&o.python, &request).await?;
+    let graph = driver::run(&o.python, &request, o.limit, o.cleanup).await?;
     let driver_time = started.elapsed();
     let dialect = graph.family.parse().unwrap_or(Dialect::MariaDb);
     if let Some(since) = &graph.since {

@@ -38,6 +38,7 @@ import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
+import signal  # noqa: E402
 import traceback  # noqa: E402
 
 
@@ -595,7 +596,13 @@ def capture_one(cfg, script, conn, sc, r, rec):
         run_side("upgrade", False)
 
 
+def stopped(signum, frame):
+    # schemagate's --timeout: unwind, so a scratch database made here is dropped.
+    raise SystemExit(128 + signum)
+
+
 def main():
+    signal.signal(signal.SIGTERM, stopped)
     answer = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr

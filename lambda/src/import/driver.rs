@@ -4,11 +4,12 @@
 //! reason it could not go on.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt;
-use tokio::process::Command;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, Command};
 
 use super::error::{Head, ImportError};
 
@@ -176,8 +177,19 @@ enum Failed {
 }
 
 /// Run the driver with `python`; the revision graph and its renderings.
-pub async fn run(python: &Path, req: &Request<'_>) -> Result<Graph, ImportError> {
+/// A driver still running after `limit` is asked to stop (SIGTERM: it drops
+/// a scratch database it created) and given `cleanup` before it is killed.
+pub async fn run(
+    python: &Path,
+    req: &Request<'_>,
+    limit: Duration,
+    cleanup: Duration,
+) -> Result<Graph, ImportError> {
     let shown = python.display().to_string();
+    let cannot = |e: std::io::Error| ImportError::Python {
+        python: shown.clone(),
+        message: e.to_string(),
+    };
     let mut child = Command::new(python)
         .arg("-c")
         .arg(DRIVER)
@@ -189,27 +201,27 @@ pub async fn run(python: &Path, req: &Request<'_>) -> Result<Graph, ImportError>
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| ImportError::Python {
-            python: shown.clone(),
-            message: e.to_string(),
-        })?;
+        .map_err(cannot)?;
     let request = serde_json::to_vec(req).expect("a request is JSON");
     if let Some(mut stdin) = child.stdin.take() {
         // A driver that exits at once (no Python 3) closes its stdin: the
         // answer below says why.
         let _ = stdin.write_all(&request).await;
     }
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|e| ImportError::Python {
-            python: shown.clone(),
-            message: e.to_string(),
-        })?;
-    let stderr = tail(&String::from_utf8_lossy(&out.stderr), 20);
-    let answer: Answer = serde_json::from_slice(&out.stdout).map_err(|_| ImportError::Driver {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut stdout, mut stderr) = (child.stdout.take(), child.stderr.take());
+    let (status, _, _) = tokio::join!(
+        wait_for(&mut child, limit, cleanup),
+        read(stdout.as_mut(), &mut out),
+        read(stderr.as_mut(), &mut err),
+    );
+    let Some(status) = status.map_err(cannot)? else {
+        return Err(ImportError::TimedOut { limit });
+    };
+    let stderr = tail(&String::from_utf8_lossy(&err), 20);
+    let answer: Answer = serde_json::from_slice(&out).map_err(|_| ImportError::Driver {
         python: shown.clone(),
-        message: format!("it exited with {} without an answer", out.status),
+        message: format!("it exited with {status} without an answer"),
         output: stderr.clone(),
     })?;
     if answer.ok {
@@ -227,6 +239,33 @@ pub async fn run(python: &Path, req: &Request<'_>) -> Result<Graph, ImportError>
             output: stderr,
         },
     })
+}
+
+/// The driver's exit status; `None` when it had to be stopped at `limit`.
+async fn wait_for(
+    child: &mut Child,
+    limit: Duration,
+    cleanup: Duration,
+) -> std::io::Result<Option<ExitStatus>> {
+    if let Ok(status) = tokio::time::timeout(limit, child.wait()).await {
+        return status.map(Some);
+    }
+    if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: a signal to the child this function started and waits for.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+    if tokio::time::timeout(cleanup, child.wait()).await.is_err() {
+        let _ = child.kill().await;
+    }
+    Ok(None)
+}
+
+async fn read<R: AsyncRead + Unpin>(pipe: Option<&mut R>, into: &mut Vec<u8>) {
+    if let Some(p) = pipe {
+        let _ = p.read_to_end(into).await;
+    }
 }
 
 fn failed(f: Failed, python: &str, req: &Request<'_>, output: String) -> ImportError {

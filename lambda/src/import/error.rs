@@ -90,6 +90,8 @@ pub enum ImportError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("the import did not finish within {:.1} s (`--timeout`): the Alembic driver was stopped (a scratch database it created is dropped); raise --timeout; nothing was written", limit.as_secs_f64())]
+    TimedOut { limit: std::time::Duration },
     #[error("the Alembic driver run by `{python}` failed: {message}{}; nothing was written", if output.is_empty() { String::new() } else { format!("; its last output: {output}") })]
     Driver {
         python: String,
@@ -129,7 +131,8 @@ impl ImportError {
             E::Python { .. }
             | E::MissingModule { .. }
             | E::RevisionImport { .. }
-            | E::Scratch { .. } => 3,
+            | E::Scratch { .. }
+            | E::TimedOut { .. } => 3,
             E::Alembic { .. }
             | E::UnmergedHeads { .. }
             | E::UnknownRevision { .. }
