@@ -105,7 +105,7 @@ pub async fn import(o: &Options) -> Result<Imported, ImportError> {
         });
     }
     let first = existing.latest().unwrap_or(0) + 1;
-    let planned = plan(&chosen, first, &root, &overlaps);
+    let planned = plan(&chosen, first, &root, &overlaps, dialect);
     let mut rows = Vec::new();
     let mut written = 0;
     if !planned.is_empty() {
@@ -176,7 +176,13 @@ fn check_since(
 }
 
 /// The files of the chosen revisions, numbered from `first`.
-fn plan(chosen: &[Chosen], first: i64, root: &Path, overlaps: &[Overlap]) -> Vec<Planned> {
+fn plan(
+    chosen: &[Chosen],
+    first: i64,
+    root: &Path,
+    overlaps: &[Overlap],
+    dialect: Dialect,
+) -> Vec<Planned> {
     let last = first + chosen.len() as i64 - 1;
     let width = files::width(last);
     chosen
@@ -194,8 +200,11 @@ fn plan(chosen: &[Chosen], first: i64, root: &Path, overlaps: &[Overlap]) -> Vec
                     "{version:0width$}_{}",
                     files::description(&c.rev.revision, &c.rev.message)
                 ),
-                up: files::up_text(c, root, &notes),
-                down: c.down.as_ref().map(|d| files::down_text(c, d, root)),
+                up: files::up_text(c, root, &notes, dialect),
+                down: c
+                    .down
+                    .as_ref()
+                    .map(|d| files::down_text(c, d, root, dialect)),
             }
         })
         .collect()

@@ -34,6 +34,7 @@ if sys.path and sys.path[0] == "":
     del sys.path[0]
 
 import ast  # noqa: E402
+import contextlib  # noqa: E402
 import importlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
@@ -250,8 +251,26 @@ class Offline(Exception):
     pass
 
 
+def watch_autocommit(ctx):
+    """A list that gets an item when the revision opens an autocommit block
+    (`op.get_context().autocommit_block()`, e.g. for PostgreSQL's
+    `CREATE INDEX CONCURRENTLY`): its file must run outside a transaction."""
+    used = []
+    original = ctx.autocommit_block
+
+    @contextlib.contextmanager
+    def block():
+        used.append(True)
+        with original():
+            yield
+
+    ctx.autocommit_block = block
+    return used
+
+
 def offline(alembic, sa, cfg, script, sc, side, dialect):
-    """The statements of `sc`'s `side` in Alembic's offline mode."""
+    """The statements of `sc`'s `side` in Alembic's offline mode, and
+    whether it asked for an autocommit block."""
     from alembic.runtime.environment import EnvironmentContext
     from alembic.operations import Operations
     from sqlalchemy.engine.mock import MockConnection
@@ -263,8 +282,12 @@ def offline(alembic, sa, cfg, script, sc, side, dialect):
             literal_binds=True,
             dialect_opts={"paramstyle": "named"},
             output_buffer=buf,
+            # No BEGIN/COMMIT written around an autocommit block: the file
+            # says `-- no-transaction` instead.
+            transactional_ddl=False,
         )
         ctx = env.get_context()
+        used = watch_autocommit(ctx)
 
         # Offline mode would silently drop bind parameters (`conn.execute(
         # text(":x"), {"x": 1})` renders `:x`): refuse them instead.
@@ -277,7 +300,7 @@ def offline(alembic, sa, cfg, script, sc, side, dialect):
         ctx.impl.connection = ctx.connection
         with Operations.context(ctx):
             getattr(sc.module, side)()
-    return buf.statements
+    return buf.statements, bool(used)
 
 
 class Recorder:
@@ -327,11 +350,15 @@ def online(script, cfg, conn, sc, side):
     from alembic.operations import Operations
 
     with EnvironmentContext(cfg, script) as env:
-        env.configure(connection=conn)
+        # A transaction per revision, which Alembic tracks (so an autocommit
+        # block in it can commit it and begin another).
+        env.configure(connection=conn, transaction_per_migration=True)
         ctx = env.get_context()
+        used = watch_autocommit(ctx)
         with Operations.context(ctx):
-            with conn.begin():
+            with ctx.begin_transaction(_per_migration=True):
                 getattr(sc.module, side)()
+    return bool(used)
 
 
 def sort(items, path):
@@ -540,11 +567,11 @@ def render_offline(alembic, sa, cfg, script, sc, side, dialect, r):
         return {"offline": [], "offline_error": None}
     path = r["path"]
     try:
-        statements = offline(alembic, sa, cfg, script, sc, side, dialect)
+        statements, autocommit = offline(alembic, sa, cfg, script, sc, side, dialect)
     except Exception as e:
         return {"offline": None, "offline_error": failure(e, path, True)}
     kept = [s for s in statements if not BOOKKEEPING.search(s) and not is_read(s)]
-    return {"offline": kept, "offline_error": None}
+    return {"offline": kept, "offline_error": None, "offline_autocommit": autocommit}
 
 
 def capture(sa, cfg, script, out, url):
@@ -574,25 +601,23 @@ def capture_one(cfg, script, conn, sc, r, rec):
     def run_side(side, record):
         rec.items, rec.active = [], record
         try:
-            online(script, cfg, conn, sc, side)
+            autocommit = online(script, cfg, conn, sc, side)
         except Exception as e:
             raise Stop(kind="capture_failed", revision=sc.revision, side=side,
                        path=path, **failure(e, path, False))
         finally:
             rec.active = False
-        return sort(rec.items, path)
+        return sort(rec.items, path) + (autocommit,)
 
     if r["before_since"]:
         run_side("upgrade", False)
         return
-    up, depends = run_side("upgrade", True)
-    r["upgrade"]["captured"] = up
-    r["upgrade"]["depends_on_data"] = depends
+    up, depends, autocommit = run_side("upgrade", True)
+    r["upgrade"].update(captured=up, depends_on_data=depends, captured_autocommit=autocommit)
     down = r["downgrade"]
     if down["offline"] is None and not r["source"]["downgrade"]["empty"]:
-        statements, depends = run_side("downgrade", True)
-        down["captured"] = statements
-        down["depends_on_data"] = depends
+        statements, depends, autocommit = run_side("downgrade", True)
+        down.update(captured=statements, depends_on_data=depends, captured_autocommit=autocommit)
         run_side("upgrade", False)
 
 

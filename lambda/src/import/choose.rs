@@ -45,6 +45,9 @@ pub struct Script {
     pub depends_on_data: Option<DataRead>,
     /// For a placeholder: why, where, and the function's source.
     pub python: Option<(String, u32, String)>,
+    /// It opened an autocommit block: on PostgreSQL the file runs
+    /// statement by statement (`-- no-transaction`).
+    pub autocommit: bool,
 }
 
 /// A revision with what is written for it.
@@ -136,6 +139,7 @@ fn script(
         statements,
         depends_on_data: None,
         python: None,
+        autocommit: false,
     };
     if let Some(p) = &f.python {
         if !allow.python {
@@ -154,11 +158,14 @@ fn script(
         return Ok(plain(Rendering::Empty, Vec::new()));
     }
     if let Some(statements) = r.offline {
-        return Ok(plain(Rendering::Offline, statements));
+        let mut s = plain(Rendering::Offline, statements);
+        s.autocommit = r.offline_autocommit;
+        return Ok(s);
     }
     if let Some(statements) = r.captured {
         let mut s = plain(Rendering::Captured, statements);
         s.depends_on_data = r.depends_on_data;
+        s.autocommit = r.captured_autocommit;
         return Ok(s);
     }
     let e = r.offline_error;
@@ -209,6 +216,8 @@ mod tests {
             }),
             captured: None,
             depends_on_data: None,
+            offline_autocommit: false,
+            captured_autocommit: false,
         };
         Revision {
             revision: "b16d8a4b0e5a".into(),

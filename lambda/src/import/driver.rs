@@ -108,6 +108,12 @@ pub struct Rendered {
     /// It read rows and then wrote.
     #[serde(default)]
     pub depends_on_data: Option<DataRead>,
+    /// It opened an autocommit block (offline, online): the file runs
+    /// outside a transaction.
+    #[serde(default)]
+    pub offline_autocommit: bool,
+    #[serde(default)]
+    pub captured_autocommit: bool,
 }
 
 /// Where a revision failed, and why.

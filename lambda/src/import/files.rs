@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use super::choose::{Chosen, Rendering, Script};
 use super::error::ImportError;
 use super::mapping::{ORIGIN, REVISES};
+use crate::dialect::Dialect;
 
 /// One migration to write.
 #[derive(Debug, Clone)]
@@ -73,8 +74,8 @@ fn slug(text: &str, max: usize) -> String {
 
 /// The up file's text: the origin lines, how it was rendered, what to
 /// review, then the statements.
-pub fn up_text(c: &Chosen, root: &Path, notes: &[String]) -> String {
-    let mut t = header(c, root);
+pub fn up_text(c: &Chosen, root: &Path, notes: &[String], dialect: Dialect) -> String {
+    let mut t = header(c, &c.up, dialect);
     t.push_str(&format!("{REVISES} {}\n", revises(&c.rev.down)));
     t.push_str(&format!(
         "-- imported by `schemagate import alembic` from `{}` (upgrade, {})\n",
@@ -89,8 +90,8 @@ pub fn up_text(c: &Chosen, root: &Path, notes: &[String]) -> String {
 }
 
 /// The down file's text.
-pub fn down_text(c: &Chosen, down: &Script, root: &Path) -> String {
-    let mut t = header(c, root);
+pub fn down_text(c: &Chosen, down: &Script, root: &Path, dialect: Dialect) -> String {
+    let mut t = header(c, down, dialect);
     t.push_str(&format!(
         "-- imported by `schemagate import alembic` from `{}` (downgrade, {})\n",
         relative(&c.rev.path, root),
@@ -100,10 +101,21 @@ pub fn down_text(c: &Chosen, down: &Script, root: &Path) -> String {
     t
 }
 
-fn header(c: &Chosen, _root: &Path) -> String {
+/// The origin line — after `-- no-transaction` (which must be the first
+/// line) when a PostgreSQL script opened an autocommit block.
+fn header(c: &Chosen, s: &Script, dialect: Dialect) -> String {
     let message = c.rev.message.replace(['\r', '\n'], " ");
     let line = format!("{ORIGIN} {} {}", c.rev.revision, message.trim());
-    format!("{}\n", line.trim_end())
+    let mut t = String::new();
+    if s.autocommit && dialect == Dialect::Postgres {
+        t.push_str("-- no-transaction\n");
+    }
+    t.push_str(line.trim_end());
+    t.push('\n');
+    if s.autocommit && dialect == Dialect::Postgres {
+        t.push_str("-- the revision opens an autocommit block: this file runs statement by statement, outside a transaction\n");
+    }
+    t
 }
 
 fn revises(down: &[String]) -> String {

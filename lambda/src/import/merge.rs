@@ -146,6 +146,7 @@ mod tests {
             },
             depends_on_data: None,
             python: None,
+            autocommit: false,
         };
         Chosen {
             rev: Revision {
