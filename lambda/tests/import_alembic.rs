@@ -595,6 +595,15 @@ async fn since_appends_only_the_new_revisions_and_refuses_a_wrong_rev() {
         );
     }
 
+    // Nothing after the last one: nothing to do.
+    let o = shop.import(&out, &["--since", "f5ab2e8f4c9e"]);
+    let (stdout, stderr) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("nothing to import after `f5ab2e8f4c9e`"),
+        "{stdout}"
+    );
+
     // Already imported, and a revision Alembic does not know: refused.
     for (since, says) in [
         ("e49a1d7e3b8d", "revision `f5ab2e8f4c9e` comes after --since `e49a1d7e3b8d` but is imported already, as `0015_f5ab2e8f4c9e_drop_plan_legacy_code`"),
@@ -650,4 +659,27 @@ async fn a_timeout_stops_alembic_and_drops_the_scratch_database_it_made() {
         !database_exists(&db, &name).await,
         "the scratch database is dropped"
     );
+}
+
+#[tokio::test]
+async fn a_scratch_database_that_cannot_be_had_is_exit_3_and_its_password_is_never_shown() {
+    let shop = Shop::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("migrations");
+    let db = TestDb::mariadb("scratchpw").await;
+    let (_, url) = scratch(&db, "scratchpw");
+    let wrong = url.replace("root@", "root:S3cretPw@");
+    for bad in [wrong.as_str(), "mysql://root:S3cretPw@127.0.0.1:1/nope"] {
+        let o = shop.import(&out, &["--scratch-url", bad, "--allow-python"]);
+        let (stdout, stderr) = text(&o);
+        assert!(
+            !stdout.contains("S3cretPw") && !stderr.contains("S3cretPw"),
+            "{stdout}{stderr}"
+        );
+        let err = refused(&o, &out, 3);
+        assert!(
+            err.contains("cannot use the scratch database: OperationalError"),
+            "{err}"
+        );
+    }
 }
