@@ -6,7 +6,7 @@ VENV  := $(CURDIR)/.venv
 export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
-PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3
+PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3 alembic SQLAlchemy PyMySQL psycopg2-binary
 
 .PHONY: help setup services python-tools node-tools test test-rust test-cdk lint demo bench build clean
 

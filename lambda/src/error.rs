@@ -19,6 +19,9 @@ pub enum Error {
     Db(#[from] DbError),
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// `schemagate import`: nothing was written.
+    #[error(transparent)]
+    Import(#[from] crate::import::ImportError),
     /// The CLI's `--timeout` passed and the server did not end the run by
     /// itself (a frozen or unreachable server): the client gave up.
     #[error("timed out after {:.1} s (`--timeout {}`) while {during}: the server did not answer in time (frozen, overloaded or unreachable?). {outcome}", after.as_secs_f64(), limit.as_secs_f64())]
@@ -78,6 +81,7 @@ impl Error {
                 | M::Refusals(_) => 4,
                 M::Refused(_) => 5,
             },
+            Error::Import(e) => e.exit_code(),
             Error::Usage(_) => 2,
             Error::Db(_) | Error::Secret(_) | Error::TimedOut { .. } => 3,
         }

@@ -153,6 +153,11 @@ pub enum Command {
         #[arg(long, value_name = "DIALECT")]
         dialect: Option<String>,
     },
+    /// Write migrations from another tool's history (Alembic).
+    #[command(subcommand)]
+    Import(super::import_args::ImportFrom),
+    /// Compare the schemas of two databases (exit 1 when they differ).
+    Diff(super::import_args::DiffArgs),
 }
 
 /// How `up` and `down` meet breaking migrations (the deploy's `DrainTagKey`

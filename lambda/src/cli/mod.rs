@@ -46,6 +46,8 @@ use track::{on_signals, Track};
 mod args;
 pub mod check;
 mod gate;
+mod import;
+mod import_args;
 mod lint_command;
 mod output;
 mod track;
@@ -71,6 +73,9 @@ pub async fn main(cli: Cli) -> i32 {
                 return check::run(&cli.global, *release_version, env_file, deadline, &track).await
             }
             _ => {}
+        }
+        if let Some(done) = import::dispatch(&cli, deadline).await {
+            return done;
         }
         dispatch(&cli, deadline, &track).await
     };
@@ -211,7 +216,7 @@ async fn command(
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)
         }
-        Command::Lint { .. } | Command::Check { .. } => {
+        Command::Lint { .. } | Command::Check { .. } | Command::Import(_) | Command::Diff(_) => {
             unreachable!("handled before reading the folder")
         }
     }

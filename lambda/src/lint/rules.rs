@@ -220,6 +220,14 @@ rules! {
         example: "DELETE FROM _sqlx_migrations WHERE version = 1;",
         lookalike: "SELECT version FROM _sqlx_migrations;",
     },
+    Placeholder: "placeholder" {
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "a placeholder `schemagate import` wrote for a data migration it could not turn into SQL: running it would record the migration as applied while its data change never happened",
+        fix: "write the SQL that does what the revision did (its comments say what) and delete the `-- schemagate: placeholder` line",
+        example: "-- alembic: e49a1d7e3b8d normalize account emails\n-- schemagate: placeholder",
+        lookalike: "-- alembic: e49a1d7e3b8d normalize account emails\nUPDATE users SET email = LOWER(email) WHERE email <> LOWER(email);",
+    },
     // --- breaking -----------------------------------------------------------
     DropTable: "drop-table" {
         severity: Severity::Breaking,

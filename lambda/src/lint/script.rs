@@ -90,6 +90,14 @@ pub fn lint_script(
             subject: format!("`{text}`"),
         });
     }
+    if let Some(line) = pieces.placeholder {
+        cx.findings.push(Finding {
+            rule: Id::Placeholder.rule(),
+            line,
+            statement: 0,
+            subject: "`-- schemagate: placeholder`".into(),
+        });
+    }
     for piece in &pieces.pieces {
         cx.piece(piece);
     }

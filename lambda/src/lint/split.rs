@@ -147,6 +147,9 @@ pub struct Pieces<'a> {
     pub intent: Intent,
     /// `(line, text)` of a `schemagate:` comment that is not a known marker.
     pub bad_marker: Option<(usize, String)>,
+    /// Line of a `-- schemagate: placeholder` comment: `schemagate import`
+    /// wrote the file for a migration a person has to write.
+    pub placeholder: Option<usize>,
     pub pieces: Vec<Piece<'a>>,
 }
 
@@ -159,10 +162,11 @@ pub struct SplitError {
 
 /// Cut `sql` at the `;` that end its statements.
 pub fn split(sql: &str, dialect: Dialect) -> Result<Pieces<'_>, SplitError> {
-    let (intent, bad_marker) = marker(sql, dialect);
+    let (intent, bad_marker, placeholder) = marker(sql, dialect);
     Ok(Pieces {
         intent,
         bad_marker,
+        placeholder,
         pieces: pieces(sql, dialect, Mode::Script, 1, 1)?,
     })
 }
@@ -193,10 +197,12 @@ pub fn pieces(
     Ok(out)
 }
 
-/// The marker in the comments before the first statement.
-fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>) {
+/// The marker in the comments before the first statement, a misspelt one,
+/// and the line of a `placeholder` marker.
+fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>, Option<usize>) {
     let mut intent = Intent::None;
     let mut bad = None;
+    let mut placeholder = None;
     for l in Scanner::new(sql, dialect) {
         let Ok(l) = l else { break };
         let text = match l.lex {
@@ -224,11 +230,12 @@ fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>) {
             match word.as_str() {
                 "contract" => intent = Intent::Contract,
                 "breaking" => intent = Intent::Breaking,
+                "placeholder" => placeholder = Some(l.line + offset),
                 _ => bad = Some((l.line + offset, line.to_string())),
             }
         }
     }
-    (intent, bad)
+    (intent, bad, placeholder)
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
