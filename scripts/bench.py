@@ -452,6 +452,7 @@ class Workload:
     action: str  # up, noop, down
     history: object  # dialect -> [Migration]
     target: str = ""  # schemagate's target (issue #11): "1.10x" (of the limit) or "100ms"
+    key: str = ""  # the history: a no-op reuses the databases an apply left at its head
 
 
 @dataclass
@@ -471,13 +472,13 @@ class Row:
 def workloads(quick, corpus):
     small, big = (40, 160) if quick else (400, 1600)
     tgt = (lambda t: "") if quick else (lambda t: t)  # the targets are for 400/1600
-    return [
+    return [  # the slowest last: a run cut short still has the rest
         Workload(f"apply-{small} create", "up", lambda d: create_mix(small, d), tgt("1.10x")),
         Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x")),
-        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d)),
-        Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms")),
-        Workload(f"down-{small} ddl", "down", lambda d: ddl_mix(small, d)),
         Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
+        Workload(f"down-{small} ddl", "down", lambda d: ddl_mix(small, d)),
+        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), key="ddl-big"),
+        Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms"), key="ddl-big"),
     ]
 
 
@@ -519,12 +520,13 @@ def one_run(tool, wl, engine, r, row, ready, expect):
             raise BenchError(f"left {len(got)} tables, the limit {len(expect['tables'])}")
 
 
-def measure(wl, engine, tools, runs, tmp):
-    """Round robin over the tools, the first one rotating; one Row per tool."""
+def measure(wl, engine, tools, runs, tmp, heads):
+    """Round robin over the tools, the first one rotating; one Row per tool.
+    `heads`: tool → the history key its database is at the head of."""
     hist = wl.history(engine.name)
     rendered = {t.name: t.render(hist, tmp / f"{engine.name}-{wl.name}-{t.name}".replace(" ", "_")) for t in tools}
     rows = {t.name: Row(engine.name, wl.name, t.name, len(hist)) for t in tools}
-    ready, expect = set(), {}
+    ready, expect = {t for t, k in heads.items() if wl.key and k == wl.key}, {}
     for k in range(runs):
         for tool in tools[k % len(tools):] + tools[: k % len(tools)]:
             row = rows[tool.name]
@@ -536,7 +538,7 @@ def measure(wl, engine, tools, runs, tmp):
                 row.error = str(e)
                 print(f"  {tool.name}: {wl.name} on {engine.name} failed: {e}", file=sys.stderr)
     for t in tools:
-        engine.drop(f"sg_bench_{t.name}")
+        heads[t.name] = wl.key if wl.action != "down" and not rows[t.name].error else ""
     return list(rows.values())
 
 
@@ -721,6 +723,26 @@ def pick_tools(cfg):
     return tools, skipped
 
 
+def run_all(cfg, tools, engines, report):
+    """Every workload on every engine; the report rewritten after each."""
+    load, cells, heads = Load(), [], {e.name: {} for e in engines}
+    load.check("at the start")
+    with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
+        for wl in workloads(cfg["quick"], cfg["corpus"]):
+            if cfg["workloads"] and wl.name not in cfg["workloads"]:
+                continue
+            for engine in engines:
+                print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
+                rows = measure(wl, engine, tools, cfg["runs"], Path(tmp), heads[engine.name])
+                cells += table_rows(rows, wl, tools)
+                load.check(f"after {wl.name} on {engine.name}")
+                report(cells, load, None, "Lambda figures: pending (the run is not over).")
+    for engine in engines:
+        for t in tools:
+            engine.drop(f"sg_bench_{t.name}")
+    return cells, load
+
+
 def main():
     sys.stdout.reconfigure(line_buffering=True)
     cfg = config()
@@ -728,26 +750,20 @@ def main():
     engines = [{"mariadb": MariaDb, "postgres": Postgres}[e]() for e in cfg["engines"]]
     for s in skipped:
         print(f"note: {s}", file=sys.stderr)
-    load, cells = Load(), []
-    load.check("at the start")
     print(f"schemagate bench: {', '.join(t.name for t in tools)}; median of {cfg['runs']} runs"
           + (" (QUICK)" if cfg["quick"] else ""), file=sys.stderr)
-    with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
-        for engine in engines:
-            for wl in workloads(cfg["quick"], cfg["corpus"]):
-                if cfg["workloads"] and wl.name not in cfg["workloads"]:
-                    continue
-                print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
-                cells += table_rows(measure(wl, engine, tools, cfg["runs"], Path(tmp)), wl, tools)
-                load.check(f"after {wl.name} on {engine.name}")
+    fixed = {"machine": machine(), "runs": cfg["runs"], "versions": versions(tools, engines), "skipped": skipped}
+
+    def report(cells, load, lambda_cells, note):
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        write_results(cfg["out"], cells, lambda_cells, note, dict(fixed, date=now, load=load.summary()))
+
+    cells, load = run_all(cfg, tools, engines, report)
     lambda_cells, note = lambda_figures()
     print(render_text(cells))
     print()
     print(render_text(lambda_cells) if lambda_cells else note)
-    info = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "machine": machine(), "load": load.summary(), "runs": cfg["runs"],
-            "versions": versions(tools, engines), "skipped": skipped}
-    write_results(cfg["out"], cells, lambda_cells, note, info)
+    report(cells, load, lambda_cells, note)
     print(f"\nwritten to {cfg['out']}", file=sys.stderr)
 
 
