@@ -477,7 +477,7 @@ def workloads(quick, corpus):
         Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x")),
         Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
         Workload(f"down-{small} ddl", "down", lambda d: ddl_mix(small, d)),
-        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), key="ddl-big"),
+        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), tgt(f"flat:apply-{small} ddl"), "ddl-big"),
         Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms"), key="ddl-big"),
     ]
 
@@ -581,9 +581,15 @@ def fmt_ratio(a, b):
     return f"{a / b:.2f}×" if a is not None and b else ""
 
 
-def verdict(target, secs, ratio):
+def verdict(target, secs, ratio, seen):
+    """`1.10x` of the limit, `100ms`, or `flat:<workload>`: a ratio to the
+    limit no worse than schemagate's on that workload (same engine)."""
     if not target:
         return ""
+    if target.startswith("flat:"):
+        before = seen.get(target[5:])
+        ok = ratio is not None and before is not None and ratio <= before
+        return f"≤ {before:.2f}× (at {target[5:].split()[0]}) {'met' if ok else 'missed'}" if before else ""
     if target.endswith("x"):
         ok = ratio is not None and ratio <= float(target[:-1])
         return f"≤ {target[:-1]}× {'met' if ok else 'missed'}"
@@ -591,8 +597,9 @@ def verdict(target, secs, ratio):
     return f"< {target[:-2]} ms {'met' if ok else 'missed'}"
 
 
-def table_rows(rows, wl, tools):
-    """The cells for one workload on one engine."""
+def table_rows(rows, wl, tools, seen):
+    """The cells for one workload on one engine; `seen`: schemagate's ratio to
+    the limit on the workloads before, by name (for `flat:`)."""
     by = {r.tool: r for r in rows}
     limit = by["limit"].median() if "limit" in by else None
     peers = [by[t.name].median() for t in tools if t.peer and by[t.name].median() is not None]
@@ -604,7 +611,9 @@ def table_rows(rows, wl, tools):
         tool = label if r.tool == "limit" else r.tool
         per = fmt_secs(m / r.n) if m is not None and wl.action != "noop" else ""
         ratio = m / limit if m is not None and limit else None
-        target = verdict(wl.target, m, ratio) if r.tool == "schemagate" else ""
+        target = verdict(wl.target, m, ratio, seen) if r.tool == "schemagate" else ""
+        if r.tool == "schemagate" and ratio is not None:
+            seen[wl.name] = ratio
         cells = [fmt_secs(m) if not r.error else f"failed: {r.error[:60]}",
                  "" if r.tool == "limit" else fmt_ratio(m, limit), fmt_ratio(m, best), per, target]
         out.append([r.engine, wl.name, tool] + cells)
@@ -725,7 +734,7 @@ def pick_tools(cfg):
 
 def run_all(cfg, tools, engines, report):
     """Every workload on every engine; the report rewritten after each."""
-    load, cells, heads = Load(), [], {e.name: {} for e in engines}
+    load, cells, heads, seen = Load(), [], {e.name: {} for e in engines}, {}
     load.check("at the start")
     with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
         for wl in workloads(cfg["quick"], cfg["corpus"]):
@@ -734,7 +743,7 @@ def run_all(cfg, tools, engines, report):
             for engine in engines:
                 print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
                 rows = measure(wl, engine, tools, cfg["runs"], Path(tmp), heads[engine.name])
-                cells += table_rows(rows, wl, tools)
+                cells += table_rows(rows, wl, tools, seen.setdefault(engine.name, {}))
                 load.check(f"after {wl.name} on {engine.name}")
                 report(cells, load, None, "Lambda figures: pending (the run is not over).")
     for engine in engines:
