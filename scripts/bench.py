@@ -23,7 +23,7 @@ load hits all alike; the median of RUNS runs is reported. Prints one table
 and writes it to bench/results.md with the machine, the versions and the
 date, then the Lambda figures of scripts/bench_lambda.py when it exists.
 
-Environment: RUNS (5), QUICK=1 (N 40/160, results to a temporary file
+Environment: RUNS (5), RUNS_BIG (RUNS: for apply-1600), QUICK=1 (N 40/160, results to a temporary file
 unless OUT is set), OUT, BIN (target/release/schemagate), ENGINES
 (mariadb,postgres), TOOLS (schemagate,sqlx,dbmate,alembic), WORKLOADS
 (comma-separated names as printed, e.g. `apply-400 ddl,temporal`),
@@ -37,6 +37,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -453,6 +454,7 @@ class Workload:
     history: object  # dialect -> [Migration]
     target: str = ""  # schemagate's target (issue #11): "1.10x" (of the limit) or "100ms"
     key: str = ""  # the history: a no-op reuses the databases an apply left at its head
+    big: bool = False  # RUNS_BIG runs instead of RUNS
 
 
 @dataclass
@@ -477,7 +479,7 @@ def workloads(quick, corpus):
         Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x")),
         Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
         Workload(f"down-{small} ddl", "down", lambda d: ddl_mix(small, d)),
-        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), tgt(f"flat:apply-{small} ddl"), "ddl-big"),
+        Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), tgt(f"flat:apply-{small} ddl"), "ddl-big", True),
         Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms"), key="ddl-big"),
     ]
 
@@ -570,7 +572,7 @@ class Load:
 
 
 # --- the report ---------------------------------------------------------------------
-HEADER = ["engine", "workload", "tool", "median", "× limit", "× best peer", "per migration", "target"]
+HEADER = ["engine", "workload", "tool", "median", "runs", "× limit", "× best peer", "per migration", "target"]
 
 
 def fmt_secs(s):
@@ -614,13 +616,14 @@ def table_rows(rows, wl, tools, seen):
         target = verdict(wl.target, m, ratio, seen) if r.tool == "schemagate" else ""
         if r.tool == "schemagate" and ratio is not None:
             seen[wl.name] = ratio
-        cells = [fmt_secs(m) if not r.error else f"failed: {r.error[:60]}",
+        cells = [fmt_secs(m) if not r.error else f"failed: {r.error[:60]}", len(r.samples),
                  "" if r.tool == "limit" else fmt_ratio(m, limit), fmt_ratio(m, best), per, target]
         out.append([r.engine, wl.name, tool] + cells)
         if r.engine_ms and not r.error:
             e = statistics.median(r.engine_ms) / 1000
             tgt = "< 20 ms " + ("met" if e < 0.02 else "missed") if wl.target else ""
-            out.append([r.engine, wl.name, "schemagate, engine's own time", fmt_secs(e), "", "", "", tgt])
+            out.append([r.engine, wl.name, "schemagate, engine's own time", fmt_secs(e), len(r.engine_ms),
+                        "", "", "", tgt])
     return out
 
 
@@ -680,8 +683,9 @@ def write_results(path, cells, lambda_cells, note, info):
         "# `make bench` results",
         "",
         f"Date: {info['date']}. Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} memory; "
-        f"load average during the run: {info['load']}. Median of {info['runs']} runs each, "
+        f"load average during the run: {info['load']}. The median of `runs` runs each, "
         "the tools alternating (round robin). Written by `scripts/bench.py` (`make bench`).",
+        *(["", info["state"]] if info["state"] else []),
         "",
         "Limit: the same SQL through one client session (MariaDB: the up scripts concatenated into one "
         "`mariadb` session; PostgreSQL: `psql -1`, one transaction); for a no-op, a session running "
@@ -709,6 +713,7 @@ def config():
     out = os.environ.get("OUT") or (None if quick else str(ROOT / "bench" / "results.md"))
     return {
         "runs": int(os.environ.get("RUNS", "5")),
+        "runs_big": int(os.environ.get("RUNS_BIG") or os.environ.get("RUNS", "5")),
         "quick": quick,
         "out": Path(out) if out else Path(tempfile.gettempdir()) / "schemagate-bench-quick.md",
         "bin": Path(os.environ.get("BIN", ROOT / "target" / "release" / "schemagate")),
@@ -736,24 +741,36 @@ def run_all(cfg, tools, engines, report):
     """Every workload on every engine; the report rewritten after each."""
     load, cells, heads, seen = Load(), [], {e.name: {} for e in engines}, {}
     load.check("at the start")
-    with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
-        for wl in workloads(cfg["quick"], cfg["corpus"]):
-            if cfg["workloads"] and wl.name not in cfg["workloads"]:
-                continue
-            for engine in engines:
-                print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
-                rows = measure(wl, engine, tools, cfg["runs"], Path(tmp), heads[engine.name])
-                cells += table_rows(rows, wl, tools, seen.setdefault(engine.name, {}))
-                load.check(f"after {wl.name} on {engine.name}")
-                report(cells, load, None, "Lambda figures: pending (the run is not over).")
-    for engine in engines:
-        for t in tools:
-            engine.drop(f"sg_bench_{t.name}")
+    try:
+        with tempfile.TemporaryDirectory(prefix="sg-bench-") as tmp:
+            measure_all(cfg, tools, engines, report, (load, cells, heads, seen), Path(tmp))
+    finally:
+        for engine in engines:
+            for t in tools:
+                engine.drop(f"sg_bench_{t.name}")
     return cells, load
+
+
+def measure_all(cfg, tools, engines, report, state, tmp):
+    load, cells, heads, seen = state
+    for wl in workloads(cfg["quick"], cfg["corpus"]):
+        if cfg["workloads"] and wl.name not in cfg["workloads"]:
+            continue
+        for engine in engines:
+            print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
+            runs = cfg["runs_big"] if wl.big else cfg["runs"]
+            rows = measure(wl, engine, tools, runs, tmp, heads[engine.name])
+            cells += table_rows(rows, wl, tools, seen.setdefault(engine.name, {}))
+            load.check(f"after {wl.name} on {engine.name}")
+            report(cells, load, None, "Lambda figures: pending.", f"Partial: written after "
+                   f"{wl.name} on {engine.name}; the run had not finished.")
 
 
 def main():
     sys.stdout.reconfigure(line_buffering=True)
+    # A stopped run (kill PID) still drops its databases; results.md keeps
+    # what was measured.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     cfg = config()
     tools, skipped = pick_tools(cfg)
     engines = [{"mariadb": MariaDb, "postgres": Postgres}[e]() for e in cfg["engines"]]
@@ -761,11 +778,12 @@ def main():
         print(f"note: {s}", file=sys.stderr)
     print(f"schemagate bench: {', '.join(t.name for t in tools)}; median of {cfg['runs']} runs"
           + (" (QUICK)" if cfg["quick"] else ""), file=sys.stderr)
-    fixed = {"machine": machine(), "runs": cfg["runs"], "versions": versions(tools, engines), "skipped": skipped}
+    fixed = {"machine": machine(), "versions": versions(tools, engines), "skipped": skipped}
 
-    def report(cells, load, lambda_cells, note):
+    def report(cells, load, lambda_cells, note, state=""):
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        write_results(cfg["out"], cells, lambda_cells, note, dict(fixed, date=now, load=load.summary()))
+        info = dict(fixed, date=now, load=load.summary(), state=state)
+        write_results(cfg["out"], cells, lambda_cells, note, info)
 
     cells, load = run_all(cfg, tools, engines, report)
     lambda_cells, note = lambda_figures()
