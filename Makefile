@@ -8,12 +8,12 @@ export CARGO_TERM_COLOR ?= never
 
 PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3 alembic SQLAlchemy PyMySQL psycopg2-binary
 
-.PHONY: help setup services python-tools node-tools test test-rust test-cdk lint demo bench build clean
+.PHONY: help setup services python-tools node-tools bench-tools test test-rust test-cdk lint demo bench build clean
 
 help:
 	@echo "make demo   rehearse a whole deploy on this machine (no AWS account)"
 	@echo "make test   all tests: Rust (real MariaDB/PostgreSQL, moto, Lambda emulator), lint, CDK"
-	@echo "make bench  400-migration benchmark against the mariadb client"
+	@echo "make bench  schemagate against sqlx-cli, dbmate, Alembic and the client (bench/results.md)"
 	@echo "make build  the Lambda zip (cargo lambda build --release --arm64)"
 
 # --- set-up ------------------------------------------------------------------
@@ -75,9 +75,27 @@ build: python-tools
 	@ls -l target/lambda/schemagate-lambda/bootstrap target/lambda/schemagate-lambda.zip
 
 # --- benchmark (not part of `make test`) ---------------------------------------
-bench: setup
+# The peers, by package name, in .tools/ (gitignored): sqlx-cli from crates.io
+# (compiles for several minutes), dbmate from npm; Alembic, PyMySQL and
+# psycopg2 are in the venv. `RUNS=1 QUICK=1 make bench` for a short trial.
+TOOLS          := $(CURDIR)/.tools
+SQLX_VERSION   := 0.9.0
+DBMATE_VERSION := 2.36.0
+
+$(TOOLS)/bin/sqlx:
+	cargo install sqlx-cli --version $(SQLX_VERSION) --locked --no-default-features \
+	  --features mysql,postgres,rustls --root $(TOOLS)
+
+$(TOOLS)/npm/.installed:
+	mkdir -p $(TOOLS)/npm
+	npm install --prefix $(TOOLS)/npm --no-audit --no-fund dbmate@$(DBMATE_VERSION)
+	touch $@
+
+bench-tools: $(TOOLS)/bin/sqlx $(TOOLS)/npm/.installed
+
+bench: setup bench-tools
 	cargo build --release --bin schemagate
-	bash scripts/bench.sh
+	python3 scripts/bench.py
 
 clean:
-	rm -rf target cdk/cdk.out $(VENV)
+	rm -rf target cdk/cdk.out $(VENV) $(TOOLS)
