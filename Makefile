@@ -67,9 +67,11 @@ lint:
 
 # --- the Lambda package ------------------------------------------------------
 # target/lambda/schemagate-lambda/bootstrap is what the CDK construct bundles
-# (with the migrations folder); the zip holds both, for deploys without CDK.
+# (with the migrations folder) in a checkout, VERSION beside it the crate's
+# version; the zip holds both, for deploys without CDK.
 build: python-tools
 	cargo lambda build --release --arm64 --bin schemagate-lambda
+	sed -n 's/^version = "\(.*\)"$$/\1/p' lambda/Cargo.toml | head -1 > target/lambda/schemagate-lambda/VERSION
 	cd target/lambda && rm -f schemagate-lambda.zip && \
 	  python3 -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile("schemagate-lambda.zip", "w", zipfile.ZIP_DEFLATED); i = zipfile.ZipInfo("bootstrap"); i.external_attr = 0o755 << 16; z.writestr(i, pathlib.Path("schemagate-lambda/bootstrap").read_bytes(), zipfile.ZIP_DEFLATED); [z.write(p, "migrations/" + p.name) for p in sorted(pathlib.Path("../../migrations").glob("*.sql"))]'
 	@ls -l target/lambda/schemagate-lambda/bootstrap target/lambda/schemagate-lambda.zip

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
+import { EndpointsMode, OnRollback, PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
 import {
   cleanup,
   copyOfFixtureMigrations,
@@ -78,7 +78,7 @@ describe('the custom resource', () => {
       databaseName: 'shop',
       initSql: ['SET FOREIGN_KEY_CHECKS=0', "SET time_zone='+00:00'"],
       baselineVersion: 1,
-      onRollback: 'keep',
+      onRollback: OnRollback.KEEP,
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: false,
@@ -112,7 +112,7 @@ describe('the custom resource', () => {
       databaseName: 'shop',
       initSql: ['SET FOREIGN_KEY_CHECKS=0'],
       baselineVersion: 1,
-      onRollback: 'revert',
+      onRollback: OnRollback.REVERT,
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: true,
@@ -459,8 +459,8 @@ describe('VPC endpoints', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
   });
 
-  test("endpoints: 'existing' creates none", () => {
-    const { template } = migrationsOnDatabase({ endpoints: 'existing' });
+  test('endpoints: EndpointsMode.EXISTING creates none', () => {
+    const { template } = migrationsOnDatabase({ endpoints: EndpointsMode.EXISTING });
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 });
