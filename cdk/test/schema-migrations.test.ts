@@ -314,6 +314,26 @@ describe('the Lambda', () => {
       () => new SchemaMigrations(stack, 'M', { database: db, migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: empty }),
     ).toThrow(/no Lambda binary at `.*\/bootstrap`\. Run `make build`.*schemagateLambdaDir.*SCHEMAGATE_LAMBDA_DIR/);
   });
+
+  test("the function's description names the schemagate version recorded beside the bootstrap", () => {
+    // GIVEN a binary folder with VERSION (as make build and make package write it), and one without
+    const versioned = tempDir('versioned');
+    fs.writeFileSync(path.join(versioned, 'bootstrap'), 'versioned');
+    fs.writeFileSync(path.join(versioned, 'VERSION'), '0.7.3\n');
+    const descriptionWith = (lambdaBinaryDir: string) =>
+      only(migrationsOnDatabase({ lambdaBinaryDir }).template, 'AWS::Lambda::Function')[1].Properties.Description;
+
+    // THEN the version comes first; without one, the description has none
+    expect(descriptionWith(versioned)).toBe('schemagate 0.7.3: applies the bundled schema migrations (target 10)');
+    expect(descriptionWith(LAMBDA_DIR)).toBe('schemagate: applies the bundled schema migrations (target 10)');
+  });
+
+  test("package.json's version is the crate's (lambda/Cargo.toml), the one source of version numbers", () => {
+    const cargo = fs.readFileSync(path.join(__dirname, '..', '..', 'lambda', 'Cargo.toml'), 'utf8');
+    const crateVersion = /^version = "([^"]+)"$/m.exec(cargo)![1];
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(pkg.version).toBe(crateVersion);
+  });
 });
 
 describe('least privilege', () => {
