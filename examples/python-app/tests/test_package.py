@@ -186,6 +186,17 @@ class StandInPackagedConstruct(unittest.TestCase):
         self.assertIn("pip install schemagate-cdk", done.stdout)
 
 
+class DocsInPython(unittest.TestCase):
+    def test_the_constructs_example_is_python_translated_by_rosetta(self):
+        from schemagate_cdk import SchemaMigrations
+
+        doc = SchemaMigrations.__doc__
+        self.assertIn('SchemaMigrations(self, "Migrations"', doc)
+        self.assertIn('migrations_dir="migrations"', doc)
+        self.assertIn("migrations.gate(web)", doc)
+        self.assertNotIn("new SchemaMigrations", doc)
+
+
 class WrongPropsInPython(unittest.TestCase):
     def test_a_wrong_prop_combination_gives_the_typescript_message(self):
         import aws_cdk as cdk
