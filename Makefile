@@ -7,14 +7,19 @@ export PATH := $(VENV)/bin:$(HOME)/.cargo/bin:$(PATH)
 export CARGO_TERM_COLOR ?= never
 
 PY_PACKAGES := moto[server] cargo-lambda ziglang cfn-lint boto3 alembic SQLAlchemy PyMySQL psycopg2-binary
+# The Python example's CDK packages (versions: examples/python-app/requirements.txt),
+# in their own virtualenv: the packaging test installs the wheel beside them.
+PY_EXAMPLE_PACKAGES := aws-cdk-lib constructs cdk-nag
+PY_EXAMPLE_VENV := $(CURDIR)/target/python-example-deps
 
-.PHONY: help setup services python-tools node-tools bench-tools test test-rust test-cdk lint demo bench build clean
+.PHONY: help setup services python-tools node-tools bench-tools test test-rust test-cdk test-package lint demo bench build package clean
 
 help:
 	@echo "make demo   rehearse a whole deploy on this machine (no AWS account)"
 	@echo "make test   all tests: Rust (real MariaDB/PostgreSQL, moto, Lambda emulator), lint, CDK"
 	@echo "make bench  schemagate against sqlx-cli, dbmate, Alembic and the client (bench/results.md)"
 	@echo "make build  the Lambda zip (cargo lambda build --release --arm64)"
+	@echo "make package  the construct library: npm .tgz and Python wheel with the arm64 Lambda inside"
 
 # --- set-up ------------------------------------------------------------------
 services:
@@ -34,6 +39,13 @@ cdk/node_modules/.installed: cdk/package-lock.json
 
 node-tools: cdk/node_modules/.installed
 
+$(PY_EXAMPLE_VENV)/.installed: Makefile examples/python-app/requirements.txt
+	rm -rf $(PY_EXAMPLE_VENV)
+	python3 -m venv $(PY_EXAMPLE_VENV)
+	$(PY_EXAMPLE_VENV)/bin/pip install -q --upgrade pip
+	$(PY_EXAMPLE_VENV)/bin/pip install -q -c examples/python-app/requirements.txt $(PY_EXAMPLE_PACKAGES)
+	touch $@
+
 setup: services python-tools
 
 # --- the demo ----------------------------------------------------------------
@@ -47,17 +59,24 @@ demo: setup node-tools
 
 # --- tests -------------------------------------------------------------------
 # The Rust tests, then lint (formatting and clippy with -D warnings), then
-# the CDK tests; any failure stops the run.
+# the CDK tests, then the packaged library; any failure stops the run.
 test: setup node-tools
 	cargo nextest run --workspace --no-fail-fast
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory test-cdk
+	$(MAKE) --no-print-directory test-package
 
 test-rust: setup node-tools
 	cargo nextest run --workspace --no-fail-fast
 
 test-cdk: node-tools python-tools
 	cd cdk && npm test
+
+# jsii build + jsii-pacmak (npm and Python) with a STAND-IN bootstrap, the
+# wheel in a fresh virtualenv, the Python example synthesized and compared
+# with the TypeScript one (examples/python-app/tests).
+test-package: node-tools $(PY_EXAMPLE_VENV)/.installed
+	bash scripts/test-package.sh $(PY_EXAMPLE_VENV)
 
 lint:
 	cargo fmt --all --check
@@ -67,12 +86,19 @@ lint:
 
 # --- the Lambda package ------------------------------------------------------
 # target/lambda/schemagate-lambda/bootstrap is what the CDK construct bundles
-# (with the migrations folder); the zip holds both, for deploys without CDK.
+# (with the migrations folder) in a checkout, VERSION beside it the crate's
+# version; the zip holds both, for deploys without CDK.
 build: python-tools
 	cargo lambda build --release --arm64 --bin schemagate-lambda
+	sed -n 's/^version = "\(.*\)"$$/\1/p' lambda/Cargo.toml | head -1 > target/lambda/schemagate-lambda/VERSION
 	cd target/lambda && rm -f schemagate-lambda.zip && \
 	  python3 -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile("schemagate-lambda.zip", "w", zipfile.ZIP_DEFLATED); i = zipfile.ZipInfo("bootstrap"); i.external_attr = 0o755 << 16; z.writestr(i, pathlib.Path("schemagate-lambda/bootstrap").read_bytes(), zipfile.ZIP_DEFLATED); [z.write(p, "migrations/" + p.name) for p in sorted(pathlib.Path("../../migrations").glob("*.sql"))]'
 	@ls -l target/lambda/schemagate-lambda/bootstrap target/lambda/schemagate-lambda.zip
+
+# The construct library with the real Lambda: jsii + jsii-pacmak into
+# target/cdk-package/dist (js/*.tgz, python/*.whl), the version the crate's.
+package: build node-tools
+	bash scripts/package-cdk.sh target/lambda/schemagate-lambda target/cdk-package
 
 # --- benchmark (not part of `make test`) ---------------------------------------
 # The peers, by package name, in .tools/ (gitignored): sqlx-cli from crates.io

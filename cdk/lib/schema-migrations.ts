@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
@@ -17,6 +16,7 @@ import {
   readMigrationsSource,
   stageLambdaAsset,
 } from './migrations-source';
+import { LAMBDA_DIR_CONTEXT_KEY, LAMBDA_DIR_ENV_VAR, LambdaBinary, resolveLambdaBinary } from './lambda-package';
 import PROPERTIES from './properties.json';
 import { rdsCaBundle, readCaBundle, relaxedTlsWarning, TLS_RELAXED_WARNING, TlsMode, validateTlsMode } from './tls';
 
@@ -33,10 +33,20 @@ export type PropertyName = keyof typeof PROPERTIES;
 export const PROPERTY_NAMES: Readonly<Record<PropertyName, string>> = PROPERTIES;
 
 /** What the custom resource does when CloudFormation rolls back to an older `TargetVersion`. */
-export type OnRollback = 'revert' | 'keep';
+export enum OnRollback {
+  /** Run the down scripts back to the older version (the default). */
+  REVERT = 'revert',
+  /** Leave the schema as it is and succeed. */
+  KEEP = 'keep',
+}
 
 /** Whether the construct creates the VPC endpoints the Lambda needs. */
-export type EndpointsMode = 'create' | 'existing';
+export enum EndpointsMode {
+  /** Create them, once per VPC (the default). */
+  CREATE = 'create',
+  /** The VPC has them already, or reaches the AWS APIs through NAT: create none. */
+  EXISTING = 'existing',
+}
 
 /** The Auto Scaling groups to empty before a breaking migration, chosen by tag. */
 export interface DrainTarget {
@@ -46,7 +56,11 @@ export interface DrainTarget {
   readonly tagValue: string;
 }
 
-/** The databases the construct can take whole: they carry a secret, a VPC and their security groups. */
+/**
+ * The databases the construct can take whole: they carry a secret, a VPC and
+ * their security groups. (TypeScript only: jsii has no type aliases, so the
+ * `database` prop spells the union out.)
+ */
 export type MigratableDatabase =
   | rds.DatabaseInstance
   | rds.DatabaseInstanceFromSnapshot
@@ -56,17 +70,12 @@ export type MigratableDatabase =
 /** The resource type CloudFormation shows for the migrations custom resource. */
 export const SCHEMA_MIGRATIONS_RESOURCE_TYPE = 'Custom::SchemaMigrations';
 
-/** Context key that points at the folder holding the `bootstrap` built by cargo lambda. */
-export const LAMBDA_DIR_CONTEXT_KEY = 'schemagateLambdaDir';
-
-/** Environment variable that points at the folder holding the `bootstrap` built by cargo lambda. */
-export const LAMBDA_DIR_ENV_VAR = 'SCHEMAGATE_LAMBDA_DIR';
-
-/** Root of the schemagate repository (this file lives in `cdk/lib`). */
-const REPO_ROOT = path.resolve(__dirname, '..', '..');
-
-/** Where `make build` (`cargo lambda build --release --arm64 --bin schemagate-lambda`) puts the binary. */
-export const DEFAULT_LAMBDA_DIR = path.join(REPO_ROOT, 'target', 'lambda', 'schemagate-lambda');
+export {
+  CHECKOUT_LAMBDA_DIR as DEFAULT_LAMBDA_DIR,
+  LAMBDA_DIR_CONTEXT_KEY,
+  LAMBDA_DIR_ENV_VAR,
+  PACKAGE_LAMBDA_DIR,
+} from './lambda-package';
 
 /** Properties of {@link SchemaMigrations}. */
 export interface SchemaMigrationsProps {
@@ -77,7 +86,11 @@ export interface SchemaMigrationsProps {
    *
    * @default - none: give either `database`, or `secret` and `connections`
    */
-  readonly database?: MigratableDatabase;
+  readonly database?:
+    | rds.DatabaseInstance
+    | rds.DatabaseInstanceFromSnapshot
+    | rds.DatabaseCluster
+    | rds.DatabaseClusterFromSnapshot;
 
   /**
    * The RDS-format secret (`engine`, `host`, `port`, `username`, `password`,
@@ -134,7 +147,7 @@ export interface SchemaMigrationsProps {
    * `revert` runs the down scripts, `keep` leaves the schema as it is and
    * succeeds.
    *
-   * @default 'revert'
+   * @default OnRollback.REVERT
    */
   readonly onRollback?: OnRollback;
 
@@ -160,7 +173,7 @@ export interface SchemaMigrationsProps {
    * endpoint with private DNS, or a second S3 gateway endpoint on the same
    * route tables, fails to deploy) or reaches the AWS APIs through NAT.
    *
-   * @default 'create'
+   * @default EndpointsMode.CREATE
    */
   readonly endpoints?: EndpointsMode;
 
@@ -242,11 +255,15 @@ export interface SchemaMigrationsProps {
   readonly caBundle?: string;
 
   /**
-   * Folder holding the `bootstrap` binary built by
-   * `cargo lambda build --release --arm64 --bin schemagate-lambda`.
+   * Folder holding a `bootstrap` binary of your own build
+   * (`cargo lambda build --release --arm64 --bin schemagate-lambda`), instead
+   * of the one inside this package. A `VERSION` file beside it (as
+   * `make build` writes) goes into the function's description.
    *
    * @default - the context key `schemagateLambdaDir`, else the environment
-   * variable `SCHEMAGATE_LAMBDA_DIR`, else `<repo>/target/lambda/schemagate-lambda`
+   * variable `SCHEMAGATE_LAMBDA_DIR`, else the package's own `lambda/`
+   * folder (the binary `make package` put there), else, in a schemagate
+   * checkout, `<repo>/target/lambda/schemagate-lambda`
    */
   readonly lambdaBinaryDir?: string;
 
@@ -288,6 +305,17 @@ const MAX_LAMBDA_TIMEOUT = Duration.minutes(15);
  * `MigrationsHash` make any change of a migration file an Update. The
  * applied version is {@link schemaVersion}; {@link gate} makes Auto Scaling
  * groups replace their instances only after, and only when, it changed.
+ *
+ * @example
+ * declare const database: rds.DatabaseInstance;
+ * declare const web: autoscaling.AutoScalingGroup;
+ *
+ * const migrations = new SchemaMigrations(this, 'Migrations', {
+ *   database,
+ *   migrationsDir: 'migrations',
+ *   drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
+ * });
+ * migrations.gate(web);
  */
 export class SchemaMigrations extends Construct {
   /** The schema version the database is at after the deploy (the `SchemaVersion` attribute). */
@@ -323,7 +351,7 @@ export class SchemaMigrations extends Construct {
     this.parameterNameOverride = props.schemaVersionParameterName;
 
     const timeout = props.timeout ?? Duration.minutes(10);
-    const bootstrap = resolveBootstrap(this, props.lambdaBinaryDir);
+    const binary = resolveBinary(this, props.lambdaBinaryDir);
     const tls = props.tls ?? TlsMode.VERIFY_FULL;
     const caBundle = props.caBundle !== undefined ? readCaBundle(props.caBundle) : rdsCaBundle();
     const relaxed = relaxedTlsWarning(tls);
@@ -352,11 +380,11 @@ export class SchemaMigrations extends Construct {
     this.grantLeastPrivilege(role, secret, logGroup, props.drain);
 
     this.function = new lambda.Function(this, 'Function', {
-      description: `schemagate: applies the bundled schema migrations (target ${this.targetVersion})`,
+      description: functionDescription(binary, this.targetVersion),
       runtime: lambda.Runtime.PROVIDED_AL2023,
       architecture: lambda.Architecture.ARM_64,
       handler: 'bootstrap',
-      code: lambda.Code.fromAsset(stageLambdaAsset(bootstrap, source, caBundle)),
+      code: lambda.Code.fromAsset(stageLambdaAsset(binary.bootstrap, source, caBundle)),
       role,
       logGroup,
       timeout,
@@ -387,7 +415,7 @@ export class SchemaMigrations extends Construct {
     if (props.database) {
       this.resource.node.addDependency(props.database);
     }
-    if ((props.endpoints ?? 'create') === 'create') {
+    if ((props.endpoints ?? EndpointsMode.CREATE) === EndpointsMode.CREATE) {
       this.resource.node.addDependency(ensureEndpoints(this, vpc, vpcSubnets, !!props.drain));
     }
 
@@ -672,11 +700,17 @@ function validateOptions(props: SchemaMigrationsProps, target: string): void {
       );
     }
   }
-  if (props.onRollback !== undefined && props.onRollback !== 'revert' && props.onRollback !== 'keep') {
-    throw new Error(`schemagate: onRollback \`${props.onRollback}\` must be 'revert' or 'keep'.`);
+  if (props.onRollback !== undefined && !Object.values(OnRollback).includes(props.onRollback)) {
+    throw new Error(
+      `schemagate: onRollback \`${String(props.onRollback)}\` must be 'revert' or 'keep' (OnRollback.REVERT, ` +
+        'the default, or OnRollback.KEEP).',
+    );
   }
-  if (props.endpoints !== undefined && props.endpoints !== 'create' && props.endpoints !== 'existing') {
-    throw new Error(`schemagate: endpoints \`${props.endpoints}\` must be 'create' or 'existing'.`);
+  if (props.endpoints !== undefined && !Object.values(EndpointsMode).includes(props.endpoints)) {
+    throw new Error(
+      `schemagate: endpoints \`${String(props.endpoints)}\` must be 'create' or 'existing' (EndpointsMode.CREATE, ` +
+        'the default, or EndpointsMode.EXISTING).',
+    );
   }
   const timeout = props.timeout ?? Duration.minutes(10);
   if (timeout.toSeconds() < 30 || timeout.toSeconds() > MAX_LAMBDA_TIMEOUT.toSeconds()) {
@@ -729,20 +763,16 @@ function validateOptions(props: SchemaMigrationsProps, target: string): void {
   }
 }
 
-function resolveBootstrap(scope: Construct, fromProps: string | undefined): string {
+function resolveBinary(scope: Construct, fromProps: string | undefined): LambdaBinary {
   const fromContext = scope.node.tryGetContext(LAMBDA_DIR_CONTEXT_KEY) as string | undefined;
   const fromEnv = process.env[LAMBDA_DIR_ENV_VAR] || undefined;
-  const dir = path.resolve(fromProps ?? fromContext ?? fromEnv ?? DEFAULT_LAMBDA_DIR);
-  const bootstrap = path.join(dir, 'bootstrap');
-  if (!fs.existsSync(bootstrap) || !fs.statSync(bootstrap).isFile()) {
-    throw new Error(
-      `schemagate: no Lambda binary at \`${bootstrap}\`. Run \`make build\` at the repository root ` +
-        '(`cargo lambda build --release --arm64 --bin schemagate-lambda`), or point `lambdaBinaryDir`, ' +
-        `the context key \`${LAMBDA_DIR_CONTEXT_KEY}\` (-c ${LAMBDA_DIR_CONTEXT_KEY}=DIR) or the environment ` +
-        `variable ${LAMBDA_DIR_ENV_VAR} at the folder that holds \`bootstrap\`.`,
-    );
-  }
-  return bootstrap;
+  return resolveLambdaBinary(fromProps ?? fromContext ?? fromEnv);
+}
+
+/** The function's description: the schemagate version that built the binary, when the package recorded it. */
+function functionDescription(binary: LambdaBinary, targetVersion: string): string {
+  const by = binary.version === undefined ? 'schemagate' : `schemagate ${binary.version}`;
+  return `${by}: applies the bundled schema migrations (target ${targetVersion})`;
 }
 
 function defaultSubnets(vpc: ec2.IVpc): ec2.SubnetSelection {

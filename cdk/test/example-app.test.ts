@@ -10,7 +10,7 @@ import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import * as cxapi from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { buildExampleApp, ExampleStacks } from '../lib/example-app';
+import { buildExampleApp, ExampleStacks } from '../example/example-app';
 import { cleanup, FIXTURE_MIGRATIONS, fixtureLambdaDir, newApp } from './helpers';
 
 type Template = {

@@ -8,7 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
+import { EndpointsMode, OnRollback, PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
 import {
   cleanup,
   copyOfFixtureMigrations,
@@ -78,7 +78,7 @@ describe('the custom resource', () => {
       databaseName: 'shop',
       initSql: ['SET FOREIGN_KEY_CHECKS=0', "SET time_zone='+00:00'"],
       baselineVersion: 1,
-      onRollback: 'keep',
+      onRollback: OnRollback.KEEP,
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: false,
@@ -112,7 +112,7 @@ describe('the custom resource', () => {
       databaseName: 'shop',
       initSql: ['SET FOREIGN_KEY_CHECKS=0'],
       baselineVersion: 1,
-      onRollback: 'revert',
+      onRollback: OnRollback.REVERT,
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: true,
@@ -314,6 +314,26 @@ describe('the Lambda', () => {
       () => new SchemaMigrations(stack, 'M', { database: db, migrationsDir: FIXTURE_MIGRATIONS, lambdaBinaryDir: empty }),
     ).toThrow(/no Lambda binary at `.*\/bootstrap`\. Run `make build`.*schemagateLambdaDir.*SCHEMAGATE_LAMBDA_DIR/);
   });
+
+  test("the function's description names the schemagate version recorded beside the bootstrap", () => {
+    // GIVEN a binary folder with VERSION (as make build and make package write it), and one without
+    const versioned = tempDir('versioned');
+    fs.writeFileSync(path.join(versioned, 'bootstrap'), 'versioned');
+    fs.writeFileSync(path.join(versioned, 'VERSION'), '0.7.3\n');
+    const descriptionWith = (lambdaBinaryDir: string) =>
+      only(migrationsOnDatabase({ lambdaBinaryDir }).template, 'AWS::Lambda::Function')[1].Properties.Description;
+
+    // THEN the version comes first; without one, the description has none
+    expect(descriptionWith(versioned)).toBe('schemagate 0.7.3: applies the bundled schema migrations (target 10)');
+    expect(descriptionWith(LAMBDA_DIR)).toBe('schemagate: applies the bundled schema migrations (target 10)');
+  });
+
+  test("package.json's version is the crate's (lambda/Cargo.toml), the one source of version numbers", () => {
+    const cargo = fs.readFileSync(path.join(__dirname, '..', '..', 'lambda', 'Cargo.toml'), 'utf8');
+    const crateVersion = /^version = "([^"]+)"$/m.exec(cargo)![1];
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(pkg.version).toBe(crateVersion);
+  });
 });
 
 describe('least privilege', () => {
@@ -459,8 +479,8 @@ describe('VPC endpoints', () => {
     template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
   });
 
-  test("endpoints: 'existing' creates none", () => {
-    const { template } = migrationsOnDatabase({ endpoints: 'existing' });
+  test('endpoints: EndpointsMode.EXISTING creates none', () => {
+    const { template } = migrationsOnDatabase({ endpoints: EndpointsMode.EXISTING });
     template.resourceCountIs('AWS::EC2::VPCEndpoint', 0);
   });
 });

@@ -11,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as cxapi from 'aws-cdk-lib/cx-api';
-import { buildExampleApp, DEFAULT_MIGRATIONS_DIR } from '../lib/example-app';
+import { buildExampleApp, DEFAULT_MIGRATIONS_DIR } from '../example/example-app';
 import { cleanup, fixtureLambdaDir, newApp, tempDir } from './helpers';
 
 const CDK_DIR = path.join(__dirname, '..');

@@ -2,7 +2,7 @@ import { CfnResource, Duration, NestedStack, NestedStackProps, Stack, StackProps
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import { Construct } from 'constructs';
-import { DrainTarget, SchemaMigrations } from './schema-migrations';
+import { DrainTarget, SchemaMigrations } from '../lib';
 
 /** What the data tier is made of, in a stack of its own or nested in a parent. */
 export interface DataTierProps {

@@ -9,7 +9,7 @@
  * `make build`), `schemagateMigrationsDir` (default `../migrations`).
  */
 import { App } from 'aws-cdk-lib';
-import { buildExampleApp } from '../lib/example-app';
+import { buildExampleApp } from './example-app';
 
 const app = new App();
 buildExampleApp(app);

@@ -17,7 +17,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DrainTarget, SchemaMigrations } from './schema-migrations';
+import { DrainTarget, SchemaMigrations } from '../lib';
 
 /**
  * Where the instances find `DATABASE_URL` for `schemagate check`: a read-only

@@ -1,0 +1,1 @@
+"""The Network/Data/App example of schemagate, written with schemagate-cdk in Python."""
