@@ -70,7 +70,18 @@ pub struct StepRun<'a> {
     pub body: Option<&'a str>,
     /// `-- no-transaction`: the script must not run in one transaction.
     pub no_tx: bool,
+    /// The next step of the run opens with a statement that commits
+    /// implicitly before it runs (MariaDB DDL,
+    /// [`crate::migrate::script::opens_with_commit`]): this step's finish
+    /// may ride in that commit instead of one of its own
+    /// ([`super::mariadb`]).
+    pub next_commits: bool,
 }
+
+/// Tests: called before each round trip an engine makes (a place to kill
+/// the connection between two of them).
+#[cfg(test)]
+pub type Seam = Box<dyn FnMut() -> BoxFuture<'static, ()> + Send>;
 
 /// What a migration run asks of a database.
 pub trait Engine: Send {
@@ -163,4 +174,9 @@ pub trait Engine: Send {
 
     /// End the session.
     fn close(self: Box<Self>) -> BoxFuture<'static, ()>;
+
+    /// Tests: call `seam` before each round trip (engines without one
+    /// ignore it).
+    #[cfg(test)]
+    fn set_seam(&mut self, _seam: Seam) {}
 }

@@ -6,12 +6,13 @@
 //!
 //! ```text
 //! SET @schemagate_t0 = NOW(6), autocommit = 0[, max_statement_time = …];
+//! SAVEPOINT schemagate_previous          — only after a deferred finish (below)
 //! INSERT its row: success = FALSE, execution_time = -1   (down: mark the row -3)
 //! INSERT what is kept of it: name, down script, class   (down: nothing)
 //! <the script>
 //! UPDATE the row to success   (down: DELETE it) — only while the session is still in its database
 //! (down: DELETE what is kept of it, once its row is gone)
-//! SET autocommit = 1
+//! SET autocommit = 1                     — not when the finish is deferred (below)
 //! ```
 //!
 //! With `autocommit = 0` nothing commits until a DDL (MariaDB commits
@@ -19,15 +20,58 @@
 //! - a script with DDL: its row commits just before the first DDL runs, so
 //!   from the moment anything of it can be committed, a failure or a crash
 //!   finds the row on record saying the script started;
-//! - a script of DML only: row, script and finish commit together at the end;
-//!   a failure or a crash rolls all of it back and no row stays;
+//! - a script of DML only: row, script and finish commit together; a
+//!   failure or a crash rolls all of it back and no row stays;
 //! - nothing is written ahead for the next migration, so a run killed
 //!   between two batches leaves no row for a migration that did not start;
-//! - no commit is added: the row rides in the first DDL's implicit commit or
-//!   in the final one, and nothing else is sent per migration;
 //! - the kept row (`_schemagate_history`) commits in the same commit as the
 //!   history row, in both directions: the two tables hold both rows or
 //!   neither.
+//!
+//! # The finish rides in the next migration's commit
+//!
+//! When the next migration of the run is an up whose first statement
+//! commits implicitly (`CREATE`, `ALTER`, `DROP`, `RENAME`, `TRUNCATE`:
+//! [`crate::migrate::script::opens_with_commit`]), the batch ends without
+//! `SET autocommit = 1`: its finish (and whatever ran after its last DDL)
+//! commits in the implicit commit the next migration's first DDL makes,
+//! together with that migration's started row. A DDL-only migration so
+//! costs one commit beyond its own DDL instead of two; a DML-only one
+//! followed by a DDL migration costs none of its own. Every other batch —
+//! the last of a run, one before a migration that opens with DML, a down —
+//! commits at its end as before; a stop between two migrations and the
+//! end of the run commit what is pending before the lock is released
+//! (`unlock`), and a failure commits it as below.
+//!
+//! The batch after a deferred finish sets a savepoint before its rows. If
+//! it fails before anything of it committed (its first statement did not
+//! parse, so there was no implicit commit), the engine rolls back to the
+//! savepoint, which keeps the previous migration's finish, and commits it;
+//! if a statement of it committed implicitly the savepoint is gone (error
+//! 1305), everything before that statement is committed, and the engine
+//! rolls back as before. Either way the previous migration is recorded as
+//! applied and the failed one is read back as before (`settle`).
+//!
+//! What the history says when the connection is lost — killed, the
+//! client killed, the server gone — with migration N deferred:
+//!
+//! | lost | N's row | N+1's row | what the database holds |
+//! |---|---|---|---|
+//! | during N, before its first DDL | none | none | nothing of N |
+//! | during N, after a DDL of it | started (-1) | none | part of N, or all of it |
+//! | after N's batch, before N+1's first DDL committed | started (-1) if N holds DDL; none if N is DML only | none | all of N; nothing of a DML-only N (rolled back with its row) |
+//! | once N+1's first DDL started | applied | started (-1) | all of N; N+1 as in the first two rows |
+//!
+//! So "started, not finished" means "partly *or wholly* applied", as it
+//! already did when a connection was lost between a script's last
+//! statement and its commit: the next run refuses it with the recovery
+//! hint (compare the database with the file, then `schemagate resolve N
+//! --as applied` or `--as undone`), never marks it applied and never runs
+//! it again by itself. The history cannot tell the two apart after the
+//! fact — N's finish is the only record that its last statement ran, and
+//! it is what was lost — so the deferral trades a commit per migration
+//! for that wider window. Nothing is ever recorded as applied that did
+//! not run: a finish is written only after the script's last statement.
 //!
 //! The engine checks each batch's affected-row counts (`Batch::prefix`,
 //! `Batch::suffix`): the finish must have changed exactly its row. After
@@ -60,6 +104,12 @@ use crate::deadline::Deadline;
 
 pub struct MariaDb {
     conn: MySqlConnection,
+    /// The last step's finish rides in the next step's first implicit
+    /// commit: it has not committed yet (see the module's documentation).
+    pending: bool,
+    /// Tests: called before each of the engine's round trips.
+    #[cfg(test)]
+    seam: Option<super::engine::Seam>,
 }
 
 /// One connection attempt, unbounded (the caller bounds it), that tells a
@@ -73,7 +123,7 @@ pub(super) async fn connect(o: &MySqlConnectOptions) -> Result<MariaDb, Attempt>
         probe::postgres(o.get_host(), o.get_port(), probe::SILENT_BEFORE_PROBE).await
     };
     tokio::select! {
-        r = &mut connect => r.map(|conn| MariaDb { conn }).map_err(|e| Attempt::Db(server_error(e))),
+        r = &mut connect => r.map(MariaDb::new).map_err(|e| Attempt::Db(server_error(e))),
         Some(found) = check, if tcp => Err(Attempt::Wrong(found)),
     }
 }
@@ -175,17 +225,48 @@ struct Batch {
 /// A migration's whole batch (see the module's documentation).
 /// `statement` (time left before the deadline) renews the session's
 /// `max_statement_time` for this batch, so a statement that starts late in
-/// a run is still stopped by the server in time.
+/// a run is still stopped by the server in time. (The engine sends
+/// [`step_in`], which joins it to its neighbours.)
+#[cfg(test)]
 fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Duration>) -> Batch {
+    step_in(home, this, body, statement, Chain::default())
+}
+
+/// How a batch joins its neighbours: the previous step's finish has not
+/// committed yet (`after_pending`: a savepoint keeps it apart from this
+/// step), and this step's finish is left to the next step's implicit
+/// commit (`defer`: no `SET autocommit = 1` at its end).
+#[derive(Debug, Clone, Copy, Default)]
+struct Chain {
+    after_pending: bool,
+    defer: bool,
+}
+
+/// The savepoint a batch sets after a deferred finish.
+const SAVEPOINT: &str = "schemagate_previous";
+
+/// `step`, joined to its neighbours as `chain` says.
+fn step_in(
+    home: &Home,
+    this: &Mark<'_>,
+    body: Option<&str>,
+    statement: Option<Duration>,
+    chain: Chain,
+) -> Batch {
     let started = rows::started::<MariaDb>(home, this);
     let finish = rows::finish::<MariaDb>(
         home,
         this,
         "TIMESTAMPDIFF(MICROSECOND, @schemagate_t0, NOW(6)) * 1000",
     );
+    let savepoint = if chain.after_pending {
+        format!("SAVEPOINT {SAVEPOINT};\n")
+    } else {
+        String::new()
+    };
     Batch {
         sql: format!(
-            "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{started};\n{body}{finish};\nSET autocommit = 1",
+            "SET @schemagate_t0 = NOW(6), autocommit = 0{limit};\n{savepoint}{started};\n{body}{finish}{end}",
             limit = statement.map_or(String::new(), |d| format!(
                 ", max_statement_time = {:.3}",
                 d.as_secs_f64().max(1.0)
@@ -193,13 +274,14 @@ fn step(home: &Home, this: &Mark<'_>, body: Option<&str>, statement: Option<Dura
             started = started.join(";\n"),
             body = body.unwrap_or(""),
             finish = finish.join(";\n"),
+            end = if chain.defer { "" } else { ";\nSET autocommit = 1" },
         ),
-        prefix: 1 + started.len(),
-        suffix: finish.len() + 1,
+        prefix: 1 + usize::from(chain.after_pending) + started.len(),
+        suffix: finish.len() + usize::from(!chain.defer),
     }
 }
 
-/// After a failed [`step`]: end its transaction (what did not commit is
+/// After a failed [`step_in`]: end its transaction (what did not commit is
 /// undone) and put the session back in its database.
 fn abort(home: &Home) -> String {
     format!(
@@ -209,9 +291,28 @@ fn abort(home: &Home) -> String {
 }
 
 impl MariaDb {
+    fn new(conn: MySqlConnection) -> MariaDb {
+        MariaDb {
+            conn,
+            pending: false,
+            #[cfg(test)]
+            seam: None,
+        }
+    }
+
+    /// The connection, for the next round trip (tests: after the seam).
+    async fn wire(&mut self) -> &mut MySqlConnection {
+        #[cfg(test)]
+        if let Some(seam) = self.seam.as_mut() {
+            seam().await;
+        }
+        &mut self.conn
+    }
+
     async fn home(&mut self) -> Result<Home, DbError> {
         let row = self
-            .conn
+            .wire()
+            .await
             .row_text("SELECT DATABASE(), CAST(@@max_allowed_packet AS CHAR)")
             .await?;
         let name = row.first().cloned().flatten().filter(|n| !n.is_empty());
@@ -230,7 +331,8 @@ impl MariaDb {
     /// The first statement's affected rows of a bookkeeping batch.
     async fn record(&mut self, sql: String, context: String) -> Result<u64, DbError> {
         let affected = self
-            .conn
+            .wire()
+            .await
             .batch(sql)
             .await
             .map_err(|e| DbError::query(context, e.source))?;
@@ -240,7 +342,7 @@ impl MariaDb {
     async fn lock(&mut self, lock: &LockId, timeout: Duration) -> Result<(), LockError> {
         let secs = timeout.as_secs().max(1);
         let sql = format!("SELECT GET_LOCK('{}', {secs})", lock.name);
-        match self.conn.scalar(&sql).await? {
+        match self.wire().await.scalar(&sql).await? {
             Some(1) => Ok(()),
             Some(0) => Err(LockError::Timeout { seconds: secs }),
             _ => Err(LockError::NotTaken {
@@ -260,25 +362,30 @@ impl MariaDb {
         deadline: Option<Deadline>,
     ) -> Result<(), StepFailed> {
         let limit = deadline.map(|d| d.statement_limit());
-        let batch = step(home, &s.mark, s.body, limit);
-        match self.conn.batch(batch.sql).await {
+        let chain = Chain {
+            after_pending: std::mem::take(&mut self.pending),
+            defer: s.next_commits && matches!(s.mark, Mark::Up(_)),
+        };
+        let batch = step_in(home, &s.mark, s.body, limit, chain);
+        match self.wire().await.batch(batch.sql).await {
             Ok(affected) => {
                 let finish = affected
                     .len()
                     .checked_sub(batch.suffix)
                     .and_then(|i| affected.get(i));
                 if finish == Some(&1) {
+                    self.pending = chain.defer;
                     return Ok(());
                 }
                 let ran = affected.len().saturating_sub(batch.prefix + batch.suffix);
-                let message = self.not_finished(home).await;
+                let message = self.not_finished(home, chain.defer).await;
                 let left = Left::Partly { statements: ran };
                 Err(StepFailed::new(StepError::Bookkeeping(message), left))
             }
             Err(e) => {
                 let error = server_error(e.source);
                 let retry = error.kind == ErrorKind::LockWaitTimeout;
-                if let Err(abort) = self.conn.execute(&abort(home)).await {
+                if let Err(abort) = self.abort(home, chain.after_pending).await {
                     let then = Box::new(Then::ConnectionFailed(abort));
                     return Err(StepFailed::new(
                         StepError::Then { error, then },
@@ -286,21 +393,64 @@ impl MariaDb {
                     ));
                 }
                 let ran = e.completed.saturating_sub(batch.prefix);
-                settle::<MariaDb, _>(&mut self.conn, home, &s.mark, ran, error, retry).await
+                settle::<MariaDb, _>(self.wire().await, home, &s.mark, ran, error, retry).await
             }
         }
+    }
+
+    /// End a failed batch: what did not commit of it is undone, and the
+    /// session is put back in its database. After a deferred finish the
+    /// rollback goes to the batch's savepoint: the previous step's finish,
+    /// and what ran after its last DDL, stay and commit. The savepoint is
+    /// gone (error 1305) when a statement of this batch committed
+    /// implicitly, and everything before that statement with it.
+    async fn abort(&mut self, home: &Home, after_pending: bool) -> Result<(), DbError> {
+        if after_pending {
+            let back = format!("ROLLBACK TO SAVEPOINT {SAVEPOINT}");
+            match self.wire().await.batch(back).await {
+                Ok(_) => {
+                    let commit = format!("SET autocommit = 1; USE {}", MariaDb::quote(&home.name));
+                    return self.wire().await.execute(&commit).await;
+                }
+                Err(e) => {
+                    let e = server_error(e.source);
+                    if e.code.as_deref() != Some("1305") {
+                        return Err(DbError::query(
+                            "rolling back to the step's savepoint",
+                            e.source,
+                        ));
+                    }
+                }
+            }
+        }
+        self.wire().await.execute(&abort(home)).await
+    }
+
+    /// Commit a finish left for the next step's implicit commit, when no
+    /// such step follows (a stop, the end of a run that did not reach it).
+    async fn commit_pending(&mut self) -> Result<(), DbError> {
+        if std::mem::take(&mut self.pending) {
+            self.wire().await.execute("SET autocommit = 1").await?;
+        }
+        Ok(())
     }
 
     /// Everything committed, but the finish changed nothing: the script
     /// moved the session to another database (its row stays "started", in
     /// the right place), or removed the row. Says which, and moves the
     /// session back.
-    async fn not_finished(&mut self, home: &Home) -> String {
-        let now = self.conn.row_text("SELECT DATABASE()").await;
+    async fn not_finished(&mut self, home: &Home, deferred: bool) -> String {
+        // The batch did not end its transaction: end it, as it would have.
+        if deferred {
+            if let Err(e) = self.wire().await.execute("SET autocommit = 1").await {
+                return format!("recording it failed, then the connection failed: {e}");
+            }
+        }
+        let now = self.wire().await.row_text("SELECT DATABASE()").await;
         match now.map(|r| r.into_iter().next().flatten()) {
             Ok(now) if now.as_deref() != Some(home.name.as_str()) => {
                 let use_home = format!("USE {}", MariaDb::quote(&home.name));
-                let back = match self.conn.execute(&use_home).await {
+                let back = match self.wire().await.execute(&use_home).await {
                     Ok(()) => "the session was moved back".to_string(),
                     Err(e) => format!("moving the session back failed: {e}"),
                 };
@@ -326,11 +476,11 @@ impl Engine for MariaDb {
     }
 
     fn set_up(&mut self, limits: Limits) -> BoxFuture<'_, Result<(), DbError>> {
-        Box::pin(async move { self.conn.execute(&session(limits)).await })
+        Box::pin(async move { self.wire().await.execute(&session(limits)).await })
     }
 
     fn execute<'a>(&'a mut self, sql: &'a str) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(self.conn.execute(sql))
+        Box::pin(async move { self.wire().await.execute(sql).await })
     }
 
     fn home(&mut self) -> BoxFuture<'_, Result<Home, DbError>> {
@@ -341,15 +491,13 @@ impl Engine for MariaDb {
         &'a mut self,
         home: &'a Home,
     ) -> BoxFuture<'a, Result<Option<History>, DbError>> {
-        Box::pin(read_history::<MariaDb, _>(
-            &mut self.conn,
-            home,
-            server_error,
-        ))
+        Box::pin(
+            async move { read_history::<MariaDb, _>(self.wire().await, home, server_error).await },
+        )
     }
 
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
-        Box::pin(async move { self.conn.execute(&create_history(home)).await })
+        Box::pin(async move { self.wire().await.execute(&create_history(home)).await })
     }
 
     fn baseline<'a>(
@@ -366,7 +514,12 @@ impl Engine for MariaDb {
         home: &'a Home,
         versions: &'a [i64],
     ) -> BoxFuture<'a, Result<StoredDowns, DbError>> {
-        Box::pin(async move { self.conn.texts(&rows::stored_downs(home, versions)).await })
+        Box::pin(async move {
+            self.wire()
+                .await
+                .texts(&rows::stored_downs(home, versions))
+                .await
+        })
     }
 
     fn resolve<'a>(
@@ -389,8 +542,9 @@ impl Engine for MariaDb {
 
     fn unlock<'a>(&'a mut self, lock: &'a LockId) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move {
+            self.commit_pending().await?;
             let sql = format!("SELECT RELEASE_LOCK('{}')", lock.name);
-            self.conn.scalar(&sql).await.map(|_| ())
+            self.wire().await.scalar(&sql).await.map(|_| ())
         })
     }
 
@@ -409,7 +563,11 @@ impl Engine for MariaDb {
     /// and the command byte must fit.
     fn too_large(&self, home: &Home, s: &StepRun<'_>) -> Option<u64> {
         let limit = home.max_packet?;
-        let size = step(home, &s.mark, None, Some(Duration::from_secs(1)))
+        let widest = Chain {
+            after_pending: true,
+            defer: false,
+        };
+        let size = step_in(home, &s.mark, None, Some(Duration::from_secs(1)), widest)
             .sql
             .len()
             + s.sql.len()
@@ -421,13 +579,18 @@ impl Engine for MariaDb {
         &'a mut self,
         sql: &'a str,
     ) -> BoxFuture<'a, Result<Vec<Vec<Option<String>>>, ServerError>> {
-        Box::pin(async move { self.conn.rows_text(sql).await.map_err(server_error) })
+        Box::pin(async move { self.wire().await.rows_text(sql).await.map_err(server_error) })
     }
 
     fn close(self: Box<Self>) -> BoxFuture<'static, ()> {
         Box::pin(async move {
             let _ = self.conn.close().await;
         })
+    }
+
+    #[cfg(test)]
+    fn set_seam(&mut self, seam: super::engine::Seam) {
+        self.seam = Some(seam);
     }
 }
 

@@ -9,6 +9,8 @@ mod driver;
 pub mod engine;
 pub mod error;
 pub mod history;
+#[cfg(test)]
+mod kill_tests;
 pub mod mariadb;
 pub mod options;
 pub mod postgres;

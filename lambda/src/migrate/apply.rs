@@ -26,10 +26,11 @@ use super::keep::{self, Scripts};
 use super::lock;
 use super::plan::{plan_with, Direction, OnIrreversible, Plan, Step, Target};
 use super::retry;
-use super::script::terminated;
+use super::script::{opens_with_commit, terminated};
 use super::source::{MigrationSet, Script};
 use crate::db::rows::{Entry, Mark};
 use crate::db::{Conn, Limits, StepRun};
+use crate::dialect::Dialect;
 use crate::lint::MigrationLint;
 
 /// Read the history and plan, without changing anything (`status`, `plan`).
@@ -305,7 +306,8 @@ impl<'a> Run<'a> {
             }
             let script = planned.scripts.script(step);
             let body = terminated(&script.sql, dialect);
-            let run = step_run(planned, step, script, body.as_deref());
+            let mut run = step_run(planned, step, script, body.as_deref());
+            run.next_commits = next_commits(planned, step, steps.get(i + 1), dialect);
             self.progress.started(step);
             let t = Instant::now();
             let done = retry::one(self.conn, self.home, step, &run, self.opts).await;
@@ -393,7 +395,21 @@ fn step_run<'a>(
         sql: &script.sql,
         body,
         no_tx: script.no_tx,
+        next_commits: false,
     }
+}
+
+/// An up followed by an up whose first statement commits implicitly
+/// (MariaDB DDL): the first one's finish may ride in that commit.
+fn next_commits(
+    planned: &Planned<'_>,
+    step: &Step,
+    next: Option<&&Step>,
+    dialect: Dialect,
+) -> bool {
+    let up = |s: &Step| s.direction == Direction::Up;
+    up(step)
+        && next.is_some_and(|n| up(n) && opens_with_commit(&planned.scripts.script(n).sql, dialect))
 }
 
 /// The version below `version` that stays applied after reverting it.

@@ -2,7 +2,7 @@
 //! trip: the engine appends statements after it, so it must end with `;`.
 
 use crate::dialect::Dialect;
-use crate::lint::scan;
+use crate::lint::scan::{self, Lex, Lexeme, Scanner};
 
 /// The script as it must be sent, or `None` when it has no statement at all
 /// (empty or only comments: a deliberate no-op).
@@ -30,6 +30,28 @@ pub fn terminated(sql: &str, dialect: Dialect) -> Option<String> {
             }
         }
     }
+}
+
+/// The script's first statement commits implicitly before it runs: on
+/// MariaDB, `CREATE`, `ALTER`, `DROP`, `RENAME` and `TRUNCATE` (of anything
+/// but a temporary table). The engine lets the previous migration's finish
+/// ride in that commit ([`crate::db::mariadb`]). Read with the lint's
+/// scanner; anything it is not sure of (an executable comment first, text
+/// it cannot read, a temporary table) says no, which only costs a commit.
+/// PostgreSQL: never (its DDL is transactional).
+pub fn opens_with_commit(sql: &str, dialect: Dialect) -> bool {
+    if dialect != Dialect::MariaDb {
+        return false;
+    }
+    let first: Vec<Lexeme> = Scanner::new(sql, dialect)
+        .map_while(Result::ok)
+        .filter(|l| !matches!(l.lex, Lex::Space | Lex::Comment))
+        .take(4)
+        .collect();
+    let is = |i: usize, w: &str| first.get(i).is_some_and(|l| l.is(sql, w));
+    let temporary = (1..4).any(|i| is(i, "TEMPORARY"));
+    ["ALTER", "RENAME", "TRUNCATE"].iter().any(|w| is(0, w))
+        || ((is(0, "CREATE") || is(0, "DROP")) && !temporary)
 }
 
 #[cfg(test)]
@@ -100,5 +122,37 @@ mod tests {
             terminated("SELECT 1--1;", Dialect::MariaDb).unwrap(),
             "SELECT 1--1;\n"
         );
+    }
+
+    #[test]
+    fn a_script_opens_with_a_commit_when_its_first_statement_is_ddl() {
+        for sql in [
+            "CREATE TABLE a (id INT);",
+            "-- add c\n  alter table a add column c int;",
+            "/* x */ DROP INDEX i ON a; INSERT INTO a VALUES (1);",
+            "# y\nRENAME TABLE a TO b;",
+            "truncate a;",
+            "CREATE INDEX i ON a (c);",
+            "CREATE OR REPLACE TABLE a (id INT);",
+        ] {
+            assert!(opens_with_commit(sql, Dialect::MariaDb), "{sql:?}");
+        }
+        for sql in [
+            "INSERT INTO a VALUES (1); CREATE TABLE b (id INT);",
+            "CREATE TEMPORARY TABLE t (id INT);",
+            "CREATE OR REPLACE TEMPORARY TABLE t (id INT);",
+            "DROP TEMPORARY TABLE t;",
+            "/*!40101 CREATE TABLE a (id INT) */;",
+            "SELECT 1;",
+            "",
+            "-- nothing\n",
+            "'unterminated",
+        ] {
+            assert!(!opens_with_commit(sql, Dialect::MariaDb), "{sql:?}");
+        }
+        assert!(!opens_with_commit(
+            "CREATE TABLE a (id INT);",
+            Dialect::Postgres
+        ));
     }
 }
