@@ -476,10 +476,10 @@ def workloads(quick, corpus):
     small, big = (40, 160) if quick else (400, 1600)
     tgt = (lambda t: "") if quick else (lambda t: t)  # the targets are for 400/1600
     return [  # the slowest last: a run cut short still has the rest
-        Workload(f"apply-{small} create", "up", lambda d: create_mix(small, d), tgt("1.10x")),
+        Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
         Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x"),
                  then=Workload(f"down-{small} ddl", "down", None)),
-        Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
+        Workload(f"apply-{small} create", "up", lambda d: create_mix(small, d), tgt("1.10x")),
         Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), tgt(f"flat:apply-{small} ddl"), "ddl-big", True),
         Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms"), key="ddl-big"),
     ]
