@@ -654,11 +654,16 @@ LAMBDA_KEYS = [
 ]
 
 
+LAMBDA_SCRIPT = ROOT / "scripts" / "bench_lambda.py"
+LAMBDA_MISSING = "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
+LAMBDA_PENDING = "Lambda figures: pending (measured after the workloads)."
+
+
 def lambda_figures():
     """The Lambda's figures from scripts/bench_lambda.py --json: (cells, note)."""
-    script = ROOT / "scripts" / "bench_lambda.py"
+    script = LAMBDA_SCRIPT
     if not script.exists():
-        return None, "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
+        return None, LAMBDA_MISSING
     try:
         p = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True,
                            timeout=1800, cwd=ROOT)
@@ -769,7 +774,8 @@ def measure_all(cfg, tools, engines, report, state, tmp):
             for p, rows in measure(wl, engine, tools, runs, tmp, heads[engine.name]):
                 cells += table_rows(rows, p, tools, seen.setdefault(engine.name, {}))
             load.check(f"after {wl.name} on {engine.name}")
-            report(cells, load, None, "Lambda figures: pending.", f"Partial: written after "
+            report(cells, load, None, LAMBDA_PENDING if LAMBDA_SCRIPT.exists() else LAMBDA_MISSING,
+                   f"Partial: written after "
                    f"{wl.name} on {engine.name}; the run had not finished.")
 
 
