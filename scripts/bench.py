@@ -15,7 +15,7 @@ Workloads (each on a fresh database per run):
   no-op 1600         a run at head with the 1600 files (limit: one
                      session running `SELECT 1`)
   down-400 ddl       revert all 400 (limit: the down scripts, newest first,
-                     in one session)
+                     in one session), each run right after apply-400 ddl
   temporal           the Temporal history (../shared/corpus/temporal-*)
 
 Runs alternate the tools (round robin, the first tool rotating) so machine
@@ -455,6 +455,7 @@ class Workload:
     target: str = ""  # schemagate's target (issue #11): "1.10x" (of the limit) or "100ms"
     key: str = ""  # the history: a no-op reuses the databases an apply left at its head
     big: bool = False  # RUNS_BIG runs instead of RUNS
+    then: "Workload | None" = None  # run after this one, each run, on the database it left
 
 
 @dataclass
@@ -475,10 +476,10 @@ def workloads(quick, corpus):
     small, big = (40, 160) if quick else (400, 1600)
     tgt = (lambda t: "") if quick else (lambda t: t)  # the targets are for 400/1600
     return [  # the slowest last: a run cut short still has the rest
-        Workload(f"apply-{small} create", "up", lambda d: create_mix(small, d), tgt("1.10x")),
-        Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x")),
         Workload("temporal", "up", lambda d: corpus_history(corpus, d)),
-        Workload(f"down-{small} ddl", "down", lambda d: ddl_mix(small, d)),
+        Workload(f"apply-{small} ddl", "up", lambda d: ddl_mix(small, d), tgt("1.10x"),
+                 then=Workload(f"down-{small} ddl", "down", None)),
+        Workload(f"apply-{small} create", "up", lambda d: create_mix(small, d), tgt("1.10x")),
         Workload(f"apply-{big} ddl", "up", lambda d: ddl_mix(big, d), tgt(f"flat:apply-{small} ddl"), "ddl-big", True),
         Workload(f"no-op {big}", "noop", lambda d: ddl_mix(big, d), tgt("100ms"), key="ddl-big"),
     ]
@@ -508,9 +509,10 @@ def prepare(tool, action, engine, db, r, ready):
     ready.add(tool.name)
 
 
-def one_run(tool, wl, engine, r, row, ready, expect):
+def one_run(tool, wl, engine, r, row, ready, expect, fresh):
     db = f"sg_bench_{tool.name}"
-    prepare(tool, wl.action, engine, db, r, ready)
+    if fresh:
+        prepare(tool, wl.action, engine, db, r, ready)
     secs, out = execute(tool.cmds(wl.action, engine, db, r))
     row.samples.append(secs)
     if tool.name == "schemagate":
@@ -523,25 +525,30 @@ def one_run(tool, wl, engine, r, row, ready, expect):
 
 
 def measure(wl, engine, tools, runs, tmp, heads):
-    """Round robin over the tools, the first one rotating; one Row per tool.
-    `heads`: tool → the history key its database is at the head of."""
+    """Round robin over the tools, the first one rotating; per run and tool
+    the workload, then its `then` (a revert) on the database it left.
+    `heads`: tool → the history key its database is at the head of.
+    [(workload, [Row per tool])]."""
     hist = wl.history(engine.name)
     rendered = {t.name: t.render(hist, tmp / f"{engine.name}-{wl.name}-{t.name}".replace(" ", "_")) for t in tools}
-    rows = {t.name: Row(engine.name, wl.name, t.name, len(hist)) for t in tools}
-    ready, expect = {t for t, k in heads.items() if wl.key and k == wl.key}, {}
+    phases = [wl] + ([wl.then] if wl.then else [])
+    rows = {(p.name, t.name): Row(engine.name, p.name, t.name, len(hist)) for p in phases for t in tools}
+    ready, expect = {t for t, k in heads.items() if wl.key and k == wl.key}, {p.name: {} for p in phases}
     for k in range(runs):
         for tool in tools[k % len(tools):] + tools[: k % len(tools)]:
-            row = rows[tool.name]
-            if row.error:
-                continue
-            try:
-                one_run(tool, wl, engine, rendered[tool.name], row, ready, expect)
-            except (BenchError, ValueError, KeyError) as e:
-                row.error = str(e)
-                print(f"  {tool.name}: {wl.name} on {engine.name} failed: {e}", file=sys.stderr)
+            for i, p in enumerate(phases):
+                row = rows[(p.name, tool.name)]
+                if any(rows[(q.name, tool.name)].error for q in phases):
+                    break
+                try:
+                    one_run(tool, p, engine, rendered[tool.name], row, ready, expect[p.name], i == 0)
+                except (BenchError, ValueError, KeyError) as e:
+                    row.error = str(e)
+                    print(f"  {tool.name}: {p.name} on {engine.name} failed: {e}", file=sys.stderr)
     for t in tools:
-        heads[t.name] = wl.key if wl.action != "down" and not rows[t.name].error else ""
-    return list(rows.values())
+        ok = not any(rows[(p.name, t.name)].error for p in phases)
+        heads[t.name] = wl.key if phases[-1].action != "down" and ok else ""
+    return [(p, [rows[(p.name, t.name)] for t in tools]) for p in phases]
 
 
 # --- the machine and its load ------------------------------------------------------
@@ -647,11 +654,16 @@ LAMBDA_KEYS = [
 ]
 
 
+LAMBDA_SCRIPT = ROOT / "scripts" / "bench_lambda.py"
+LAMBDA_MISSING = "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
+LAMBDA_PENDING = "Lambda figures: pending (measured after the workloads)."
+
+
 def lambda_figures():
     """The Lambda's figures from scripts/bench_lambda.py --json: (cells, note)."""
-    script = ROOT / "scripts" / "bench_lambda.py"
+    script = LAMBDA_SCRIPT
     if not script.exists():
-        return None, "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
+        return None, LAMBDA_MISSING
     try:
         p = subprocess.run([sys.executable, str(script), "--json"], capture_output=True, text=True,
                            timeout=1800, cwd=ROOT)
@@ -759,10 +771,11 @@ def measure_all(cfg, tools, engines, report, state, tmp):
         for engine in engines:
             print(f"  {engine.name}: {wl.name} …", file=sys.stderr)
             runs = cfg["runs_big"] if wl.big else cfg["runs"]
-            rows = measure(wl, engine, tools, runs, tmp, heads[engine.name])
-            cells += table_rows(rows, wl, tools, seen.setdefault(engine.name, {}))
+            for p, rows in measure(wl, engine, tools, runs, tmp, heads[engine.name]):
+                cells += table_rows(rows, p, tools, seen.setdefault(engine.name, {}))
             load.check(f"after {wl.name} on {engine.name}")
-            report(cells, load, None, "Lambda figures: pending.", f"Partial: written after "
+            report(cells, load, None, LAMBDA_PENDING if LAMBDA_SCRIPT.exists() else LAMBDA_MISSING,
+                   f"Partial: written after "
                    f"{wl.name} on {engine.name}; the run had not finished.")
 
 
