@@ -106,4 +106,4 @@ bench: setup
 	bash scripts/bench.sh
 
 clean:
-	rm -rf target cdk/cdk.out $(VENV)
+	rm -rf target cdk/cdk.out cdk/dist cdk/.jsii $(VENV)
