@@ -124,4 +124,4 @@ bench: setup bench-tools
 	python3 scripts/bench.py
 
 clean:
-	rm -rf target cdk/cdk.out $(VENV) $(TOOLS)
+	rm -rf target cdk/cdk.out cdk/dist cdk/.jsii $(VENV) $(TOOLS)

@@ -1,7 +1,7 @@
 """The application: a web Auto Scaling group behind an internet-facing ALB,
 and a worker Auto Scaling group, both gated on the schema version
 (`migrations.gate(group)`) and tagged as drain targets."""
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
+from aws_cdk import Acknowledgment, Duration, NestedStack, RemovalPolicy, Stack, Tags, Token, Validations
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -78,17 +78,30 @@ WORKER_COMMANDS = [
 
 
 class AppStack(Stack):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        vpc: ec2.IVpc,
-        migrations: SchemaMigrations,
-        drain: DrainTarget,
-        **kwargs,
-    ) -> None:
+    """The app tier in a stack of its own: its rollback does not roll back the data stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, **kwargs):
         super().__init__(scope, construct_id, **kwargs)
+        tier = AppTier(self, vpc, migrations, drain)
+        self.web, self.worker, self.load_balancer = tier.web, tier.worker, tier.load_balancer
+
+
+class AppNestedStack(NestedStack):
+    """The same app tier as a nested stack: with the data tier's nested stack in the same parent, its
+    failure rolls the schema back."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        tier = AppTier(self, vpc, migrations, drain)
+        self.web, self.worker, self.load_balancer = tier.web, tier.worker, tier.load_balancer
+
+
+class AppTier:
+    """Adds the app tier's resources to `stack` itself (no construct in between, so their logical ids are
+    the same in either kind of stack)."""
+
+    def __init__(self, stack: Stack, vpc: ec2.IVpc, migrations: SchemaMigrations, drain: DrainTarget) -> None:
+        self.stack = stack
         self.vpc = vpc
         self.migrations = migrations
         self.drain = drain
@@ -110,9 +123,9 @@ class AppStack(Stack):
     def _scaling_events(self) -> sns.Topic:
         """Scaling notifications, encrypted with a key the Auto Scaling service-linked role may use."""
         key = kms.Key(
-            self, "ScalingEventsKey", enable_key_rotation=True, description="schemagate example: Auto Scaling notifications"
+            self.stack, "ScalingEventsKey", enable_key_rotation=True, description="schemagate example: Auto Scaling notifications"
         )
-        service_role = self.format_arn(
+        service_role = self.stack.format_arn(
             service="iam",
             region="",
             resource="role",
@@ -125,15 +138,15 @@ class AppStack(Stack):
                 resources=["*"],
             )
         )
-        return sns.Topic(self, "ScalingEvents", master_key=key, enforce_ssl=True)
+        return sns.Topic(self.stack, "ScalingEvents", master_key=key, enforce_ssl=True)
 
     def _load_balancer(self) -> elbv2.ApplicationLoadBalancer:
         alb = elbv2.ApplicationLoadBalancer(
-            self, "Alb", vpc=self.vpc, internet_facing=True, drop_invalid_header_fields=True
+            self.stack, "Alb", vpc=self.vpc, internet_facing=True, drop_invalid_header_fields=True
         )
-        if not Token.is_unresolved(self.region):
+        if not Token.is_unresolved(self.stack.region):
             logs = s3.Bucket(
-                self,
+                self.stack,
                 "AccessLogs",
                 encryption=s3.BucketEncryption.S3_MANAGED,
                 block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
@@ -169,13 +182,13 @@ class AppStack(Stack):
         schema before the commands that start the service, tagged as a drain target."""
         name = construct_id.lower()
         role = iam.Role(
-            self,
+            self.stack,
             f"{construct_id}Role",
             assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"),
             description=f"example {name} instances",
         )
         security_group = ec2.SecurityGroup(
-            self,
+            self.stack,
             f"{construct_id}SecurityGroup",
             vpc=self.vpc,
             description=f"example {name} instances",
@@ -184,7 +197,7 @@ class AppStack(Stack):
         user_data = ec2.UserData.for_linux()
         user_data.add_commands("[ -x /opt/aws/bin/cfn-signal ] || dnf install -y aws-cfn-bootstrap")
         launch_template = ec2.LaunchTemplate(
-            self,
+            self.stack,
             f"{construct_id}LaunchTemplate",
             machine_image=ec2.MachineImage.latest_amazon_linux2023(cpu_type=ec2.AmazonLinuxCpuType.ARM_64),
             instance_type=ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.SMALL),
@@ -200,7 +213,7 @@ class AppStack(Stack):
             ],
         )
         group = autoscaling.AutoScalingGroup(
-            self,
+            self.stack,
             construct_id,
             vpc=self.vpc,
             vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),

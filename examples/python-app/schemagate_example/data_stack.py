@@ -1,6 +1,6 @@
 """MariaDB 10.11 on RDS with a generated secret, and the schema migrations
 that run against it on every deploy (schemagate-cdk's SchemaMigrations)."""
-from aws_cdk import Acknowledgment, Duration, Stack, Validations
+from aws_cdk import Acknowledgment, Duration, NestedStack, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from constructs import Construct
@@ -8,59 +8,67 @@ from schemagate_cdk import DrainTarget, SchemaMigrations
 
 
 class DataStack(Stack):
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        vpc: ec2.IVpc,
-        migrations_dir: str,
-        drain: DrainTarget,
-        **kwargs,
-    ) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        engine = rds.DatabaseInstanceEngine.maria_db(version=rds.MariaDbEngineVersion.VER_10_11)
-        parameter_group = rds.ParameterGroup(
-            self,
-            "Parameters",
-            engine=engine,
-            description="TLS only",
-            parameters={"require_secure_transport": "ON"},
-        )
-        self.database = rds.DatabaseInstance(
-            self,
-            "Database",
-            engine=engine,
-            parameter_group=parameter_group,
-            instance_type=ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
-            vpc=vpc,
-            vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            credentials=rds.Credentials.from_generated_secret("app_admin"),
-            database_name="app",
-            port=3406,
-            storage_encrypted=True,
-            multi_az=True,
-            deletion_protection=True,
-            backup_retention=Duration.days(7),
-            cloudwatch_logs_exports=["error", "slowquery"],
-        )
-        # `10.11` is the major version: RDS picks its current minor. The linters only know full versions.
-        cfn_instance = self.database.node.default_child
-        Validations.of(cfn_instance).acknowledge(
-            Acknowledgment(
-                id="CloudFormation-Validate::E9006",
-                reason="MariaDB 10.11 is given as the major version, which RDS accepts; pinning a minor would fight "
-                "auto minor upgrades.",
-            )
-        )
-        cfn_instance.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3691"]}})
-        self.database.add_rotation_single_user(automatically_after=Duration.days(30))
+    """The data tier in a stack of its own, deployed (and rolled back) on its own."""
 
-        self.migrations = SchemaMigrations(
-            self,
-            "Migrations",
-            database=self.database,
-            migrations_dir=migrations_dir,
-            drain=drain,
-            lock_timeout=Duration.seconds(10),
+    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations_dir: str, drain: DrainTarget, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        self.database, self.migrations = add_data_tier(self, vpc, migrations_dir, drain)
+
+
+class DataNestedStack(NestedStack):
+    """The same data tier as a nested stack: with the app's nested stack in the same parent, a failure
+    anywhere in the parent rolls the schema back too."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations_dir: str, drain: DrainTarget, **kwargs):
+        super().__init__(scope, construct_id, **kwargs)
+        self.database, self.migrations = add_data_tier(self, vpc, migrations_dir, drain)
+
+
+def add_data_tier(stack: Stack, vpc: ec2.IVpc, migrations_dir: str, drain: DrainTarget):
+    """Adds the data tier's resources to `stack` itself, so their logical ids are the same in either kind of stack."""
+    engine = rds.DatabaseInstanceEngine.maria_db(version=rds.MariaDbEngineVersion.VER_10_11)
+    parameter_group = rds.ParameterGroup(
+        stack,
+        "Parameters",
+        engine=engine,
+        description="TLS only",
+        parameters={"require_secure_transport": "ON"},
+    )
+    database = rds.DatabaseInstance(
+        stack,
+        "Database",
+        engine=engine,
+        parameter_group=parameter_group,
+        instance_type=ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MEDIUM),
+        vpc=vpc,
+        vpc_subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+        credentials=rds.Credentials.from_generated_secret("app_admin"),
+        database_name="app",
+        port=3406,
+        storage_encrypted=True,
+        multi_az=True,
+        deletion_protection=True,
+        backup_retention=Duration.days(7),
+        cloudwatch_logs_exports=["error", "slowquery"],
+    )
+    # `10.11` is the major version: RDS picks its current minor. The linters only know full versions.
+    cfn_instance = database.node.default_child
+    Validations.of(cfn_instance).acknowledge(
+        Acknowledgment(
+            id="CloudFormation-Validate::E9006",
+            reason="MariaDB 10.11 is given as the major version, which RDS accepts; pinning a minor would fight "
+            "auto minor upgrades.",
         )
+    )
+    cfn_instance.add_metadata("cfn-lint", {"config": {"ignore_checks": ["E3691"]}})
+    database.add_rotation_single_user(automatically_after=Duration.days(30))
+
+    migrations = SchemaMigrations(
+        stack,
+        "Migrations",
+        database=database,
+        migrations_dir=migrations_dir,
+        drain=drain,
+        lock_timeout=Duration.seconds(10),
+    )
+    return database, migrations

@@ -102,6 +102,12 @@ class StandInPackagedConstruct(unittest.TestCase):
         for name, proc in (("python", py), ("typescript", ts)):
             log, _ = proc.communicate(timeout=900)
             if proc.returncode != 0:
+                # tearDownClass does not run after a failed setUpClass: stop the other synth, drop the folder
+                for other in (py, ts):
+                    if other.poll() is None:
+                        other.kill()
+                        other.wait()
+                cls.tmp.cleanup()
                 raise AssertionError(f"`cdk synth` of the {name} example failed:\n{log[-4000:]}")
 
     @classmethod
