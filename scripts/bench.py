@@ -634,10 +634,10 @@ def table_rows(rows, wl, tools, seen):
     return out
 
 
-def render_text(cells):
-    widths = [max(len(str(row[i])) for row in [HEADER] + cells) for i in range(len(HEADER))]
+def render_text(cells, header=HEADER):
+    widths = [max(len(str(row[i])) for row in [header] + cells) for i in range(len(header))]
     line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in cells])
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def render_md(cells, header=HEADER):
@@ -654,6 +654,7 @@ LAMBDA_KEYS = [
 ]
 
 
+LAMBDA_HEADER = ["figure", "value", "target"]
 LAMBDA_SCRIPT = ROOT / "scripts" / "bench_lambda.py"
 LAMBDA_MISSING = "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
 LAMBDA_PENDING = "Lambda figures: pending (measured after the workloads)."
@@ -708,7 +709,7 @@ def write_results(path, cells, lambda_cells, note, info):
         "",
         "## The Lambda",
         "",
-        render_md(lambda_cells, ["figure", "value", "target"]) if lambda_cells else note,
+        render_md(lambda_cells, LAMBDA_HEADER) if lambda_cells else note,
         "",
         "## Versions",
         "",
@@ -802,7 +803,7 @@ def main():
     lambda_cells, note = lambda_figures()
     print(render_text(cells))
     print()
-    print(render_text(lambda_cells) if lambda_cells else note)
+    print(render_text(lambda_cells, LAMBDA_HEADER) if lambda_cells else note)
     report(cells, load, lambda_cells, note)
     print(f"\nwritten to {cfg['out']}", file=sys.stderr)
 
