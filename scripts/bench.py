@@ -697,7 +697,8 @@ def write_results(path, cells, lambda_cells, note, info):
         "",
         f"Date: {info['date']}. Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} memory; "
         f"load average during the run: {info['load']}. The median of `runs` runs each, "
-        "the tools alternating (round robin). Written by `scripts/bench.py` (`make bench`).",
+        f"the tools alternating (round robin). Written by `scripts/bench.py` (`make bench`), settings: "
+        f"{info['settings']}.",
         *(["", info["state"]] if info["state"] else []),
         "",
         "Limit: the same SQL through one client session (MariaDB: the up scripts concatenated into one "
@@ -719,6 +720,9 @@ def write_results(path, cells, lambda_cells, note, info):
         parts += ["", "Not measured: " + "; ".join(info["skipped"]) + "."]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts) + "\n")
+
+
+SETTINGS = ["RUNS", "RUNS_BIG", "QUICK", "ENGINES", "TOOLS", "WORKLOADS", "BIN"]
 
 
 def config():
@@ -792,7 +796,8 @@ def main():
         print(f"note: {s}", file=sys.stderr)
     print(f"schemagate bench: {', '.join(t.name for t in tools)}; median of {cfg['runs']} runs"
           + (" (QUICK)" if cfg["quick"] else ""), file=sys.stderr)
-    fixed = {"machine": machine(), "versions": versions(tools, engines), "skipped": skipped}
+    settings = " ".join(f"{k}={os.environ[k]}" for k in SETTINGS if k in os.environ) or "defaults"
+    fixed = {"machine": machine(), "versions": versions(tools, engines), "skipped": skipped, "settings": settings}
 
     def report(cells, load, lambda_cells, note, state=""):
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
