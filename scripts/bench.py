@@ -634,10 +634,10 @@ def table_rows(rows, wl, tools, seen):
     return out
 
 
-def render_text(cells):
-    widths = [max(len(str(row[i])) for row in [HEADER] + cells) for i in range(len(HEADER))]
+def render_text(cells, header=HEADER):
+    widths = [max(len(str(row[i])) for row in [header] + cells) for i in range(len(header))]
     line = lambda row: "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip()  # noqa: E731
-    return "\n".join([line(HEADER), line(["-" * w for w in widths])] + [line(r) for r in cells])
+    return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in cells])
 
 
 def render_md(cells, header=HEADER):
@@ -654,6 +654,7 @@ LAMBDA_KEYS = [
 ]
 
 
+LAMBDA_HEADER = ["figure", "value", "target"]
 LAMBDA_SCRIPT = ROOT / "scripts" / "bench_lambda.py"
 LAMBDA_MISSING = "Lambda figures: not measured (scripts/bench_lambda.py is not in this tree)."
 LAMBDA_PENDING = "Lambda figures: pending (measured after the workloads)."
@@ -696,7 +697,8 @@ def write_results(path, cells, lambda_cells, note, info):
         "",
         f"Date: {info['date']}. Machine: {mach['nproc']} CPUs ({mach['cpu']}), {mach['memory']} memory; "
         f"load average during the run: {info['load']}. The median of `runs` runs each, "
-        "the tools alternating (round robin). Written by `scripts/bench.py` (`make bench`).",
+        f"the tools alternating (round robin). Written by `scripts/bench.py` (`make bench`), settings: "
+        f"{info['settings']}.",
         *(["", info["state"]] if info["state"] else []),
         "",
         "Limit: the same SQL through one client session (MariaDB: the up scripts concatenated into one "
@@ -708,7 +710,7 @@ def write_results(path, cells, lambda_cells, note, info):
         "",
         "## The Lambda",
         "",
-        render_md(lambda_cells, ["figure", "value", "target"]) if lambda_cells else note,
+        render_md(lambda_cells, LAMBDA_HEADER) if lambda_cells else note,
         "",
         "## Versions",
         "",
@@ -718,6 +720,9 @@ def write_results(path, cells, lambda_cells, note, info):
         parts += ["", "Not measured: " + "; ".join(info["skipped"]) + "."]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts) + "\n")
+
+
+SETTINGS = ["RUNS", "RUNS_BIG", "QUICK", "ENGINES", "TOOLS", "WORKLOADS", "BIN"]
 
 
 def config():
@@ -791,7 +796,8 @@ def main():
         print(f"note: {s}", file=sys.stderr)
     print(f"schemagate bench: {', '.join(t.name for t in tools)}; median of {cfg['runs']} runs"
           + (" (QUICK)" if cfg["quick"] else ""), file=sys.stderr)
-    fixed = {"machine": machine(), "versions": versions(tools, engines), "skipped": skipped}
+    settings = " ".join(f"{k}={os.environ[k]}" for k in SETTINGS if k in os.environ) or "defaults"
+    fixed = {"machine": machine(), "versions": versions(tools, engines), "skipped": skipped, "settings": settings}
 
     def report(cells, load, lambda_cells, note, state=""):
         now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -802,7 +808,7 @@ def main():
     lambda_cells, note = lambda_figures()
     print(render_text(cells))
     print()
-    print(render_text(lambda_cells) if lambda_cells else note)
+    print(render_text(lambda_cells, LAMBDA_HEADER) if lambda_cells else note)
     report(cells, load, lambda_cells, note)
     print(f"\nwritten to {cfg['out']}", file=sys.stderr)
 
