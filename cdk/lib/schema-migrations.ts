@@ -143,6 +143,19 @@ export interface SchemaMigrationsProps {
   readonly baselineVersion?: number;
 
   /**
+   * Adopt a database Alembic made: when the database has no schemagate
+   * history and an `alembic_version` table, and the migrations were
+   * imported with `schemagate import alembic` (they carry `-- alembic:`
+   * revision comments), the imported migration of the revision it holds
+   * becomes the baseline (the `AdoptAlembic` property). A revision no
+   * migration was imported from fails the deploy, naming it. With `false`,
+   * such a database needs `baselineVersion`. See `docs/from-alembic.md`.
+   *
+   * @default true
+   */
+  readonly adoptAlembic?: boolean;
+
+  /**
    * What to do when CloudFormation rolls back to a lower `TargetVersion`:
    * `revert` runs the down scripts, `keep` leaves the schema as it is and
    * succeeds.
@@ -808,6 +821,7 @@ function customResourceProperties(
     p.DrainTagValue = props.drain.tagValue;
   }
   if (props.allowBreaking !== undefined) p.AllowBreaking = String(props.allowBreaking);
+  if (props.adoptAlembic !== undefined) p.AdoptAlembic = String(props.adoptAlembic);
   return p;
 }
 

@@ -82,6 +82,7 @@ describe('the custom resource', () => {
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: false,
+      adoptAlembic: false,
       timeout: Duration.minutes(5),
     });
 
@@ -102,6 +103,7 @@ describe('the custom resource', () => {
       DrainTagKey: 'schemagate:drain',
       DrainTagValue: 'prod-app',
       AllowBreaking: 'false',
+      AdoptAlembic: 'false',
     });
   });
 
@@ -116,6 +118,7 @@ describe('the custom resource', () => {
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
       allowBreaking: true,
+      adoptAlembic: true,
     });
 
     // THEN the construct sends every listed name and no other (besides the CDK's own)
@@ -142,6 +145,16 @@ describe('the custom resource', () => {
     expect(resource.Properties.TargetVersion).toBe('10');
     // AND the service timeout is the Lambda's default 10 minutes plus one
     expect(resource.Properties.ServiceTimeout).toBe('660');
+  });
+
+  test('adoptAlembic: false turns off adopting a database Alembic made (AdoptAlembic), unset leaves it to the Lambda (on)', () => {
+    // GIVEN / WHEN adoption is turned off
+    const off = migrationsOnDatabase({ adoptAlembic: false }).template;
+    // THEN the Lambda is told so
+    off.hasResourceProperties('Custom::SchemaMigrations', { AdoptAlembic: 'false' });
+    // AND unset, the property is not sent: the Lambda adopts by default
+    const [, resource] = only(migrationsOnDatabase().template, 'Custom::SchemaMigrations');
+    expect(resource.Properties).not.toHaveProperty('AdoptAlembic');
   });
 
   test('a change in one migration file changes MigrationsHash, and only that', () => {

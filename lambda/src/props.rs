@@ -45,6 +45,9 @@ pub struct Props {
     pub lock_timeout: Duration,
     pub drain: Option<Drain>,
     pub allow_breaking: bool,
+    /// `AdoptAlembic` (default `true`): adopt a database Alembic made from
+    /// its `alembic_version` ([`crate::migrate::adopt`]).
+    pub adopt_alembic: bool,
 }
 
 /// How long a run waits for another run's migration lock by default.
@@ -113,6 +116,8 @@ struct Wire {
     drain_tag_value: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     allow_breaking: bool,
+    #[serde(default, deserialize_with = "switch")]
+    adopt_alembic: Option<bool>,
 }
 
 impl Props {
@@ -152,6 +157,7 @@ impl Props {
             lock_timeout: w.lock_timeout_seconds.unwrap_or(DEFAULT_LOCK_TIMEOUT),
             drain,
             allow_breaking: w.allow_breaking,
+            adopt_alembic: w.adopt_alembic.unwrap_or(true),
         })
     }
 }
@@ -290,18 +296,25 @@ fn on_rollback<'de, D: Deserializer<'de>>(d: D) -> Result<OnRollback, D::Error> 
     }
 }
 
-fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+/// `true` or `false`; `None` when absent or blank.
+fn switch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     const EXPECTED: &str = "must be `true` or `false`";
     match Option::<Value>::deserialize(d)? {
-        None => Ok(false),
-        Some(Value::Bool(b)) => Ok(b),
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(b)),
         Some(Value::String(s)) => match s.to_ascii_lowercase().as_str() {
-            "true" => Ok(true),
-            "false" | "" => Ok(false),
+            "true" => Ok(Some(true)),
+            "false" => Ok(Some(false)),
+            "" => Ok(None),
             _ => Err(invalid(EXPECTED, s)),
         },
         Some(other) => Err(invalid(EXPECTED, short(&other))),
     }
+}
+
+/// A switch that is off unless set.
+fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    switch(d).map(|b| b.unwrap_or(false))
 }
 
 #[cfg(test)]
@@ -325,7 +338,8 @@ mod tests {
             "LockTimeoutSeconds": "30",
             "DrainTagKey": "schemagate:drain",
             "DrainTagValue": "prod-app",
-            "AllowBreaking": "true"
+            "AllowBreaking": "true",
+            "AdoptAlembic": "false"
         }))
         .unwrap();
         assert_eq!(p.target_version, Some(42));
@@ -341,6 +355,7 @@ mod tests {
             })
         );
         assert!(p.allow_breaking);
+        assert!(!p.adopt_alembic);
     }
 
     #[test]
@@ -350,6 +365,14 @@ mod tests {
         assert_eq!(p.on_rollback, OnRollback::Revert);
         assert_eq!(p.lock_timeout, DEFAULT_LOCK_TIMEOUT);
         assert!(p.init_sql.is_empty() && p.drain.is_none() && !p.allow_breaking);
+        // a database Alembic made is adopted unless told not to
+        assert!(p.adopt_alembic);
+        for on in [json!("true"), json!(true), json!(""), json!("TRUE")] {
+            let p = Props::parse(&json!({"SecretArn": ARN, "AdoptAlembic": on})).unwrap();
+            assert!(p.adopt_alembic, "{on}");
+        }
+        let p = Props::parse(&json!({"SecretArn": ARN, "AdoptAlembic": false})).unwrap();
+        assert!(!p.adopt_alembic);
     }
 
     #[test]
@@ -377,7 +400,7 @@ mod tests {
     #[test]
     fn whole_messages_stay_as_they_were() {
         let cases = [
-            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking"),
+            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking, AdoptAlembic"),
             (json!({"SecretArn": 7}), "property `SecretArn` must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`), got `7`"),
             (json!({"SecretArn": ARN, "DatabaseName": ["a"]}), "property `DatabaseName` must be a string, got `[\"a\"]`"),
             (json!({"SecretArn": ARN, "MigrationsHash": {}}), "property `MigrationsHash` must be a string, got `{}`"),
@@ -388,6 +411,7 @@ mod tests {
             (json!({"SecretArn": ARN, "OnRollback": "UNDO"}), "property `OnRollback` must be `revert` or `keep`, got `undo`"),
             (json!({"SecretArn": ARN, "InitSql": {"a": 1}}), "property `InitSql` must be a list of SQL strings, got `{\"a\":1}`"),
             (json!({"SecretArn": ARN, "AllowBreaking": 1}), "property `AllowBreaking` must be `true` or `false`, got `1`"),
+            (json!({"SecretArn": ARN, "AdoptAlembic": "no"}), "property `AdoptAlembic` must be `true` or `false`, got `no`"),
             (json!({"SecretArn": ARN, "DrainTagKey": "", "DrainTagValue": "v"}), "properties `DrainTagKey` and `DrainTagValue` go together; set both or neither"),
             (json!([1]), "ResourceProperties must be an object, got [1]"),
         ];

@@ -683,3 +683,201 @@ async fn a_scratch_database_that_cannot_be_had_is_exit_3_and_its_password_is_nev
         );
     }
 }
+
+/// `alembic upgrade <rev>` for each of `revisions` on `db`, online.
+fn alembic_upgrade_to(shop: &Shop, db: &TestDb, revisions: &[&str]) {
+    for rev in revisions {
+        let o = Command::new(PY.as_str())
+            .args(["-m", "alembic", "-c", &shop.ini(), "upgrade", rev])
+            .env("PYTHONPATH", shop.path())
+            .env("SHOP_DATABASE_URL", sqlalchemy_url(db))
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "alembic upgrade {rev}: {:?}", text(&o));
+    }
+}
+
+/// The shop imported (captured on a scratch database of `db`'s server),
+/// its placeholder filled in: the folder a team commits.
+fn imported_shop(shop: &Shop, db: &TestDb, out: &Path) {
+    let (_, scratch_url) = scratch(db, &format!("adopt_{}", dialect(db)));
+    let o = shop.import(out, &["--scratch-url", &scratch_url, "--allow-python"]);
+    assert_eq!(o.status.code(), Some(0), "{:?}", text(&o));
+    fill_placeholder(out);
+}
+
+/// `schemagate --database-url <db> --migrations <m> <args>`.
+fn on(db: &TestDb, m: &Path, args: &[&str]) -> Output {
+    let url = db.url();
+    let mut all = vec![
+        "--database-url",
+        url.as_str(),
+        "--migrations",
+        m.to_str().unwrap(),
+    ];
+    all.extend(args);
+    run(&all, None)
+}
+
+/// `alembic_version` holds exactly `revisions`.
+async fn alembic_version_is(db: &TestDb, revisions: &[&str]) {
+    assert_eq!(db.rows("alembic_version").await, revisions.len() as i64);
+    for r in revisions {
+        let n = db
+            .count(&format!(
+                "SELECT COUNT(*) FROM alembic_version WHERE version_num = '{r}'"
+            ))
+            .await;
+        assert_eq!(n, 1, "alembic_version holds `{r}`");
+    }
+}
+
+/// A database Alembic brought to `revisions` is adopted by `schemagate up`:
+/// refused while adoption is off, with a baseline that disagrees, or with
+/// a revision the folder lacks (nothing applied each time); then the
+/// versions up to `at` baselined, the rest applied once, a second run a
+/// no-op, `alembic_version` left as it was, and the schema the same as
+/// `alembic upgrade head` builds.
+async fn an_alembic_database_is_adopted_by_up(
+    a: TestDb,
+    full: TestDb,
+    revisions: &[&str],
+    at: i64,
+) {
+    let shop = Shop::new();
+    alembic_upgrade_to(&shop, &a, revisions);
+    let out_dir = tempfile::tempdir().unwrap();
+    let m = out_dir.path().join("migrations");
+    imported_shop(&shop, &a, &m);
+    let before = a.all_tables().await;
+    assert!(before.contains("alembic_version"), "{before:?}");
+
+    // Adoption off: refused before anything runs, saying what to do.
+    let off = on(&a, &m, &["--no-adopt-alembic", "up", "--allow-breaking"]);
+    let (_, err) = text(&off);
+    assert_eq!(off.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("the database has an `alembic_version` table at"),
+        "{err}"
+    );
+    assert!(err.contains("and no schemagate history, and adoption is off (`--no-adopt-alembic` / `AdoptAlembic: false`)"), "{err}");
+    assert!(err.contains("`--baseline V` / `BaselineVersion`"), "{err}");
+    // A baseline that disagrees with alembic_version.
+    let wrong = at - 1;
+    let disagree = on(
+        &a,
+        &m,
+        &["--baseline", &wrong.to_string(), "up", "--allow-breaking"],
+    );
+    let (_, err) = text(&disagree);
+    assert_eq!(disagree.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&format!(
+            "baseline version {wrong} disagrees with the database's `alembic_version`"
+        )),
+        "{err}"
+    );
+    // A revision no imported file carries.
+    let saved = revisions.last().unwrap();
+    a.exec(&format!(
+        "UPDATE alembic_version SET version_num = 'f00dfeed0000' WHERE version_num = '{saved}'"
+    ))
+    .await;
+    let unknown = on(&a, &m, &["up", "--allow-breaking"]);
+    let (_, err) = text(&unknown);
+    assert_eq!(unknown.status.code(), Some(4), "{err}");
+    assert!(err.contains("the database's `alembic_version` holds revision `f00dfeed0000`, which no migration in the folder was imported from (the last imported is `f5ab2e8f4c9e`"), "{err}");
+    assert!(
+        err.contains(
+            "schemagate import alembic --config alembic.ini --out migrations/ --since f5ab2e8f4c9e"
+        ),
+        "{err}"
+    );
+    a.exec(&format!(
+        "UPDATE alembic_version SET version_num = '{saved}' WHERE version_num = 'f00dfeed0000'"
+    ))
+    .await;
+    assert_eq!(
+        a.all_tables().await,
+        before,
+        "nothing applied, no history table made"
+    );
+
+    // plan and status show the adoption, and change nothing.
+    let plan = on(&a, &m, &["plan"]);
+    let (out, err) = text(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{out}{err}");
+    assert!(
+        out.contains("adopting the database Alembic made: `alembic_version`"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "versions up to {at} are recorded as baselined, not run"
+        )),
+        "{out}"
+    );
+    let status = on(&a, &m, &["--json", "status"]);
+    let st = json(&status);
+    assert_eq!(st["adopted"]["version"], at, "{st}");
+    assert_eq!(a.all_tables().await, before);
+
+    for round in 0..2 {
+        let up = on(&a, &m, &["--json", "up", "--allow-breaking"]);
+        let r = json(&up);
+        assert_eq!(up.status.code(), Some(0), "round {round}: {r}");
+        let (baselined, applied) = if round == 0 { (at, 15 - at) } else { (0, 0) };
+        assert_eq!(r["baselined"], baselined, "round {round}: {r}");
+        assert_eq!(r["applied"], applied, "round {round}: {r}");
+        assert_eq!(r["to"], 15, "{r}");
+        assert_eq!(a.schema_version().await, Some(15));
+    }
+    let history = a.history_rows().await;
+    assert_eq!(
+        history.iter().map(|h| h.version).collect::<Vec<_>>(),
+        (1..=15).collect::<Vec<_>>()
+    );
+    assert!(history.iter().all(|h| h.success));
+    let kept =
+        |class: &str| format!("SELECT COUNT(*) FROM _schemagate_history WHERE class = '{class}'");
+    assert_eq!(
+        a.count(&kept("baseline")).await,
+        at,
+        "baselined as BaselineVersion does"
+    );
+    assert_eq!(
+        a.count(&format!(
+            "SELECT COUNT(*) FROM _schemagate_history WHERE class = 'baseline' AND version > {at}"
+        ))
+        .await,
+        0
+    );
+    alembic_version_is(&a, revisions).await;
+
+    // The adopted database has the schema Alembic builds to head.
+    shop.alembic_upgrade(&full);
+    let d = run(&["diff", "--url", &full.url(), "--url", &a.url()], None);
+    let (stdout, stderr) = text(&d);
+    assert_eq!(d.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(
+        stdout.contains("have the same schema: 5 tables, 22 columns"),
+        "{stdout}"
+    );
+}
+
+#[tokio::test]
+async fn mariadb_a_database_alembic_made_is_adopted_at_its_revision() {
+    let a = TestDb::mariadb("adopt_a").await;
+    let full = TestDb::mariadb("adopt_full").await;
+    // at the merge point (version 10): 11..15 remain
+    an_alembic_database_is_adopted_by_up(a, full, &["a05c7f3a9d49"], 10).await;
+}
+
+#[tokio::test]
+async fn postgres_a_database_at_both_heads_of_the_merge_is_adopted_below_it() {
+    let a = TestDb::postgres("adopt_a").await;
+    let full = TestDb::postgres("adopt_full").await;
+    // both branches, not merged: alembic_version holds two heads (8, 9)
+    an_alembic_database_is_adopted_by_up(a, full, &["8f3a5d1e7b27", "9a4b6e2f8c38"], 9).await;
+}

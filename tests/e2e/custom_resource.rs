@@ -7,6 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use schemagate_e2e::alembic::Shop;
 use schemagate_e2e::{Options, Rehearsal};
 use testkit::cfn::{RequestType, Status};
 use testkit::release::{BROKEN_INDEX, BROKEN_INDEX_ERROR};
@@ -638,5 +639,130 @@ async fn wrong_credentials_fail_readably_without_showing_the_password() {
         res.raw
     );
     assert_eq!(r.db.all_tables().await, BTreeSet::new());
+    r.check_logs().unwrap();
+}
+
+/// A database Alembic brought to the shop's merge point (version 10 of the
+/// imported history), then the imported history through the Lambda: the
+/// database is adopted from `alembic_version` (1..10 baselined), the five
+/// remaining revisions run once, and a second delivery changes nothing.
+#[tokio::test]
+async fn a_database_alembic_made_is_adopted_and_the_remaining_revisions_run_once() {
+    let mut r = started!(Rehearsal::start("adopt"));
+    let shop = Shop::copy_to(&r.dir().join("shop")).unwrap();
+    shop.alembic_upgrade(&r.db, "a05c7f3a9d49").unwrap();
+    let release = shop.import(&r.db, &r.dir().join("imported")).unwrap();
+    assert_eq!(release.latest_version(), 15);
+    r.deploy(&release).unwrap();
+    let mut props = r.properties(&release);
+    // 0015 drops a column: breaking, with no app to drain in this test
+    props["AllowBreaking"] = "true".into();
+
+    let create = r.request(RequestType::Create, &props, None).await.unwrap();
+    let res = r.send(&create).await.unwrap();
+
+    assert_eq!(res.status, Status::Success, "{}", res.raw);
+    assert_eq!(res.schema_version(), Some(15), "{}", res.raw);
+    assert_eq!(res.data_number("Applied"), Some(5), "{}", res.raw);
+    assert!(
+        res.reason.contains("adopted from `alembic_version` a05c7f3a9d49: baselined 0001_1975ea83b712_add_account_table"),
+        "{}",
+        res.reason
+    );
+    let history = r.db.history_rows().await;
+    assert_eq!(
+        history
+            .iter()
+            .map(|h| (h.version, h.success))
+            .collect::<Vec<_>>(),
+        (1..=15).map(|v| (v, true)).collect::<Vec<_>>()
+    );
+    let baselined = "SELECT COUNT(*) FROM _schemagate_history WHERE class = 'baseline'";
+    assert_eq!(r.db.count(baselined).await, 10);
+    assert_eq!(
+        r.db.count(
+            "SELECT COUNT(*) FROM _schemagate_history WHERE class = 'baseline' AND version <= 10"
+        )
+        .await,
+        10
+    );
+    assert_eq!(r.db.rows("plan_feature").await, 3, "0012 ran, once");
+    assert!(!r
+        .db
+        .columns("plan")
+        .await
+        .contains(&"legacy_code".to_string()));
+    // alembic_version is left as Alembic left it
+    assert_eq!(
+        r.db.count("SELECT COUNT(*) FROM alembic_version WHERE version_num = 'a05c7f3a9d49'")
+            .await,
+        1
+    );
+    assert_eq!(r.db.rows("alembic_version").await, 1);
+
+    // Lambda's retry of the same event, then an Update with the same
+    // release: nothing runs again.
+    let again = r.send_again(&create).await.unwrap();
+    assert_eq!(again.status, Status::Success, "{}", again.raw);
+    assert_eq!(
+        (again.schema_version(), again.data_number("Applied")),
+        (Some(15), Some(0)),
+        "{}",
+        again.raw
+    );
+    let update = r.update(&props, &props).await.unwrap();
+    assert_eq!(update.status, Status::Success, "{}", update.raw);
+    assert_eq!(update.data_number("Applied"), Some(0), "{}", update.raw);
+    assert_eq!(
+        r.db.history_rows().await,
+        history,
+        "the history is unchanged"
+    );
+    r.check_logs().unwrap();
+}
+
+/// The same database refused, with nothing applied: adoption turned off
+/// (`AdoptAlembic: "false"`), and a database at a revision the bundled
+/// history lacks (the package is older than the database).
+#[tokio::test]
+async fn an_alembic_database_the_history_cannot_adopt_fails_with_nothing_applied() {
+    let mut r = started!(Rehearsal::start("adopt_refused"));
+    let shop = Shop::copy_to(&r.dir().join("shop")).unwrap();
+    shop.alembic_upgrade(&r.db, "head").unwrap();
+    let all = shop.import(&r.db, &r.dir().join("imported")).unwrap();
+    let tables = r.db.all_tables().await;
+
+    // The off switch: refused up front, saying why and what to do.
+    r.deploy(&all).unwrap();
+    let mut off = r.properties(&all);
+    off["AdoptAlembic"] = "false".into();
+    let res = r.create(&off).await.unwrap();
+    assert_eq!(res.status, Status::Failed, "{}", res.raw);
+    assert!(
+        res.reason.contains("the database has an `alembic_version` table at `f5ab2e8f4c9e` and no schemagate history, and adoption is off (`--no-adopt-alembic` / `AdoptAlembic: false`)"),
+        "{}",
+        res.reason
+    );
+    assert!(res.reason.contains("`BaselineVersion`"), "{}", res.reason);
+    assert_eq!(r.db.all_tables().await, tables, "nothing applied");
+
+    // A package without the newest revision: alembic_version names one
+    // no bundled migration carries.
+    let older = all.until(14);
+    r.deploy(&older).unwrap();
+    let res = r.create(&r.properties(&older)).await.unwrap();
+    assert_eq!(res.status, Status::Failed, "{}", res.raw);
+    assert!(
+        res.reason.contains("the database's `alembic_version` holds revision `f5ab2e8f4c9e`, which no migration in the folder was imported from (the last imported is `e49a1d7e3b8d`"),
+        "{}",
+        res.reason
+    );
+    assert!(
+        res.reason.contains("--since e49a1d7e3b8d"),
+        "{}",
+        res.reason
+    );
+    assert_eq!(r.db.all_tables().await, tables, "nothing applied");
+    assert!(r.db.history_rows().await.is_empty());
     r.check_logs().unwrap();
 }

@@ -8,6 +8,7 @@
 //! end-to-end tests (`e2e/`) and `make demo` (`src/bin/demo.rs`) both use
 //! them.
 
+pub mod alembic;
 pub mod cdk;
 pub mod rehearsal;
 

@@ -49,6 +49,11 @@ pub struct Global {
     /// Adopt an existing database: record versions up to V as applied without running them.
     #[arg(long, value_name = "V", global = true)]
     pub baseline: Option<i64>,
+    /// Do not adopt a database Alembic made from its `alembic_version`
+    /// (by default, an empty history starts at the imported migration of
+    /// the revision it holds).
+    #[arg(long, global = true)]
+    pub no_adopt_alembic: bool,
     /// Seconds to wait for another run's migration lock.
     #[arg(long, default_value_t = defaults::LOCK_TIMEOUT.as_secs(), global = true)]
     pub lock_timeout: u64,
@@ -177,6 +182,17 @@ pub struct GateArgs {
 }
 
 /// `--drain-tag KEY=VALUE`: a tag key and value, both non-empty.
+impl Global {
+    /// How a database with no history starts: `--baseline`, and whether
+    /// its `alembic_version` is adopted.
+    pub fn start(&self) -> crate::migrate::Start {
+        crate::migrate::Start {
+            baseline: self.baseline,
+            adopt_alembic: !self.no_adopt_alembic,
+        }
+    }
+}
+
 fn drain_tag(s: &str) -> Result<Drain, String> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => Ok(Drain {

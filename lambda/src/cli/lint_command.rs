@@ -61,7 +61,7 @@ async fn pending(
     track: &Track,
 ) -> Result<(Dialect, Vec<MigrationLint>, String), Error> {
     let mut conn = connect(g, deadline, track).await?;
-    let planned = apply::inspect(&mut conn, set, Target::Latest, g.baseline).await;
+    let planned = apply::inspect(&mut conn, set, Target::Latest, g.start()).await;
     let dialect = conn.dialect();
     let target = conn.target().to_string();
     conn.close().await;

@@ -35,7 +35,7 @@ use crate::db::{Conn, ConnectOptions, Kind};
 use crate::deadline::Deadline;
 use crate::drain::gate::{GateState, Stopped};
 use crate::lint;
-use crate::migrate::{self, apply, Direction, MigrationSet, Report, Target};
+use crate::migrate::{self, apply, Direction, MigrationSet, Plan, Report, Target};
 use crate::redact;
 use crate::secrets::{RdsSecret, SecretSource, SecretsManager};
 use crate::Error;
@@ -163,9 +163,18 @@ async fn command(
     let target = conn.target().to_string();
     match cli.command {
         Command::Status => {
-            let (_, history) = migrate::history::read(conn).await?;
+            let (home, history) = migrate::history::read(conn).await?;
             let history = history.unwrap_or_default();
-            let planned = migrate::plan(set, &history, Target::Latest, g.baseline);
+            let planned = match migrate::adopt::start(conn, &home, set, &history, g.start()).await {
+                Ok(begin) => {
+                    migrate::plan(set, &history, Target::Latest, begin.baseline).map(|p| Plan {
+                        adopted: begin.adopted,
+                        ..p
+                    })
+                }
+                Err(migrate::Error::Plan(e)) => Err(e),
+                Err(e) => return Err(e.into()),
+            };
             print_status(g.json, &target, set, &history, &planned);
             planned.map(|_| 0).map_err(Error::from)
         }
@@ -174,7 +183,7 @@ async fn command(
                 conn,
                 set,
                 to.map_or(Target::Latest, Target::Version),
-                g.baseline,
+                g.start(),
             )
             .await?;
             let pending: Vec<i64> = p
@@ -226,6 +235,7 @@ fn engine_options(g: &Global, deadline: Deadline) -> apply::Options {
     apply::Options {
         init_sql: g.init_sql.clone(),
         baseline: g.baseline,
+        adopt_alembic: !g.no_adopt_alembic,
         lock_timeout: Duration::from_secs(g.lock_timeout.max(1)),
         lock_wait: g.lock_wait,
         deadline: Some(deadline),

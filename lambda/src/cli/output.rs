@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use crate::lint::{report, MigrationLint};
-use crate::migrate::{self, Direction, MigrationSet, Plan, Report};
+use crate::migrate::{self, Adopted, Direction, MigrationSet, Plan, Report};
 
 pub fn report_json(database: &str, r: &Report, error: Option<&str>) -> serde_json::Value {
     json!({
@@ -15,6 +15,7 @@ pub fn report_json(database: &str, r: &Report, error: Option<&str>) -> serde_jso
         "applied": r.count(Direction::Up),
         "reverted": r.count(Direction::Down),
         "baselined": r.count(Direction::Baseline),
+        "adopted": r.adopted.as_ref().map(adopted_json),
         "elapsed_ms": (r.elapsed.as_secs_f64() * 1e6).round() / 1e3,
         "steps": r.steps.iter().map(|s| json!({
             "version": s.step.version,
@@ -43,6 +44,7 @@ pub fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLi
                     step
                 }).collect::<Vec<_>>(),
                 "lint": report::json(lints)["summary"],
+                "adopted": p.adopted.as_ref().map(adopted_json),
             })
         );
         return;
@@ -52,6 +54,9 @@ pub fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLi
         p.current.unwrap_or(0),
         p.target
     );
+    if let Some(a) = &p.adopted {
+        println!("  {}", adopted_line(a));
+    }
     if p.is_empty() {
         println!("  nothing to do");
     }
@@ -72,6 +77,21 @@ pub fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLi
     if !lints.is_empty() {
         println!("lint: {}", report::summary(lints).line());
     }
+}
+
+/// A database adopted from `alembic_version`, as JSON.
+fn adopted_json(a: &Adopted) -> serde_json::Value {
+    json!({"alembic_version": a.revisions, "version": a.version, "name": a.name})
+}
+
+/// `adopting the database Alembic made: `alembic_version` … is …`
+fn adopted_line(a: &Adopted) -> String {
+    format!(
+        "adopting the database Alembic made: `alembic_version` {} is `{}`, so versions up to {} are recorded as baselined, not run",
+        a.revisions.join(", "),
+        a.name,
+        a.version
+    )
 }
 
 /// One line of `status`.
@@ -148,6 +168,7 @@ pub fn print_status(
                 "latest": set.latest(),
                 "ok": planned.is_ok(),
                 "problem": planned.as_ref().err().map(|e| e.to_string()),
+                "adopted": planned.as_ref().ok().and_then(|p| p.adopted.as_ref()).map(adopted_json),
                 "migrations": rows.iter().map(|r| {
                     let mut m = json!({"version": r.version, "name": r.name, "state": r.state, "ms": r.ms});
                     if let Some((file, direction)) = &r.failed {
@@ -166,6 +187,9 @@ pub fn print_status(
         set.dir.display(),
         set.latest().unwrap_or(0)
     );
+    if let Some(a) = planned.as_ref().ok().and_then(|p| p.adopted.as_ref()) {
+        println!("  {}", adopted_line(a));
+    }
     for StatusRow {
         name,
         state,

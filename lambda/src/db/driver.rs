@@ -10,7 +10,7 @@ use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Database, Either, Executor, FromRow, IntoArguments, Row as _};
 
 use super::error::{DbError, ErrorKind, ServerError};
-use super::history::{Applied, History, Home, Kept};
+use super::history::{Applied, History, Home, Kept, ALEMBIC_TABLE};
 use super::rows::{self, Literals};
 
 /// The rows a statement changed, for each database's query result.
@@ -234,6 +234,29 @@ pub(super) async fn read_history<L: Literals, W: Wire>(
         Err(e) => match server_error(e) {
             e if e.kind == ErrorKind::UndefinedTable => Ok(None),
             e => Err(failed(e)),
+        },
+    }
+}
+
+/// The revisions in Alembic's version table
+/// ([`super::history::ALEMBIC_TABLE`]) of the home database or schema,
+/// sorted; `None` when there is no such table.
+pub(super) async fn read_alembic<L: Literals, W: Wire>(
+    conn: &mut W,
+    home: &Home,
+    server_error: fn(sqlx::Error) -> ServerError,
+) -> Result<Option<Vec<String>>, DbError> {
+    let table = format!("{}.{}", L::quote(&home.name), L::quote(ALEMBIC_TABLE));
+    let sql = format!("SELECT version_num FROM {table} ORDER BY version_num");
+    match conn.rows_text(&sql).await {
+        Ok(rows) => Ok(Some(
+            rows.into_iter()
+                .filter_map(|r| r.into_iter().next().flatten())
+                .collect(),
+        )),
+        Err(e) => match server_error(e) {
+            e if e.kind == ErrorKind::UndefinedTable => Ok(None),
+            e => Err(DbError::query(format!("reading {table}"), e.source)),
         },
     }
 }

@@ -115,6 +115,13 @@ pub trait Engine: Send {
     /// it ([`super::history::KEPT_TABLE`]) where they do not exist.
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>>;
 
+    /// The revisions in Alembic's `alembic_version` table beside the
+    /// history (read only), or `None` when there is no such table.
+    fn alembic_version<'a>(
+        &'a mut self,
+        home: &'a Home,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, DbError>>;
+
     /// Record versions as applied without running them, with what is kept
     /// of them; the history rows written.
     fn baseline<'a>(

@@ -118,6 +118,9 @@ impl Applied {
 }
 
 pub const TABLE: &str = "_sqlx_migrations";
+/// Alembic's version table, read (never written) to adopt a database
+/// Alembic made: [`crate::migrate::adopt`].
+pub const ALEMBIC_TABLE: &str = "alembic_version";
 /// What schemagate keeps beside [`TABLE`] (see the module's documentation).
 pub const KEPT_TABLE: &str = "_schemagate_history";
 

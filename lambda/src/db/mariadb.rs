@@ -91,8 +91,8 @@ use futures_util::future::BoxFuture;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlDatabaseError};
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::driver::read_history;
 use super::driver::Wire;
+use super::driver::{read_alembic, read_history};
 use super::engine::{Engine, Limits, LockError, LockId, StepRun};
 use super::error::{Attempt, DbError, ErrorKind, ServerError};
 use super::history::{History, Home, StoredDowns};
@@ -498,6 +498,17 @@ impl Engine for MariaDb {
 
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move { self.wire().await.execute(&create_history(home)).await })
+    }
+
+    fn alembic_version<'a>(
+        &'a mut self,
+        home: &'a Home,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, DbError>> {
+        Box::pin(read_alembic::<MariaDb, _>(
+            &mut self.conn,
+            home,
+            server_error,
+        ))
     }
 
     fn baseline<'a>(

@@ -15,8 +15,8 @@ use futures_util::future::BoxFuture;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgDatabaseError};
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::driver::read_history;
 use super::driver::Wire;
+use super::driver::{read_alembic, read_history};
 use super::engine::{Engine, Limits, LockError, LockId, StepRun};
 use super::error::{Attempt, DbError, ErrorKind, ServerError, SESSION_CHANGED};
 use super::history::{History, Home, StoredDowns};
@@ -354,6 +354,17 @@ impl Engine for Postgres {
 
     fn create_history<'a>(&'a mut self, home: &'a Home) -> BoxFuture<'a, Result<(), DbError>> {
         Box::pin(async move { self.conn.execute(&create_history(home)).await })
+    }
+
+    fn alembic_version<'a>(
+        &'a mut self,
+        home: &'a Home,
+    ) -> BoxFuture<'a, Result<Option<Vec<String>>, DbError>> {
+        Box::pin(read_alembic::<Postgres, _>(
+            &mut self.conn,
+            home,
+            server_error,
+        ))
     }
 
     fn baseline<'a>(

@@ -115,6 +115,7 @@ impl Handler {
         let opts = apply::Options {
             init_sql: props.init_sql.clone(),
             baseline: props.baseline_version,
+            adopt_alembic: props.adopt_alembic,
             lock_timeout: props.lock_timeout,
             lock_wait: self.config.lock_wait,
             deadline: Some(until),
@@ -222,7 +223,10 @@ impl Handler {
             conn,
             set,
             target,
-            props.baseline_version,
+            migrate::Start {
+                baseline: props.baseline_version,
+                adopt_alembic: props.adopt_alembic,
+            },
             OnIrreversible::Stop,
         )
         .await?;

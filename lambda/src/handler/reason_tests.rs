@@ -31,6 +31,7 @@ fn report(steps: Vec<StepOutcome>, to: i64) -> migrate::Report {
         steps,
         elapsed: Duration::from_millis(12),
         stopped: None,
+        adopted: None,
     }
 }
 

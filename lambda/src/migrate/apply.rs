@@ -20,6 +20,7 @@ pub use crate::db::Left;
 /// The default [`Options::lock_wait`] ([`crate::defaults::LOCK_WAIT`]).
 pub use crate::defaults::LOCK_WAIT as DEFAULT_LOCK_WAIT;
 
+use super::adopt::{self, Start};
 use super::error::Error;
 use super::history::{self, Applied, Home};
 use super::keep::{self, Scripts};
@@ -38,9 +39,9 @@ pub async fn inspect(
     conn: &mut Conn,
     set: &MigrationSet,
     target: Target,
-    baseline: Option<i64>,
+    start: Start,
 ) -> Result<(Vec<Applied>, Plan), Error> {
-    inspect_with(conn, set, target, baseline, OnIrreversible::Refuse).await
+    inspect_with(conn, set, target, start, OnIrreversible::Refuse).await
 }
 
 /// [`inspect`], choosing what a revert does at an irreversible migration.
@@ -48,12 +49,14 @@ pub async fn inspect_with(
     conn: &mut Conn,
     set: &MigrationSet,
     target: Target,
-    baseline: Option<i64>,
+    start: Start,
     on_irreversible: OnIrreversible,
 ) -> Result<(Vec<Applied>, Plan), Error> {
-    let (_, history) = history::read(conn).await?;
+    let (home, history) = history::read(conn).await?;
     let history = history.unwrap_or_default();
-    let p = plan_with(set, &history, target, baseline, on_irreversible)?;
+    let begin = adopt::start(conn, &home, set, &history, start).await?;
+    let mut p = plan_with(set, &history, target, begin.baseline, on_irreversible)?;
+    p.adopted = begin.adopted;
     Ok((history, p))
 }
 
@@ -195,6 +198,7 @@ impl<'a> Run<'a> {
             steps: Vec::new(),
             elapsed: Duration::ZERO,
             stopped: p.stopped.clone(),
+            adopted: p.adopted.clone(),
         };
         self.baseline(p, &mut report).await?;
         self.steps(&planned, report).await
@@ -205,21 +209,21 @@ impl<'a> Run<'a> {
     /// statements that would break the run itself never start (lint's call).
     async fn plan(&mut self, target: Target) -> Result<Planned<'a>, Error> {
         let (set, home) = (self.set, self.home);
-        let engine = self.conn.engine();
-        let history = match engine.history(home).await? {
-            Some(h) if h.kept_table => h.rows,
-            other => {
-                engine.create_history(home).await?;
-                other.map(|h| h.rows).unwrap_or_default()
-            }
-        };
-        let plan = plan_with(
+        let read = self.conn.engine().history(home).await?;
+        let kept_table = read.as_ref().is_some_and(|h| h.kept_table);
+        let history = read.map(|h| h.rows).unwrap_or_default();
+        let begin = adopt::start(self.conn, home, set, &history, self.opts.start()).await?;
+        if !kept_table {
+            self.conn.engine().create_history(home).await?;
+        }
+        let mut plan = plan_with(
             set,
             &history,
             target,
-            self.opts.baseline,
+            begin.baseline,
             self.hooks.on_irreversible,
         )?;
+        plan.adopted = begin.adopted;
         let stored = keep::stored_downs(self.conn, home, &plan).await?;
         let dialect = self.conn.dialect();
         let scripts = Scripts::new(set, stored);

@@ -4,6 +4,7 @@
 //! database-specific part of each of those is the connection's
 //! [`crate::db::Engine`]; [`Error`] is this layer's error.
 
+pub mod adopt;
 pub mod apply;
 pub mod error;
 pub mod history;
@@ -18,12 +19,13 @@ pub mod script;
 pub mod source;
 pub mod stop;
 
+pub use adopt::{Begin, Start};
 pub use apply::{run, run_with, Gate, Hooks};
 pub use error::{ApplyError, Error};
 pub use history::{Applied, State};
 pub use options::Options;
 pub use plan::{
-    plan, plan_with, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target,
+    plan, plan_with, Adopted, Direction, OnIrreversible, Plan, PlanError, Step, Stopped, Target,
 };
 pub use report::{Progress, Report, StepOutcome};
 pub use resolve::{resolve, Resolution, ResolveAs};

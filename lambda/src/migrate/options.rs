@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::adopt::Start;
 use crate::deadline::Deadline;
 use crate::defaults;
 
@@ -13,6 +14,9 @@ pub struct Options {
     pub init_sql: Vec<String>,
     /// Adopt an existing database: record versions up to this as applied.
     pub baseline: Option<i64>,
+    /// Adopt a database Alembic made from its `alembic_version`
+    /// ([`super::adopt`]; on by default).
+    pub adopt_alembic: bool,
     /// How long to wait for another run's migration lock.
     pub lock_timeout: Duration,
     /// Session `lock_wait_timeout` (PostgreSQL `lock_timeout`): how long one
@@ -32,9 +36,20 @@ impl Default for Options {
         Options {
             init_sql: Vec::new(),
             baseline: None,
+            adopt_alembic: true,
             lock_timeout: defaults::LOCK_TIMEOUT,
             lock_wait: defaults::LOCK_WAIT,
             deadline: None,
+        }
+    }
+}
+
+impl Options {
+    /// How a database with no history starts.
+    pub fn start(&self) -> Start {
+        Start {
+            baseline: self.baseline,
+            adopt_alembic: self.adopt_alembic,
         }
     }
 }

@@ -105,6 +105,22 @@ pub struct Plan {
     /// A revert that stops at an irreversible migration
     /// ([`OnIrreversible::Stop`]); `target` is then the version it stays at.
     pub stopped: Option<Stopped>,
+    /// The database was made by Alembic and is adopted from its
+    /// `alembic_version` ([`super::adopt`]): the baseline steps come from it.
+    pub adopted: Option<Adopted>,
+}
+
+/// A database adopted from Alembic's `alembic_version`: the revisions it
+/// holds, and the imported migration they map to (the baseline).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// The revisions `alembic_version` holds (several when the database is
+    /// at more than one head).
+    pub revisions: Vec<String>,
+    /// The version they map to: everything up to it is baselined.
+    pub version: i64,
+    /// `0007_7e2f4c0d6a16_add_plan_active`
+    pub name: String,
 }
 
 /// What a revert does when an irreversible migration is in its way.
@@ -168,8 +184,35 @@ pub enum PlanError {
         name: String,
         reachable: i64,
     },
-    #[error("baseline version {baseline} is not in the migrations folder; use the version of the last migration the database already has")]
-    UnknownBaseline { baseline: i64 },
+    #[error("baseline version {baseline} is above the newest migration in the folder ({}): a baseline says which migrations the database already has, so it can be at most {}; use the version of the last migration the database already has, or add the migrations up to {baseline} to the folder", latest.map_or("none".to_string(), |l| l.to_string()), latest.unwrap_or(0))]
+    BaselineAboveLatest { baseline: i64, latest: Option<i64> },
+    #[error("the database's `alembic_version` holds revision `{revision}`, which no migration in the folder was imported from ({}); import the revisions up to it: `schemagate import alembic --config alembic.ini --out migrations/ --since {}`", last.as_ref().map_or("none carries an `-- alembic:` comment".to_string(), |(r, n)| format!("the last imported is `{r}`, `{n}`")), last.as_ref().map_or("<last imported revision>", |(r, _)| r.as_str()))]
+    UnknownAlembicRevision {
+        revision: String,
+        /// The last imported revision and its migration.
+        last: Option<(String, String)>,
+    },
+    #[error("the database's `alembic_version` ({}) does not include revision `{revision}` (`{name}`), which the imported order puts before it: a baseline cannot skip it; bring the database to a head that includes it (`alembic upgrade {revision}`, then `alembic upgrade heads`), or give the baseline by hand with adoption off", revisions.join(", "))]
+    AlembicGap {
+        revisions: Vec<String>,
+        revision: String,
+        name: String,
+    },
+    #[error("baseline version {baseline} disagrees with the database's `alembic_version` ({}), which is version {version} (`{name}`); leave the baseline out (adoption sets it), or turn adoption off (`--no-adopt-alembic` / `AdoptAlembic: false`) to baseline at {baseline}", revisions.join(", "))]
+    BaselineDisagrees {
+        baseline: i64,
+        revisions: Vec<String>,
+        version: i64,
+        name: String,
+    },
+    #[error("the database has an `alembic_version` table at {} and no schemagate history, and {why}: running every migration from the first would fail on the tables Alembic made; {fix}", revisions.iter().map(|r| format!("`{r}`")).collect::<Vec<_>>().join(", "))]
+    NotAdopted {
+        revisions: Vec<String>,
+        /// Why it is not adopted.
+        why: String,
+        /// What to do.
+        fix: String,
+    },
     #[error("nothing to resolve: version {version}{} is {state}; `resolve` only records the outcome of a migration recorded as failed (`schemagate status` shows them)", name.as_ref().map(|n| format!(" (`{n}`)")).unwrap_or_default())]
     NotFailed {
         version: i64,
@@ -261,6 +304,7 @@ pub fn plan_with(
         target,
         steps,
         stopped,
+        adopted: None,
     })
 }
 
@@ -327,10 +371,17 @@ fn checked<'a>(
     Ok((done, missing))
 }
 
-/// An empty history adopting a database: the versions up to `b`.
+/// An empty history adopting a database: the versions up to `b`, which
+/// need not be one of the folder's (a baseline between two files means
+/// everything up to it is there), but not above the newest one: the
+/// database would hold migrations the folder does not know.
 fn baselined(set: &MigrationSet, b: i64) -> Result<Vec<Step>, PlanError> {
-    if b != 0 && set.get(b).is_none() {
-        return Err(PlanError::UnknownBaseline { baseline: b });
+    let latest = set.latest();
+    if b > latest.unwrap_or(0) {
+        return Err(PlanError::BaselineAboveLatest {
+            baseline: b,
+            latest,
+        });
     }
     Ok(set
         .files

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::history::KEPT_TABLE;
-use super::plan::{Direction, Step, Stopped};
+use super::plan::{Adopted, Direction, Step, Stopped};
 
 /// Told about each step as it starts and ends (CLI output, the Lambda's
 /// watchdog).
@@ -32,6 +32,8 @@ pub struct Report {
     /// A revert that stopped at an irreversible migration
     /// ([`super::OnIrreversible::Stop`]).
     pub stopped: Option<Stopped>,
+    /// The database was adopted from Alembic's `alembic_version`.
+    pub adopted: Option<Adopted>,
 }
 
 impl Report {
@@ -52,8 +54,17 @@ impl Report {
         let mut parts = Vec::new();
         for d in [Direction::Baseline, Direction::Up, Direction::Down] {
             let n = names(d);
-            if !n.is_empty() {
-                parts.push(format!("{} {}", d.past(), list(&n)));
+            if n.is_empty() {
+                continue;
+            }
+            match (&self.adopted, d) {
+                (Some(a), Direction::Baseline) => parts.push(format!(
+                    "adopted from `alembic_version` {}: {} {}",
+                    a.revisions.join(", "),
+                    d.past(),
+                    list(&n)
+                )),
+                _ => parts.push(format!("{} {}", d.past(), list(&n))),
             }
         }
         let mut s = if parts.is_empty() {

@@ -50,9 +50,22 @@ pub fn binary() -> Result<PathBuf> {
             }
             p
         }
-        None => cargo_build()?,
+        None => cargo_build(FUNCTION)?,
     };
     Ok(BINARY.get_or_init(|| path).clone())
+}
+
+static CLI: OnceLock<PathBuf> = OnceLock::new();
+
+/// The `schemagate` CLI executable, built as [`binary`] is (for an
+/// end-to-end test that prepares a folder with it, e.g. `schemagate import
+/// alembic`).
+pub fn cli_binary() -> Result<PathBuf> {
+    if let Some(p) = CLI.get() {
+        return Ok(p.clone());
+    }
+    let path = cargo_build("schemagate")?;
+    Ok(CLI.get_or_init(|| path).clone())
 }
 
 /// `cargo` in the workspace, without the variables cargo sets for the test
@@ -83,14 +96,14 @@ fn cargo() -> Command {
     cmd
 }
 
-fn cargo_build() -> Result<PathBuf> {
+fn cargo_build(bin: &str) -> Result<PathBuf> {
     let mut cmd = cargo();
     cmd.args([
         "build",
         "--message-format=json-render-diagnostics",
         "--workspace",
         "--bin",
-        FUNCTION,
+        bin,
     ]);
     let mut child = cmd
         .stdout(Stdio::piped())
@@ -104,7 +117,7 @@ fn cargo_build() -> Result<PathBuf> {
             continue;
         };
         if msg["reason"] == "compiler-artifact"
-            && msg["target"]["name"] == FUNCTION
+            && msg["target"]["name"] == bin
             && msg["profile"]["test"] == false
         {
             if let Some(e) = msg["executable"].as_str() {
@@ -114,9 +127,9 @@ fn cargo_build() -> Result<PathBuf> {
     }
     let status = child.wait()?;
     if !status.success() {
-        bail!("`cargo build` of {FUNCTION} failed ({status}); its errors are above");
+        bail!("`cargo build` of {bin} failed ({status}); its errors are above");
     }
-    exe.ok_or_else(|| anyhow!("`cargo build` did not report the {FUNCTION} executable"))
+    exe.ok_or_else(|| anyhow!("`cargo build` did not report the {bin} executable"))
 }
 
 /// `cargo lambda watch --only-lambda-apis` on a free port.

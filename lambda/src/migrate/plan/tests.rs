@@ -505,10 +505,45 @@ fn baseline_is_ignored_once_a_history_exists() {
 }
 
 #[test]
-fn unknown_baseline_is_refused() {
+fn a_baseline_between_two_files_records_every_file_below_it() {
+    // GIVEN files 10, 20, 30 and a database that has everything up to 25
+    let s = set(&[10, 20, 30]);
+    // WHEN it is adopted at 25
+    let p = plan(&s, &[], Target::Latest, Some(25)).unwrap();
+    // THEN 10 and 20 are recorded, 30 runs, and the database ends at 30
+    assert_eq!(versions(&p, Direction::Baseline), vec![10, 20]);
+    assert_eq!(versions(&p, Direction::Up), vec![30]);
+    assert_eq!(p.target, 30);
+    // AND below the first file nothing is recorded: every file runs
+    let p = plan(&s, &[], Target::Latest, Some(5)).unwrap();
+    assert_eq!(versions(&p, Direction::Baseline), Vec::<i64>::new());
+    assert_eq!(versions(&p, Direction::Up), vec![10, 20, 30]);
+}
+
+#[test]
+fn a_baseline_above_the_newest_file_is_refused() {
     let s = set(&[1, 2]);
+    let err = plan(&s, &[], Target::Latest, Some(5)).unwrap_err();
     assert_eq!(
-        plan(&s, &[], Target::Latest, Some(5)),
-        Err(PlanError::UnknownBaseline { baseline: 5 })
+        err,
+        PlanError::BaselineAboveLatest {
+            baseline: 5,
+            latest: Some(2)
+        }
     );
+    assert!(
+        err.to_string()
+            .starts_with("baseline version 5 is above the newest migration in the folder (2)"),
+        "{err}"
+    );
+    // AND at the newest file it is fine: everything is recorded, nothing runs
+    let p = plan(&s, &[], Target::Latest, Some(2)).unwrap();
+    assert_eq!(versions(&p, Direction::Baseline), vec![1, 2]);
+    assert_eq!(versions(&p, Direction::Up), Vec::<i64>::new());
+    // AND an empty folder takes only 0
+    let empty = set(&[]);
+    assert!(plan(&empty, &[], Target::Latest, Some(1)).is_err());
+    assert!(plan(&empty, &[], Target::Latest, Some(0))
+        .unwrap()
+        .is_empty());
 }
