@@ -233,3 +233,60 @@ async fn a_connection_killed_between_any_two_round_trips_leaves_the_history_exac
     assert!(seen.contains(&vec![(1, false)]), "{seen:?}");
     assert!(seen.contains(&vec![(1, true), (2, true)]), "{seen:?}");
 }
+
+/// Asks the run to stop once `after` has finished.
+struct StopAfter<'a> {
+    stop: &'a migrate::Stop,
+    after: i64,
+}
+
+impl migrate::Progress for StopAfter<'_> {
+    fn finished(&self, outcome: &migrate::StepOutcome) {
+        if outcome.step.version == self.after {
+            self.stop.request(migrate::Signal {
+                name: "SIGTERM",
+                exit_code: 143,
+            });
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stop_after_a_deferred_finish_commits_it_before_the_lock_is_released() {
+    let set = MigrationSet::load(&folder().path()).unwrap();
+    let db = TestDb::mariadb("stop_deferred").await;
+    let stop = migrate::Stop::default();
+    let progress = StopAfter {
+        stop: &stop,
+        after: 1,
+    };
+    let hooks = migrate::Hooks {
+        stop: Some(&stop),
+        ..Default::default()
+    };
+    let mut c = conn(&db).await;
+    let r = migrate::run_with(
+        &mut c,
+        &set,
+        Target::Latest,
+        &Options::default(),
+        &progress,
+        hooks,
+    )
+    .await;
+    c.close().await;
+    assert!(matches!(r, Err(Error::Interrupted(_))), "{r:?}");
+    // 0001's finish was left for 0002's ALTER, which never ran: committed
+    // at the stop, so 0001 is applied and nothing else is there.
+    assert_eq!(
+        history(&db)
+            .await
+            .iter()
+            .map(|r| (r.0, r.1))
+            .collect::<Vec<_>>(),
+        vec![(1, true)]
+    );
+    assert_eq!(effects(&db).await, vec![1, 0, 0, 0]);
+    assert!(up(&db, &set, None).await);
+    assert_eq!(effects(&db).await, vec![1, 1, 1, 1]);
+}
