@@ -289,6 +289,10 @@ async fn a_baseline_between_two_files_records_those_below_it() {
         "{err}"
     );
     assert_eq!(db.history().await, vec![], "nothing recorded");
+    assert!(
+        !db.all_tables().await.contains("_sqlx_migrations"),
+        "no history table made"
+    );
 
     let opts = apply::Options {
         baseline: Some(25),

@@ -212,9 +212,6 @@ impl<'a> Run<'a> {
         let kept_table = read.as_ref().is_some_and(|h| h.kept_table);
         let history = read.map(|h| h.rows).unwrap_or_default();
         let begin = adopt::start(self.conn, home, set, &history, self.opts.start()).await?;
-        if !kept_table {
-            self.conn.engine().create_history(home).await?;
-        }
         let mut plan = plan_with(
             set,
             &history,
@@ -223,6 +220,10 @@ impl<'a> Run<'a> {
             self.hooks.on_irreversible,
         )?;
         plan.adopted = begin.adopted;
+        // Made once the plan stands: a refused plan leaves no table behind.
+        if !kept_table {
+            self.conn.engine().create_history(home).await?;
+        }
         let stored = keep::stored_downs(self.conn, home, &plan).await?;
         let dialect = self.conn.dialect();
         let scripts = Scripts::new(set, stored);
