@@ -263,6 +263,54 @@ async fn baseline_adopts_a_database_made_by_other_tools() {
     assert!(again.steps.is_empty(), "the baseline is not recorded twice");
 }
 
+/// A baseline between two files: the database has everything up to it, so
+/// the files below are recorded and the ones above run; above the newest
+/// file it is refused with nothing written.
+#[tokio::test]
+async fn a_baseline_between_two_files_records_those_below_it() {
+    let db = TestDb::mariadb("baseline_between").await;
+    let folder = Folder::empty();
+    folder
+        .write("10_a.sql", "CREATE TABLE a (id INT);")
+        .write("20_b.sql", "CREATE TABLE b (id INT);")
+        .write("30_c.sql", "CREATE TABLE c (id INT);");
+    db.exec("CREATE TABLE a (id INT); CREATE TABLE b (id INT)")
+        .await;
+    let above = apply::Options {
+        baseline: Some(31),
+        ..Default::default()
+    };
+    let err = up_with(&db, &folder, Target::Latest, above)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("baseline version 31 is above the newest migration in the folder (30)"),
+        "{err}"
+    );
+    assert_eq!(db.history().await, vec![], "nothing recorded");
+    assert!(
+        !db.all_tables().await.contains("_sqlx_migrations"),
+        "no history table made"
+    );
+
+    let opts = apply::Options {
+        baseline: Some(25),
+        ..Default::default()
+    };
+    for round in 0..2 {
+        let r = up_with(&db, &folder, Target::Latest, opts.clone())
+            .await
+            .unwrap();
+        let (baselined, applied) = if round == 0 { (2, 1) } else { (0, 0) };
+        assert_eq!(r.count(Direction::Baseline), baselined, "round {round}");
+        assert_eq!(r.count(Direction::Up), applied, "round {round}");
+        assert_eq!(r.to, 30);
+    }
+    assert_eq!(db.history().await, vec![(10, true), (20, true), (30, true)]);
+    assert_eq!(db.tables().await, vec!["a", "b", "c"]);
+}
+
 #[tokio::test]
 async fn a_file_added_below_the_applied_head_is_reported_not_applied() {
     let db = TestDb::mariadb("gap").await;

@@ -864,6 +864,21 @@ async fn an_alembic_database_is_adopted_by_up(
         stdout.contains("have the same schema: 5 tables, 22 columns"),
         "{stdout}"
     );
+
+    // History tables that are there but empty (what `down 0` leaves) are a
+    // history: `alembic_version` no longer says what the database holds, so
+    // it is not adopted again and every migration would run.
+    a.exec("DELETE FROM _schemagate_history").await;
+    a.exec("DELETE FROM _sqlx_migrations").await;
+    let status = on(&a, &m, &["--json", "status"]);
+    let st = json(&status);
+    assert_eq!(status.status.code(), Some(0), "{st}");
+    assert!(st["adopted"].is_null(), "not adopted again: {st}");
+    let plan = on(&a, &m, &["plan"]);
+    let (out, err) = text(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{out}{err}");
+    assert!(!out.contains("adopting the database Alembic made"), "{out}");
+    alembic_version_is(&a, revisions).await;
 }
 
 #[tokio::test]

@@ -164,8 +164,10 @@ async fn command(
     match cli.command {
         Command::Status => {
             let (home, history) = migrate::history::read(conn).await?;
+            let begin =
+                migrate::adopt::start(conn, &home, set, history.as_deref(), g.start()).await;
             let history = history.unwrap_or_default();
-            let planned = match migrate::adopt::start(conn, &home, set, &history, g.start()).await {
+            let planned = match begin {
                 Ok(begin) => {
                     migrate::plan(set, &history, Target::Latest, begin.baseline).map(|p| Plan {
                         adopted: begin.adopted,

@@ -2,8 +2,8 @@
 //! database Alembic made — the imported migration its `alembic_version`
 //! maps to.
 //!
-//! A database whose history is empty and that has an `alembic_version`
-//! table is adopted when the folder's migrations carry Alembic revisions
+//! A database without schemagate's history tables that has an
+//! `alembic_version` table is adopted when the folder's migrations carry Alembic revisions
 //! (the `-- alembic:` comments `schemagate import alembic` writes,
 //! [`crate::import::mapping`]): the revisions it holds, with every revision
 //! below them (their `-- alembic revises:` lines), must be exactly the
@@ -69,19 +69,23 @@ pub struct Begin {
     pub adopted: Option<Adopted>,
 }
 
-/// Read `alembic_version` when the history is empty, and decide.
+/// Read `alembic_version` when the database has no schemagate history
+/// tables, and decide. `history`: `None` when there are none. Tables that
+/// are there but empty (schemagate reverted everything, `down 0`) are a
+/// history too: what Alembic recorded is no longer what the database holds,
+/// so it is not adopted again.
 pub async fn start(
     conn: &mut Conn,
     home: &Home,
     set: &MigrationSet,
-    history: &[Applied],
+    history: Option<&[Applied]>,
     start: Start,
 ) -> Result<Begin, Error> {
     let plain = Begin {
         baseline: start.baseline,
         adopted: None,
     };
-    if !history.is_empty() {
+    if history.is_some() {
         return Ok(plain);
     }
     let revisions = conn.engine().alembic_version(home).await?;

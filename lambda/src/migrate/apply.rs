@@ -53,8 +53,8 @@ pub async fn inspect_with(
     on_irreversible: OnIrreversible,
 ) -> Result<(Vec<Applied>, Plan), Error> {
     let (home, history) = history::read(conn).await?;
+    let begin = adopt::start(conn, &home, set, history.as_deref(), start).await?;
     let history = history.unwrap_or_default();
-    let begin = adopt::start(conn, &home, set, &history, start).await?;
     let mut p = plan_with(set, &history, target, begin.baseline, on_irreversible)?;
     p.adopted = begin.adopted;
     Ok((history, p))
@@ -211,11 +211,10 @@ impl<'a> Run<'a> {
         let (set, home) = (self.set, self.home);
         let read = self.conn.engine().history(home).await?;
         let kept_table = read.as_ref().is_some_and(|h| h.kept_table);
-        let history = read.map(|h| h.rows).unwrap_or_default();
-        let begin = adopt::start(self.conn, home, set, &history, self.opts.start()).await?;
-        if !kept_table {
-            self.conn.engine().create_history(home).await?;
-        }
+        let history = read.map(|h| h.rows);
+        let begin =
+            adopt::start(self.conn, home, set, history.as_deref(), self.opts.start()).await?;
+        let history = history.unwrap_or_default();
         let mut plan = plan_with(
             set,
             &history,
@@ -224,6 +223,10 @@ impl<'a> Run<'a> {
             self.hooks.on_irreversible,
         )?;
         plan.adopted = begin.adopted;
+        // Made once the plan stands: a refused plan leaves no table behind.
+        if !kept_table {
+            self.conn.engine().create_history(home).await?;
+        }
         let stored = keep::stored_downs(self.conn, home, &plan).await?;
         let dialect = self.conn.dialect();
         let scripts = Scripts::new(set, stored);
