@@ -174,6 +174,8 @@ struct Planned<'a> {
     scripts: Scripts<'a>,
     lints: Vec<MigrationLint>,
     since: i64,
+    /// The database's online changes ([`super::online`]).
+    online: Vec<crate::online::state::Row>,
 }
 
 impl<'a> Run<'a> {
@@ -188,6 +190,8 @@ impl<'a> Run<'a> {
                 .map_err(Error::Refused)?;
         }
         self.fits(&planned)?;
+        let (conn, home) = (&mut *self.conn, self.home);
+        super::online::first(conn, home, self.set, p, &planned.history, &planned.online).await?;
         let mut report = Report {
             from: p.current,
             to: p.current.unwrap_or(0),
@@ -223,6 +227,7 @@ impl<'a> Run<'a> {
         let dialect = self.conn.dialect();
         let scripts = Scripts::new(set, stored);
         let lints = keep::lint(&scripts, dialect, &plan)?;
+        let online = super::online::rows(self.conn, home).await?;
         let since = plan
             .steps
             .iter()
@@ -237,6 +242,7 @@ impl<'a> Run<'a> {
             scripts,
             lints,
             since,
+            online,
         })
     }
 
@@ -304,9 +310,13 @@ impl<'a> Run<'a> {
                 .into());
             }
             let script = planned.scripts.script(step);
-            let body = terminated(&script.sql, dialect);
-            let run = step_run(planned, step, script, body.as_deref());
             self.progress.started(step);
+            // An online change's step runs its phase here and no script.
+            let online = self.online(planned, step).await?;
+            let body = (!online)
+                .then(|| terminated(&script.sql, dialect))
+                .flatten();
+            let run = step_run(planned, step, script, body.as_deref());
             let t = Instant::now();
             let done = retry::one(self.conn, self.home, step, &run, self.opts).await;
             if let Err(f) = done {
@@ -332,6 +342,13 @@ impl<'a> Run<'a> {
         }
         report.elapsed = self.started.elapsed();
         Ok(report)
+    }
+
+    /// The online part of `step` ([`super::online::step`]).
+    async fn online(&mut self, planned: &Planned<'_>, step: &Step) -> Result<bool, Error> {
+        let (set, lints, rows) = (self.set, &planned.lints, &planned.online);
+        let deadline = self.opts.deadline;
+        super::online::step(self.conn, self.home, set, step, lints, rows, deadline).await
     }
 
     /// Every planned batch is measured before the first one is sent, against
