@@ -207,7 +207,7 @@ fn alter(a: &AlterTable) -> Result<(String, Op), Unsupported> {
 
 fn is_not_null(op: &AOp) -> bool {
     match op {
-        AOp::ModifyColumn { options, .. } => options.iter().any(|o| *o == ColumnOption::NotNull),
+        AOp::ModifyColumn { options, .. } => options.contains(&ColumnOption::NotNull),
         _ => false,
     }
 }

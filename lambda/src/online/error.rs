@@ -19,7 +19,7 @@ pub enum OnlineError {
         statement: String,
         reverted: bool,
         #[source]
-        source: DbError,
+        source: Box<DbError>,
     },
     /// The run's deadline came during the backfill.
     #[error("online change `{name}` stopped by the run's deadline while backfilling `{table}` ({rows} rows done, up to key `{after}`): the triggers keep both shapes in step and the running release keeps working; the next run continues where this one stopped")]

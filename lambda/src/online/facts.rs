@@ -44,6 +44,10 @@ pub struct IndexFact {
     pub columns: Vec<(String, Option<u32>)>,
 }
 
+/// A foreign key: `(constraint, from table, its columns, to table, its
+/// columns)`.
+pub type ForeignKey = (String, String, Vec<String>, String, Vec<String>);
+
 /// The table as the database has it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Facts {
@@ -55,7 +59,7 @@ pub struct Facts {
     pub indexes: Vec<IndexFact>,
     /// Foreign keys from or to the table: `(constraint, from table, its
     /// columns, to table, its columns)`.
-    pub foreign_keys: Vec<(String, String, Vec<String>, String, Vec<String>)>,
+    pub foreign_keys: Vec<ForeignKey>,
     /// Generated columns' expressions.
     pub generation: Vec<(String, String)>,
     /// The table's triggers other than schemagate's: `(name, body)`.

@@ -168,7 +168,7 @@ fn failed(row: &Row, phase: &'static str, what: &str, e: OnlineError) -> OnlineE
             phase,
             statement: what.to_string(),
             reverted: false,
-            source,
+            source: Box::new(source),
         },
         other => other,
     }
@@ -188,7 +188,7 @@ async fn statement(
             phase,
             statement: sql.to_string(),
             reverted: false,
-            source,
+            source: Box::new(source),
         })
 }
 
