@@ -652,3 +652,27 @@ async fn an_expand_a_stopped_run_left_is_reverted_by_a_run_that_goes_back() {
     assert_eq!(db.columns("users").await, ["id", "email", "nick"]);
     assert!(triggers(&db).await.is_empty());
 }
+
+#[tokio::test]
+async fn schemagate_contract_contracts_an_expanded_change_now() {
+    let (db, folder) = users("online_cli_contract", 20).await;
+    rename(&folder);
+    up(&db, &folder).await.unwrap();
+    let dir = folder.path();
+    let args = [
+        "--database-url",
+        &db.url(),
+        "--migrations",
+        dir.to_str().unwrap(),
+        "contract",
+    ];
+    let (out, err) = testkit::text(&kit::schemagate(&args));
+    assert_eq!(out.trim(), "contracted 2", "{err}");
+    assert_eq!(state(&db, 2).await, ["contracted"]);
+    assert_eq!(db.columns("users").await, ["id", "email_address", "nick"]);
+    let (out, _) = testkit::text(&kit::schemagate(&args));
+    assert_eq!(
+        out.trim(),
+        "no online change is expanded; nothing to contract"
+    );
+}

@@ -62,6 +62,19 @@ pub async fn first(
     Ok(())
 }
 
+/// `schemagate contract`: session limits, lock, [`contract_all`], release
+/// (on every path).
+pub async fn contract(conn: &mut Conn, opts: &super::Options) -> Result<Vec<i64>, Error> {
+    let home = super::apply::prepare(conn, opts).await?;
+    let lock = super::lock::id(conn.database());
+    super::lock::acquire(conn, &lock, opts.lock_timeout).await?;
+    let result = contract_all(conn, &home).await;
+    let released = super::lock::release(conn, &lock).await;
+    let done = result?;
+    released?;
+    Ok(done)
+}
+
 /// Contract every live expand, whatever the folder (`schemagate
 /// contract`: the operator says the old release is gone); the versions
 /// contracted.
