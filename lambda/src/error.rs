@@ -66,7 +66,9 @@ impl Error {
     ///     or a statement that can never run under schemagate),
     /// 5 = refused: breaking migrations that are not marked (see `lint`;
     ///     `up`/`down` behind the gate),
-    /// 130/143 = stopped by SIGINT/SIGTERM between migrations.
+    /// 130/143 = stopped by SIGINT/SIGTERM between migrations. An online
+    /// change: 4 when refused before anything changed, 1 when it failed or
+    /// stopped at the deadline.
     pub fn exit_code(&self) -> i32 {
         use migrate::Error as M;
         match self {
@@ -80,6 +82,7 @@ impl Error {
                 | M::HistoryChanged { .. }
                 | M::Refusals(_) => 4,
                 M::Refused(_) => 5,
+                M::Online(o) => o.exit_code(),
             },
             Error::Import(e) => e.exit_code(),
             Error::Usage(_) => 2,

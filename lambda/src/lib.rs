@@ -23,6 +23,7 @@ pub mod handler;
 pub mod import;
 pub mod lint;
 pub mod migrate;
+pub mod online;
 pub mod props;
 pub mod redact;
 pub mod secrets;

@@ -126,6 +126,11 @@ pub enum Command {
         #[arg(long = "as", value_name = "OUTCOME")]
         outcome: Outcome,
     },
+    /// Contract every online change that is expanded (MariaDB): drop its
+    /// triggers and the old shape now, under the migration lock, instead of
+    /// at the start of the next release's deploy. Only once no instance of
+    /// the release before the change can run (docs/online-changes.md).
+    Contract,
     /// For an instance of a release, at boot and from its health check: can
     /// the release built for schema version V run on the database's schema?
     /// Exit 0 while every migration applied above V is safe for V; 6 (with

@@ -223,6 +223,16 @@ async fn command(
             };
             r.run(conn, Target::Version(to), gate).await
         }
+        Command::Contract => {
+            let done = migrate::online::contract(conn, &engine_options(g, deadline)).await?;
+            let list: Vec<String> = done.iter().map(|v| v.to_string()).collect();
+            match (g.json, list.is_empty()) {
+                (true, _) => println!("{}", serde_json::json!({ "contracted": done })),
+                (false, true) => println!("no online change is expanded; nothing to contract"),
+                (false, false) => println!("contracted {}", list.join(", ")),
+            }
+            Ok(0)
+        }
         Command::Resolve { version, outcome } => {
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)

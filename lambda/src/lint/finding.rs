@@ -72,6 +72,9 @@ pub struct MigrationLint {
     pub intent: Intent,
     pub statements: usize,
     pub findings: Vec<Finding>,
+    /// Marked `online` and read as a change schemagate runs online: the
+    /// engine expands it instead of running the script.
+    pub online: Option<crate::online::Change>,
 }
 
 impl MigrationLint {
@@ -82,7 +85,7 @@ impl MigrationLint {
         match self.intent {
             Intent::Contract => return Class::Contract,
             Intent::Breaking => return Class::Breaking,
-            Intent::None => {}
+            Intent::None | Intent::Online => {}
         }
         if self
             .findings
@@ -139,6 +142,7 @@ impl MigrationLint {
         let label = match (self.intent, f.severity()) {
             (_, Severity::Refused) => Severity::Refused.as_str().to_string(),
             (Intent::Contract, s) if s.gates() => format!("{} (marked contract)", s.as_str()),
+            (Intent::Online, s) if s.gates() => format!("{} (marked online)", s.as_str()),
             (_, s) => s.as_str().to_string(),
         };
         format!(

@@ -150,6 +150,7 @@ mod tests {
                     intent,
                     statements,
                     findings,
+                    online: None,
                 }
             })
             .collect()

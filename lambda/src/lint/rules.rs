@@ -228,6 +228,14 @@ rules! {
         example: "-- alembic: e49a1d7e3b8d normalize account emails\n-- schemagate: placeholder",
         lookalike: "-- alembic: e49a1d7e3b8d normalize account emails\nUPDATE users SET email = LOWER(email) WHERE email <> LOWER(email);",
     },
+    Online: "online" {
+        severity: Severity::Refused,
+        engines: Engines::Both,
+        reason: "marked `-- schemagate: online`, but schemagate cannot run it online (see the finding): running the statement as written would break the running release",
+        fix: "write one of the changes docs/online-changes.md lists, with the arguments it needs, or remove the marker and drain",
+        example: "-- schemagate: online\nALTER TABLE users DROP INDEX u_email;",
+        lookalike: "-- schemagate: online\nALTER TABLE users RENAME COLUMN name TO full_name;",
+    },
     // --- breaking -----------------------------------------------------------
     DropTable: "drop-table" {
         severity: Severity::Breaking,
@@ -621,7 +629,7 @@ rules! {
         severity: Severity::Warning,
         engines: Engines::Both,
         reason: "a `schemagate:` comment that is not a known marker is ignored",
-        fix: "write \"-- schemagate: contract\" or \"-- schemagate: breaking\"",
+        fix: "write \"-- schemagate: contract\", \"-- schemagate: breaking\" or \"-- schemagate: online\"",
         example: "-- schemagate: contracts\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
         lookalike: "-- schemagate: contract\nALTER TABLE users ADD COLUMN nickname VARCHAR(40) NULL;",
     },

@@ -52,6 +52,10 @@ pub fn after(set: &impl Migrations, since: i64) -> Vec<i64> {
 /// Lint `m`'s up script as pending, on top of `schema`.
 fn lint_up(schema: &mut Schema, dialect: Dialect, m: &Migration) -> MigrationLint {
     let (intent, statements, findings) = lint_script(schema, dialect, m.up.sql, true);
+    let online = match intent {
+        Intent::Online => declared(m.up.sql, dialect).ok(),
+        _ => None,
+    };
     MigrationLint {
         version: m.version,
         name: m.name.clone(),
@@ -59,6 +63,37 @@ fn lint_up(schema: &mut Schema, dialect: Dialect, m: &Migration) -> MigrationLin
         intent,
         statements,
         findings,
+        online,
+    }
+}
+
+/// The change a migration marked `online` declares, or why it cannot run
+/// online.
+fn declared(sql: &str, dialect: Dialect) -> Result<crate::online::Change, String> {
+    if dialect == Dialect::Postgres {
+        return Err("online changes are for MariaDB; on PostgreSQL, drain instead".into());
+    }
+    let p = split(sql, dialect).map_err(|e| e.message)?;
+    let args = crate::online::marker::args(p.online.iter().map(String::as_str))?;
+    let texts: Vec<&str> = p.pieces.iter().map(|x| x.text.as_ref()).collect();
+    crate::online::change::read(&texts, args)
+}
+
+/// A pending migration marked `online`: its breaking findings are dropped
+/// when schemagate can run the change online (both releases keep
+/// serving), or it is refused with the reason.
+fn judge_online(sql: &str, dialect: Dialect, findings: &mut Vec<Finding>) {
+    match declared(sql, dialect) {
+        Ok(_) => findings.retain(|f| !f.severity().gates()),
+        Err(reason) => {
+            let line = findings.iter().map(|f| f.line).min().unwrap_or(1);
+            findings.push(Finding {
+                rule: Id::Online.rule(),
+                line,
+                statement: 0,
+                subject: reason,
+            });
+        }
     }
 }
 
@@ -102,7 +137,11 @@ pub fn lint_script(
         cx.piece(piece);
     }
     let n = pieces.pieces.len();
-    (pieces.intent, n, cx.findings)
+    let mut findings = cx.findings;
+    if pending && pieces.intent == Intent::Online {
+        judge_online(sql, dialect, &mut findings);
+    }
+    (pieces.intent, n, findings)
 }
 
 /// sqlx's opt-out of the migration's transaction: the file starts with

@@ -33,6 +33,10 @@ pub enum Intent {
     /// `-- schemagate: breaking`: the author declares that the running
     /// release must be drained first, whatever the statements look like.
     Breaking,
+    /// `-- schemagate: online`: the one statement is a breaking change
+    /// schemagate runs as expand now and contract later, both releases
+    /// serving (`crate::online`).
+    Online,
 }
 
 impl Intent {
@@ -41,6 +45,7 @@ impl Intent {
             Intent::None => "none",
             Intent::Contract => "contract",
             Intent::Breaking => "breaking",
+            Intent::Online => "online",
         }
     }
 }
@@ -150,6 +155,9 @@ pub struct Pieces<'a> {
     /// Line of a `-- schemagate: placeholder` comment: `schemagate import`
     /// wrote the file for a migration a person has to write.
     pub placeholder: Option<usize>,
+    /// The text after `online` of each `-- schemagate: online` line (its
+    /// arguments: `crate::online::marker`).
+    pub online: Vec<String>,
     pub pieces: Vec<Piece<'a>>,
 }
 
@@ -162,11 +170,17 @@ pub struct SplitError {
 
 /// Cut `sql` at the `;` that end its statements.
 pub fn split(sql: &str, dialect: Dialect) -> Result<Pieces<'_>, SplitError> {
-    let (intent, bad_marker, placeholder) = marker(sql, dialect);
+    let Marker {
+        intent,
+        bad: bad_marker,
+        placeholder,
+        online,
+    } = marker(sql, dialect);
     Ok(Pieces {
         intent,
         bad_marker,
         placeholder,
+        online,
         pieces: pieces(sql, dialect, Mode::Script, 1, 1)?,
     })
 }
@@ -197,12 +211,20 @@ pub fn pieces(
     Ok(out)
 }
 
-/// The marker in the comments before the first statement, a misspelt one,
-/// and the line of a `placeholder` marker.
-fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>, Option<usize>) {
-    let mut intent = Intent::None;
-    let mut bad = None;
-    let mut placeholder = None;
+/// What the comments before the first statement declare.
+#[derive(Default)]
+struct Marker {
+    intent: Intent,
+    /// A misspelt marker.
+    bad: Option<(usize, String)>,
+    /// The line of a `placeholder` marker.
+    placeholder: Option<usize>,
+    /// The arguments of `online` lines.
+    online: Vec<String>,
+}
+
+fn marker(sql: &str, dialect: Dialect) -> Marker {
+    let mut m = Marker::default();
     for l in Scanner::new(sql, dialect) {
         let Ok(l) = l else { break };
         let text = match l.lex {
@@ -228,14 +250,19 @@ fn marker(sql: &str, dialect: Dialect) -> (Intent, Option<(usize, String)>, Opti
                 .unwrap_or("")
                 .to_ascii_lowercase();
             match word.as_str() {
-                "contract" => intent = Intent::Contract,
-                "breaking" => intent = Intent::Breaking,
-                "placeholder" => placeholder = Some(l.line + offset),
-                _ => bad = Some((l.line + offset, line.to_string())),
+                "contract" => m.intent = Intent::Contract,
+                "breaking" => m.intent = Intent::Breaking,
+                "online" => {
+                    m.intent = Intent::Online;
+                    let args = rest.trim_start();
+                    m.online.push(args["online".len()..].trim().to_string());
+                }
+                "placeholder" => m.placeholder = Some(l.line + offset),
+                _ => m.bad = Some((l.line + offset, line.to_string())),
             }
         }
     }
-    (intent, bad, placeholder)
+    m
 }
 
 fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {

@@ -178,6 +178,8 @@ struct Planned<'a> {
     scripts: Scripts<'a>,
     lints: Vec<MigrationLint>,
     since: i64,
+    /// The database's online changes ([`super::online`]).
+    online: Vec<crate::online::state::Row>,
 }
 
 impl<'a> Run<'a> {
@@ -192,6 +194,8 @@ impl<'a> Run<'a> {
                 .map_err(Error::Refused)?;
         }
         self.fits(&planned)?;
+        let (conn, home) = (&mut *self.conn, self.home);
+        super::online::first(conn, home, self.set, p, &planned.history, &planned.online).await?;
         let mut report = Report {
             from: p.current,
             to: p.current.unwrap_or(0),
@@ -231,6 +235,7 @@ impl<'a> Run<'a> {
         let dialect = self.conn.dialect();
         let scripts = Scripts::new(set, stored);
         let lints = keep::lint(&scripts, dialect, &plan)?;
+        let online = super::online::rows(self.conn, home).await?;
         let since = plan
             .steps
             .iter()
@@ -245,6 +250,7 @@ impl<'a> Run<'a> {
             scripts,
             lints,
             since,
+            online,
         })
     }
 
@@ -312,10 +318,14 @@ impl<'a> Run<'a> {
                 .into());
             }
             let script = planned.scripts.script(step);
-            let body = terminated(&script.sql, dialect);
+            self.progress.started(step);
+            // An online change's step runs its phase here and no script.
+            let online = self.online(planned, step).await?;
+            let body = (!online)
+                .then(|| terminated(&script.sql, dialect))
+                .flatten();
             let mut run = step_run(planned, step, script, body.as_deref());
             run.next_commits = next_commits(planned, step, steps.get(i + 1), dialect);
-            self.progress.started(step);
             let t = Instant::now();
             let done = retry::one(self.conn, self.home, step, &run, self.opts).await;
             if let Err(f) = done {
@@ -341,6 +351,13 @@ impl<'a> Run<'a> {
         }
         report.elapsed = self.started.elapsed();
         Ok(report)
+    }
+
+    /// The online part of `step` ([`super::online::step`]).
+    async fn online(&mut self, planned: &Planned<'_>, step: &Step) -> Result<bool, Error> {
+        let (set, lints, rows) = (self.set, &planned.lints, &planned.online);
+        let deadline = self.opts.deadline;
+        super::online::step(self.conn, self.home, set, step, lints, rows, deadline).await
     }
 
     /// Every planned batch is measured before the first one is sent, against
@@ -415,8 +432,19 @@ fn next_commits(
     dialect: Dialect,
 ) -> bool {
     let up = |s: &Step| s.direction == Direction::Up;
+    // An online change runs its phases around its batch, not a script that
+    // opens with a DDL: the finish before it and its own commit at once.
+    let online = |s: &Step| {
+        planned
+            .lints
+            .iter()
+            .any(|l| l.version == s.version && l.online.is_some())
+    };
     up(step)
-        && next.is_some_and(|n| up(n) && opens_with_commit(&planned.scripts.script(n).sql, dialect))
+        && !online(step)
+        && next.is_some_and(|n| {
+            up(n) && !online(n) && opens_with_commit(&planned.scripts.script(n).sql, dialect)
+        })
 }
 
 /// The version below `version` that stays applied after reverting it.

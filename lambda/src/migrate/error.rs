@@ -22,6 +22,10 @@ pub enum Error {
     Apply(Box<ApplyError>),
     #[error(transparent)]
     Db(#[from] DbError),
+    /// An online change was refused, failed, or stopped at the deadline
+    /// (`crate::online`).
+    #[error(transparent)]
+    Online(Box<crate::online::OnlineError>),
     #[error("timed out waiting for the migration lock `{name}` after {seconds} s: another schemagate run holds it; wait for it to finish or raise the lock timeout")]
     LockTimeout { name: String, seconds: u64 },
     #[error("the migration lock `{name}` was not taken: {detail}; nothing was changed")]
@@ -54,6 +58,12 @@ pub enum Error {
 impl From<ApplyError> for Error {
     fn from(e: ApplyError) -> Self {
         Error::Apply(Box::new(e))
+    }
+}
+
+impl From<crate::online::OnlineError> for Error {
+    fn from(e: crate::online::OnlineError) -> Self {
+        Error::Online(Box::new(e))
     }
 }
 

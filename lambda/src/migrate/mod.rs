@@ -10,6 +10,7 @@ pub mod error;
 pub mod history;
 pub mod keep;
 pub mod lock;
+pub mod online;
 pub mod options;
 pub mod plan;
 pub mod report;
