@@ -8,7 +8,7 @@
 //! for the CLI and the Lambda. [`lint`] classifies pending
 //! migrations for the running release and [`drain`] empties its Auto Scaling
 //! groups before a breaking one. [`redact`] hides credentials in every
-//! message a person is shown.
+//! message a person is shown; [`log_filter`] reads both mains' log level.
 
 pub mod cfn;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod error;
 pub mod handler;
 pub mod import;
 pub mod lint;
+pub mod log_filter;
 pub mod migrate;
 pub mod online;
 pub mod props;

@@ -2,18 +2,20 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use schemagate::handler::{Config, Handler};
+use schemagate::log_filter;
 use schemagate::secrets::SecretsManager;
 use serde_json::Value;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
         .with_current_span(false)
         .without_time()
+        .finish()
+        .with(log_filter::from_env("RUST_LOG", tracing::Level::INFO))
         .init();
     let config = Config::from_env()?;
     let aws = aws_config::load_from_env().await;

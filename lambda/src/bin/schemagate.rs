@@ -1,13 +1,14 @@
 use clap::Parser;
+use schemagate::log_filter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SCHEMAGATE_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
         .with_writer(std::io::stderr)
+        .finish()
+        .with(log_filter::from_env("SCHEMAGATE_LOG", tracing::Level::WARN))
         .init();
     // Usage errors are printed with credentials redacted (clap's own
     // rendering would quote a URL given in the wrong place as it is).
