@@ -162,24 +162,7 @@ async fn command(
     let g = &cli.global;
     let target = conn.target().to_string();
     match cli.command {
-        Command::Status => {
-            let (home, history) = migrate::history::read(conn).await?;
-            let begin =
-                migrate::adopt::start(conn, &home, set, history.as_deref(), g.start()).await;
-            let history = history.unwrap_or_default();
-            let planned = match begin {
-                Ok(begin) => {
-                    migrate::plan(set, &history, Target::Latest, begin.baseline).map(|p| Plan {
-                        adopted: begin.adopted,
-                        ..p
-                    })
-                }
-                Err(migrate::Error::Plan(e)) => Err(e),
-                Err(e) => return Err(e.into()),
-            };
-            print_status(g.json, &target, set, &history, &planned);
-            planned.map(|_| 0).map_err(Error::from)
-        }
+        Command::Status => status(g, set, conn, &target).await,
         Command::Plan { to } => {
             let (_, p) = apply::inspect(
                 conn,
@@ -223,16 +206,7 @@ async fn command(
             };
             r.run(conn, Target::Version(to), gate).await
         }
-        Command::Contract => {
-            let done = migrate::online::contract(conn, &engine_options(g, deadline)).await?;
-            let list: Vec<String> = done.iter().map(|v| v.to_string()).collect();
-            match (g.json, list.is_empty()) {
-                (true, _) => println!("{}", serde_json::json!({ "contracted": done })),
-                (false, true) => println!("no online change is expanded; nothing to contract"),
-                (false, false) => println!("contracted {}", list.join(", ")),
-            }
-            Ok(0)
-        }
+        Command::Contract => contract(g, conn, deadline).await,
         Command::Resolve { version, outcome } => {
             resolve(g, set, conn, version, outcome, &target, deadline).await?;
             Ok(0)
@@ -241,6 +215,42 @@ async fn command(
             unreachable!("handled before reading the folder")
         }
     }
+}
+
+/// `schemagate status`: the history, and the plan to the newest file
+/// (with what adopting an Alembic database would baseline); exit 4 when
+/// that plan is refused.
+async fn status(
+    g: &Global,
+    set: &MigrationSet,
+    conn: &mut Conn,
+    target: &str,
+) -> Result<i32, Error> {
+    let (home, history) = migrate::history::read(conn).await?;
+    let begin = migrate::adopt::start(conn, &home, set, history.as_deref(), g.start()).await;
+    let history = history.unwrap_or_default();
+    let planned = match begin {
+        Ok(begin) => migrate::plan(set, &history, Target::Latest, begin.baseline).map(|p| Plan {
+            adopted: begin.adopted,
+            ..p
+        }),
+        Err(migrate::Error::Plan(e)) => Err(e),
+        Err(e) => return Err(e.into()),
+    };
+    print_status(g.json, target, set, &history, &planned);
+    planned.map(|_| 0).map_err(Error::from)
+}
+
+/// `schemagate contract`: every live online expand contracted.
+async fn contract(g: &Global, conn: &mut Conn, deadline: Deadline) -> Result<i32, Error> {
+    let done = migrate::online::contract(conn, &engine_options(g, deadline)).await?;
+    let list: Vec<String> = done.iter().map(|v| v.to_string()).collect();
+    match (g.json, list.is_empty()) {
+        (true, _) => println!("{}", serde_json::json!({ "contracted": done })),
+        (false, true) => println!("no online change is expanded; nothing to contract"),
+        (false, false) => println!("contracted {}", list.join(", ")),
+    }
+    Ok(0)
 }
 
 fn engine_options(g: &Global, deadline: Deadline) -> apply::Options {

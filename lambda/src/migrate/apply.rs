@@ -28,9 +28,10 @@ use super::lock;
 use super::plan::{plan_with, Direction, OnIrreversible, Plan, Step, Target};
 use super::retry;
 use super::script::{opens_with_commit, terminated};
+use super::session::prepare;
 use super::source::{MigrationSet, Script};
 use crate::db::rows::{Entry, Mark};
-use crate::db::{Conn, Limits, StepRun};
+use crate::db::{Conn, StepRun};
 use crate::dialect::Dialect;
 use crate::lint::MigrationLint;
 
@@ -141,20 +142,6 @@ pub async fn run_with(
     let report = result?;
     released?;
     Ok(report)
-}
-
-/// Session limits and `InitSql`, then where the bookkeeping goes.
-pub(super) async fn prepare(conn: &mut Conn, opts: &Options) -> Result<Home, Error> {
-    let engine = conn.engine();
-    let limits = Limits {
-        lock_wait: opts.lock_wait,
-        statement: opts.deadline.map(|d| d.statement_limit()),
-    };
-    engine.set_up(limits).await?;
-    for init in &opts.init_sql {
-        engine.execute(init).await?;
-    }
-    Ok(engine.home().await?)
 }
 
 /// A run under the lock.

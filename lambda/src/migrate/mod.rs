@@ -17,6 +17,7 @@ pub mod report;
 pub mod resolve;
 mod retry;
 pub mod script;
+mod session;
 pub mod source;
 pub mod stop;
 

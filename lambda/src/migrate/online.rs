@@ -65,7 +65,7 @@ pub async fn first(
 /// `schemagate contract`: session limits, lock, [`contract_all`], release
 /// (on every path).
 pub async fn contract(conn: &mut Conn, opts: &super::Options) -> Result<Vec<i64>, Error> {
-    let home = super::apply::prepare(conn, opts).await?;
+    let home = super::session::prepare(conn, opts).await?;
     let lock = super::lock::id(conn.database());
     super::lock::acquire(conn, &lock, opts.lock_timeout).await?;
     let result = contract_all(conn, &home).await;

@@ -2,11 +2,12 @@
 //! migration recorded as failed — decided against the history and the
 //! files ([`decide`], pure), then recorded under the lock ([`resolve`]).
 
-use super::apply::{prepare, Options};
+use super::apply::Options;
 use super::error::Error;
 use super::history::Home;
 use super::lock;
 use super::plan::{Direction, PlanError};
+use super::session::prepare;
 use super::source::MigrationSet;
 use crate::db::rows::Row;
 use crate::db::Conn;
