@@ -6,7 +6,7 @@
 //! run` verifies unchanged.
 //!
 //! Every regular file in the folder is a migration, or ignored by a rule, or
-//! an error naming it and the fix — never silently skipped or misread:
+//! an error naming it and the fix — none is passed over without a word, none misread:
 //! - a migration's version is a positive whole number (0 means "no migration
 //!   applied"), and its suffix is lowercase: `.sql`, `.up.sql`, `.down.sql`;
 //! - ignored: subfolders (as sqlx does), names starting with `.`, `README*`
