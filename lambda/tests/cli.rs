@@ -239,3 +239,55 @@ async fn credentials_from_secrets_manager_for_jenkins() {
         "{err}"
     );
 }
+
+/// `schemagate up | head -1`, made deterministic: the reader end of the
+/// pipe is closed before the CLI starts, so every line it prints meets a
+/// closed pipe. Before the fix, the first line panicked the process
+/// (`failed printing to stdout: Broken pipe`) before any migration ran.
+fn into_closed_pipe(args: &[&str]) -> std::process::Output {
+    use std::os::fd::FromRawFd;
+    use std::process::Stdio;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe(2) writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here once.
+    let (reader, writer) = unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    };
+    drop(reader);
+    Command::new(env!("CARGO_BIN_EXE_schemagate"))
+        .args(args)
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_reader_that_closes_the_pipe_early_neither_panics_nor_stops_up() {
+    let db = TestDb::mariadb("clipipe").await;
+    let url = db.url();
+    let dir = Folder::with_example();
+    let path = dir.path();
+    let m = path.to_str().unwrap();
+    let up = into_closed_pipe(&["--database-url", &url, "--migrations", m, "up"]);
+    let err = String::from_utf8_lossy(&up.stderr);
+    assert_eq!(up.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(
+        db.history().await,
+        (1..=6).map(|v| (v, true)).collect::<Vec<_>>()
+    );
+
+    for args in [vec!["status"], vec!["status", "--json"], vec!["plan"]] {
+        let mut all = vec!["--database-url", &url, "--migrations", m];
+        all.extend(args.iter().copied());
+        let o = into_closed_pipe(&all);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}

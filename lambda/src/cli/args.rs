@@ -249,7 +249,7 @@ pub fn usage_error(e: clap::Error) -> i32 {
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let _ = e.print();
         }
-        _ => eprint!("{}", redact::usage_error(e, "--database-url")),
+        _ => err!("{}", redact::usage_error(e, "--database-url")),
     }
     code
 }

@@ -67,16 +67,16 @@ impl Edge for CliGate<'_> {
             return;
         }
         if let Decision::FirstDeploy = decision {
-            eprintln!("schemagate: first deploy: no release runs on this database yet, so breaking migrations are not gated");
+            errln!("schemagate: first deploy: no release runs on this database yet, so breaking migrations are not gated");
             return;
         }
         for l in lints {
             for f in l.gating() {
-                eprintln!("{}", l.diagnostic(f));
+                errln!("{}", l.diagnostic(f));
             }
         }
         if let Decision::Allowed { migrations } = decision {
-            eprintln!(
+            errln!(
                 "schemagate: --allow-breaking: applying {} while the old release may be running",
                 migrations.join(", ")
             );
@@ -90,7 +90,7 @@ impl Edge for CliGate<'_> {
     fn drained(&self, d: &Drained) {
         tracing::warn!(groups = %d.names(), "drained before the breaking migrations");
         if self.print {
-            println!("schemagate: {d}");
+            outln!("schemagate: {d}");
         }
     }
 

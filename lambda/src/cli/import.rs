@@ -57,9 +57,9 @@ async fn alembic(g: &Global, a: &AlembicArgs, deadline: Deadline) -> Result<i32,
     };
     let imported = import::import(&options).await?;
     if g.json {
-        println!("{}", import::report::json(&imported));
+        outln!("{}", import::report::json(&imported));
     } else {
-        print!("{}", import::report::text(&imported));
+        out!("{}", import::report::text(&imported));
     }
     Ok(0)
 }
@@ -104,19 +104,19 @@ async fn diff(g: &Global, d: &DiffArgs) -> Result<i32, Error> {
             .collect();
         let doc = json!({"ok": true, "a": a.to_string(), "b": b.to_string(), "same": found.is_empty(),
             "differences": list, "ignored": diff::IGNORED, "exit_code": code});
-        println!("{doc}");
+        outln!("{doc}");
     } else if found.is_empty() {
-        println!(
+        outln!(
             "schemagate diff: A `{a}` and B `{b}` have the same schema: {} (not compared: {})",
             sa.counts(),
             diff::IGNORED.join(", ")
         );
     } else {
-        println!("schemagate diff: A `{a}` and B `{b}` differ:");
+        outln!("schemagate diff: A `{a}` and B `{b}` differ:");
         for f in &found {
-            println!("  {f}");
+            outln!("  {f}");
         }
-        println!("schemagate diff: {} differences", found.len());
+        outln!("schemagate diff: {} differences", found.len());
     }
     Ok(code)
 }

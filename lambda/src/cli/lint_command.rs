@@ -101,12 +101,12 @@ fn print(
         doc["since"] = json!(since);
         doc["scope"] = json!(scope);
         doc["exit_code"] = json!(code);
-        println!("{doc}");
+        outln!("{doc}");
     } else {
-        print!("{}", report::text(lints));
-        println!("schemagate lint: {scope}: {}", s.line());
+        out!("{}", report::text(lints));
+        outln!("schemagate lint: {scope}: {}", s.line());
         if s.refused > 0 {
-            eprintln!(
+            errln!(
                 "schemagate: error: {} migration{} refused: {} a statement that breaks the run itself, which no marker, drain target or AllowBreaking lets run; change {} as each finding's fix says",
                 s.refused,
                 if s.refused == 1 { " is" } else { "s are" },
@@ -115,7 +115,7 @@ fn print(
             );
         }
         if s.unmarked > 0 {
-            eprintln!(
+            errln!(
                 "schemagate: error: {} breaking migration{} not marked: mark {} \"-- schemagate: contract\" (the running release no longer uses what it changes) or \"-- schemagate: breaking\" (deploy with a drain target), or change {}",
                 s.unmarked,
                 if s.unmarked == 1 { " is" } else { "s are" },

@@ -43,6 +43,35 @@ use gate::CliGate;
 use output::{print_plan, print_status, report_json};
 use track::{on_signals, Track};
 
+// What the CLI prints goes through these, not `println!`: a reader that
+// closes the pipe early (`schemagate status | head`) must not panic the
+// process — and must not stop an `up` half-way. A line that cannot be
+// written is dropped; the exit code still says how the run went.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($t)*);
+    }};
+}
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($t)*);
+    }};
+}
+
 mod args;
 pub mod check;
 mod gate;
@@ -91,9 +120,9 @@ pub async fn main(cli: Cli) -> i32 {
             let error = secrets.redact(&e.to_string());
             if json {
                 let out = json!({"ok": false, "error": error, "exit_code": e.exit_code()});
-                println!("{out}");
+                outln!("{out}");
             } else {
-                eprintln!("schemagate: error: {error}");
+                errln!("schemagate: error: {error}");
             }
             e.exit_code()
         }
@@ -246,9 +275,9 @@ async fn contract(g: &Global, conn: &mut Conn, deadline: Deadline) -> Result<i32
     let done = migrate::online::contract(conn, &engine_options(g, deadline)).await?;
     let list: Vec<String> = done.iter().map(|v| v.to_string()).collect();
     match (g.json, list.is_empty()) {
-        (true, _) => println!("{}", serde_json::json!({ "contracted": done })),
-        (false, true) => println!("no online change is expanded; nothing to contract"),
-        (false, false) => println!("contracted {}", list.join(", ")),
+        (true, _) => outln!("{}", serde_json::json!({ "contracted": done })),
+        (false, true) => outln!("no online change is expanded; nothing to contract"),
+        (false, false) => outln!("contracted {}", list.join(", ")),
     }
     Ok(0)
 }
@@ -285,7 +314,7 @@ impl RunOf<'_> {
         let stop = migrate::Stop::default();
         let signals = on_signals(stop.clone(), track.clone());
         if !g.json {
-            println!("schemagate: {}", self.shown);
+            outln!("schemagate: {}", self.shown);
         }
         track.phase(format!("waiting for the migration lock on {}", self.shown));
         let started = Instant::now();
@@ -323,9 +352,9 @@ impl RunOf<'_> {
             if let Some(m) = groups {
                 doc["groups"] = json!(m);
             }
-            println!("{doc}");
+            outln!("{doc}");
         } else {
-            eprintln!("schemagate: error: {reason}");
+            errln!("schemagate: error: {reason}");
         }
         code
     }
@@ -346,7 +375,7 @@ impl RunOf<'_> {
         };
         let text_groups = || {
             if let Some(m) = &groups {
-                eprintln!("schemagate: {m}");
+                errln!("schemagate: {m}");
             }
         };
         match result {
@@ -354,11 +383,11 @@ impl RunOf<'_> {
                 if g.json {
                     let mut doc = report_json(shown, &report, None);
                     say_groups(&mut doc);
-                    println!("{doc}");
+                    outln!("{doc}");
                 } else {
-                    println!("schemagate: {}", report.summary());
+                    outln!("schemagate: {}", report.summary());
                     if let Some(m) = &groups {
-                        println!("schemagate: {m}");
+                        outln!("schemagate: {m}");
                     }
                 }
                 Ok(0)
@@ -369,10 +398,10 @@ impl RunOf<'_> {
                     // Printed as JSON with its report: exit 1 without another document.
                     let mut doc = report_json(shown, &e.done, Some(&e.to_string()));
                     say_groups(&mut doc);
-                    println!("{doc}");
+                    outln!("{doc}");
                     return Ok(1);
                 }
-                eprintln!(
+                errln!(
                     "  FAILED    {}  after {}",
                     e.failed.name,
                     apply::secs(started.elapsed())
@@ -392,9 +421,9 @@ impl RunOf<'_> {
                     doc["not_started"] = json!(i.pending);
                     doc["exit_code"] = json!(code);
                     say_groups(&mut doc);
-                    println!("{doc}");
+                    outln!("{doc}");
                 } else {
-                    eprintln!("schemagate: {i}");
+                    errln!("schemagate: {i}");
                     text_groups();
                 }
                 // The connection is closed on the way out (a lock wait it was
@@ -439,7 +468,7 @@ async fn resolve(
         (migrate::ResolveAs::Undone, _) => "recorded it as undone (its history row is deleted): `schemagate up` runs it again from its first statement".to_string(),
     };
     if g.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "ok": true,
@@ -452,8 +481,8 @@ async fn resolve(
             })
         );
     } else {
-        println!("schemagate: {shown}");
-        println!(
+        outln!("schemagate: {shown}");
+        outln!(
             "schemagate: `{}` was recorded as failed ({was}); {did}",
             r.name
         );

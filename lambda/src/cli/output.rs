@@ -30,7 +30,7 @@ pub fn report_json(database: &str, r: &Report, error: Option<&str>) -> serde_jso
 pub fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLint]) {
     let lint_of = |v: i64| lints.iter().find(|l| l.version == v);
     if json_out {
-        println!(
+        outln!(
             "{}",
             json!({
                 "database": database,
@@ -49,33 +49,33 @@ pub fn print_plan(json_out: bool, database: &str, p: &Plan, lints: &[MigrationLi
         );
         return;
     }
-    println!(
+    outln!(
         "schemagate: {database} at version {} → {}",
         p.current.unwrap_or(0),
         p.target
     );
     if let Some(a) = &p.adopted {
-        println!("  {}", adopted_line(a));
+        outln!("  {}", adopted_line(a));
     }
     if p.is_empty() {
-        println!("  nothing to do");
+        outln!("  nothing to do");
     }
     for s in &p.steps {
         let verb = s.direction.verb();
         match lint_of(s.version).filter(|_| s.direction == Direction::Up) {
-            Some(l) => println!("  {verb:<9} {:<50} {}", s.name, report::one_line(l)),
-            None => println!("  {verb:<9} {}", s.name),
+            Some(l) => outln!("  {verb:<9} {:<50} {}", s.name, report::one_line(l)),
+            None => outln!("  {verb:<9} {}", s.name),
         }
     }
     if lints.iter().any(|l| !l.findings.is_empty()) {
         for l in lints {
             for f in &l.findings {
-                println!("{}", l.diagnostic(f));
+                outln!("{}", l.diagnostic(f));
             }
         }
     }
     if !lints.is_empty() {
-        println!("lint: {}", report::summary(lints).line());
+        outln!("lint: {}", report::summary(lints).line());
     }
 }
 
@@ -160,7 +160,7 @@ pub fn print_status(
         .max();
     let rows = status_rows(set, history);
     if json_out {
-        println!(
+        outln!(
             "{}",
             json!({
                 "database": database,
@@ -181,14 +181,14 @@ pub fn print_status(
         );
         return;
     }
-    println!(
+    outln!(
         "schemagate: {database} at version {} (latest in {}: {})",
         current.unwrap_or(0),
         set.dir.display(),
         set.latest().unwrap_or(0)
     );
     if let Some(a) = planned.as_ref().ok().and_then(|p| p.adopted.as_ref()) {
-        println!("  {}", adopted_line(a));
+        outln!("  {}", adopted_line(a));
     }
     for StatusRow {
         name,
@@ -200,13 +200,13 @@ pub fn print_status(
     {
         match (ms, failed) {
             (_, Some((file, "down"))) => {
-                println!("  {state:<9} {name:<50} revert started and did not finish: {file}")
+                outln!("  {state:<9} {name:<50} revert started and did not finish: {file}")
             }
             (_, Some((file, _))) => {
-                println!("  {state:<9} {name:<50} started and did not finish: {file}")
+                outln!("  {state:<9} {name:<50} started and did not finish: {file}")
             }
-            (Some(ms), None) => println!("  {state:<9} {name:<50} {ms:>6} ms"),
-            (None, None) => println!("  {state:<9} {name}"),
+            (Some(ms), None) => outln!("  {state:<9} {name:<50} {ms:>6} ms"),
+            (None, None) => outln!("  {state:<9} {name}"),
         }
     }
 }

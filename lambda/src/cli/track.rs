@@ -100,7 +100,7 @@ impl migrate::Progress for Track {
         if !self.print {
             return;
         }
-        println!(
+        outln!(
             "  {:<9} {:<50} {:>8}",
             o.step.direction.past(),
             o.step.name,
@@ -128,7 +128,7 @@ pub fn on_signals(stop: migrate::Stop, track: Arc<Track>) -> Option<tokio::task:
                 _ = int.recv() => migrate::Signal { name: "SIGINT", exit_code: 130 },
             };
             if stop.requested().is_some() {
-                eprintln!(
+                errln!(
                     "schemagate: {} again: exiting now; the migration in progress may still run on the server (its history row says so): check with `schemagate status`",
                     got.name
                 );
@@ -137,11 +137,11 @@ pub fn on_signals(stop: migrate::Stop, track: Arc<Track>) -> Option<tokio::task:
             stop.request(got);
             let current = track.current();
             match current {
-                Some(name) => eprintln!(
+                Some(name) => errln!(
                     "schemagate: {}: letting `{name}` finish (its statements are on the server), then stopping; nothing more will start (send it again to exit at once)",
                     got.name
                 ),
-                None => eprintln!(
+                None => errln!(
                     "schemagate: {}: stopping before the next migration (send it again to exit at once)",
                     got.name
                 ),

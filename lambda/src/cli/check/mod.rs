@@ -94,11 +94,11 @@ pub async fn run(
             "reason": reason,
             "migrations": migrations,
         });
-        println!("{doc}");
+        outln!("{doc}");
     } else if code == 0 {
-        println!("schemagate check: {reason}");
+        outln!("schemagate check: {reason}");
     } else {
-        eprintln!("schemagate check: {reason}");
+        errln!("schemagate check: {reason}");
     }
     Ok(code)
 }
