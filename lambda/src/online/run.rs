@@ -180,16 +180,21 @@ async fn statement(
     phase: &'static str,
     sql: &str,
 ) -> Result<(), OnlineError> {
-    conn.engine()
-        .execute(sql)
-        .await
-        .map_err(|source| OnlineError::Failed {
-            name: row.name.clone(),
-            phase,
-            statement: sql.to_string(),
-            reverted: false,
-            source: Box::new(source),
-        })
+    let Err(source) = conn.engine().execute(sql).await else {
+        return Ok(());
+    };
+    // A statement run under `LOCK TABLES` (plan::locked) stopped part way:
+    // the table stays locked until the session unlocks it.
+    if sql.starts_with("LOCK TABLES") {
+        let _ = conn.engine().execute("UNLOCK TABLES").await;
+    }
+    Err(OnlineError::Failed {
+        name: row.name.clone(),
+        phase,
+        statement: sql.to_string(),
+        reverted: false,
+        source: Box::new(source),
+    })
 }
 
 /// Run `list` from where `row` stands in `state`, then record `done`.
