@@ -77,11 +77,18 @@ impl Proof {
                 bad.push(format!("{} release read rows wrong: {}", f.label, f.line()));
             }
             if f.final_rows == 0 || f.cross_reads == 0 {
-                bad.push(format!("{} release read no row of the other: {}", f.label, f.line()));
+                bad.push(format!(
+                    "{} release read no row of the other: {}",
+                    f.label,
+                    f.line()
+                ));
             }
         }
         if self.disagree != 0 {
-            bad.push(format!("{} rows disagree between the shapes", self.disagree));
+            bad.push(format!(
+                "{} rows disagree between the shapes",
+                self.disagree
+            ));
         }
         if bad.is_empty() {
             Ok(())
