@@ -676,3 +676,49 @@ async fn schemagate_contract_contracts_an_expanded_change_now() {
         "no online change is expanded; nothing to contract"
     );
 }
+
+/// `schemagate check --release-version <release>`: exit code and output.
+fn check(db: &TestDb, release: i64) -> (Option<i32>, String) {
+    let v = release.to_string();
+    let o = kit::schemagate(&[
+        "--database-url",
+        &db.url(),
+        "check",
+        "--release-version",
+        &v,
+    ]);
+    let (out, err) = testkit::text(&o);
+    (o.status.code(), format!("{out}{err}"))
+}
+
+/// While expanded, the release before the change runs on the schema
+/// (class `expand`); once contracted, its old shape is gone, so `check`
+/// stops it and passes the release that expanded (class `contract`).
+#[tokio::test]
+async fn check_sees_an_expanded_change_as_expand_and_a_contracted_one_as_contract() {
+    let (db, folder) = users("online_check", 20).await;
+    rename(&folder);
+    up(&db, &folder).await.unwrap();
+    let class = "SELECT CONCAT(class, ' since ', since) FROM _schemagate_history WHERE version = 2";
+    assert_eq!(text(&db, class).await, ["expand since 1"]);
+    let (code, said) = check(&db, 1);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(check(&db, 2).0, Some(0));
+
+    folder.write(
+        "0003_next.up.sql",
+        "CREATE TABLE next_release (id INT PRIMARY KEY);",
+    );
+    folder.write("0003_next.down.sql", "DROP TABLE next_release;");
+    up(&db, &folder).await.unwrap();
+    up(&db, &folder).await.unwrap();
+    assert_eq!(state(&db, 2).await, ["contracted"]);
+    assert_eq!(text(&db, class).await, ["contract since 2"]);
+    let (code, said) = check(&db, 1);
+    assert_eq!(code, Some(6), "{said}");
+    assert!(said.contains("`0002_rename_email`"), "{said}");
+    for release in [2, 3] {
+        let (code, said) = check(&db, release);
+        assert_eq!(code, Some(0), "release {release}: {said}");
+    }
+}

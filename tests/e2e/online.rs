@@ -63,6 +63,12 @@ async fn contracted(r: &Rehearsal) {
         0
     );
     assert_eq!(r.db.history().await, [(1, true), (2, true), (3, true)]);
+    // `schemagate check` stops the release before the change from now on.
+    assert_eq!(
+        r.db.count("SELECT COUNT(*) FROM _schemagate_history WHERE version = 2 AND class = 'contract' AND since = 2")
+            .await,
+        1
+    );
 }
 
 async fn nullable(r: &Rehearsal, table: &str, column: &str) -> i64 {

@@ -218,12 +218,21 @@ async fn phase(
         statement(conn, &row, state, sql).await?;
         state::set(conn, home, row.version, state, i as i64 + 1).await?;
     }
-    state::set(conn, home, row.version, done, list.len() as i64).await?;
+    let mut sql = state::set_sql(home, row.version, done, list.len() as i64);
+    if done == "contracted" {
+        sql = format!(
+            "START TRANSACTION; {sql}; {}; COMMIT",
+            state::contracted_class_sql(home, row.version)
+        );
+    }
+    conn.engine().execute(&sql).await?;
     tracing::info!(migration = %row.name, change = %row.change, state = done, "online change");
     Ok(())
 }
 
-/// Drop the triggers and the old shape.
+/// Drop the triggers and the old shape; the history then classes the
+/// migration `contract` for the releases before it (the release before
+/// the change cannot run any more), recorded with the state.
 pub async fn contract(conn: &mut Conn, home: &Home, row: Row) -> Result<(), OnlineError> {
     phase(conn, home, row, "contracting", "contracted").await
 }
