@@ -516,14 +516,18 @@ fn renamed(version: i64, facts: &Facts, t: &str, to: &str) -> Result<Plan, Unsup
                 q(&view),
                 q(to)
             ),
-            format!(
-                "RENAME TABLE {} TO {}, {} TO {}, {} TO {}",
-                q(to),
-                q(&gone),
-                q(t),
-                q(to),
-                q(&view),
-                q(t)
+            if_kind(
+                t,
+                "BASE TABLE",
+                &format!(
+                    "RENAME TABLE {} TO {}, {} TO {}, {} TO {}",
+                    q(to),
+                    q(&gone),
+                    q(t),
+                    q(to),
+                    q(&view),
+                    q(t)
+                ),
             ),
             format!("DROP VIEW IF EXISTS {}", q(&gone)),
         ],
@@ -531,16 +535,34 @@ fn renamed(version: i64, facts: &Facts, t: &str, to: &str) -> Result<Plan, Unsup
         finish: Vec::new(),
         contract: vec![format!("DROP VIEW IF EXISTS {}", q(t))],
         revert: vec![
-            format!(
-                "RENAME TABLE {} TO {}, {} TO {}",
-                q(t),
-                q(&gone),
-                q(to),
-                q(t)
+            if_kind(
+                to,
+                "BASE TABLE",
+                &format!(
+                    "RENAME TABLE {} TO {}, {} TO {}",
+                    q(t),
+                    q(&gone),
+                    q(to),
+                    q(t)
+                ),
             ),
             format!("DROP VIEW IF EXISTS {}", q(&gone)),
+            // An expand stopped before its swap left its two views.
+            if_kind(to, "VIEW", &format!("DROP VIEW {}", q(to))),
+            format!("DROP VIEW IF EXISTS {}", q(&view)),
         ],
     })
+}
+
+/// `statement` only while `name` is a `kind` (`BASE TABLE`, `VIEW`): the
+/// swaps of a table rename, run again after a kill that left them
+/// unrecorded, find the names swapped already and do nothing.
+fn if_kind(name: &str, kind: &str, statement: &str) -> String {
+    format!(
+        "BEGIN NOT ATOMIC IF (SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}) = {} THEN {statement}; END IF; END",
+        lit(name),
+        lit(kind)
+    )
 }
 
 #[cfg(test)]
