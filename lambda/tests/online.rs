@@ -127,6 +127,15 @@ async fn rename_column_expands_serves_both_releases_and_contracts_at_the_next_re
         ["id", "email", "email_address", "nick"]
     );
     assert_eq!(state(&db, 2).await, ["expanded"]);
+    assert_eq!(
+        text(
+            &db,
+            "SELECT CAST(`rows` AS CHAR) FROM _schemagate_online WHERE version = 2"
+        )
+        .await,
+        ["2500"],
+        "the backfill counts the rows it walked"
+    );
     assert_eq!(triggers(&db).await, ["_sg_2_ins", "_sg_2_upd"]);
     assert_eq!(db.history().await, [(1, true), (2, true)]);
     both_releases_write_and_read_each_other(&db).await;

@@ -76,7 +76,7 @@ async fn walk(
     read_committed: bool,
 ) -> Result<(), OnlineError> {
     let mut size = FIRST_BATCH;
-    while let Some(bound) = next_bound(conn, b, row.after.as_deref(), size).await? {
+    while let Some((bound, n)) = next_bound(conn, b, row.after.as_deref(), size).await? {
         if deadline.is_some_and(|d| d.left() < MARGIN) {
             return Err(OnlineError::Deadline {
                 name: row.name.clone(),
@@ -86,7 +86,7 @@ async fn walk(
             });
         }
         let t = Instant::now();
-        let rows = row.rows + size as i64;
+        let rows = row.rows + n;
         let mut sql = range_sql(home, row.version, b, row.after.as_deref(), &bound, rows);
         if read_committed {
             sql.insert_str(0, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; ");
@@ -149,25 +149,29 @@ pub fn range_sql(
     )
 }
 
-/// The last key of the next range of `size` rows; `None`: no row is left.
+/// The last key of the next range of `size` rows and its rows; `None`: no
+/// row is left.
 async fn next_bound(
     conn: &mut Conn,
     b: &Backfill,
     after: Option<&str>,
     size: u64,
-) -> Result<Option<String>, DbError> {
+) -> Result<Option<(String, i64)>, DbError> {
     let k = q(&b.key);
     let lower = after.map_or(String::new(), |a| format!("WHERE {k} > {}", key_sql(a)));
     let sql = format!(
-        "SELECT CAST(MAX({k}) AS CHAR) FROM (SELECT {k} FROM {} {lower} ORDER BY {k} LIMIT {size}) AS r",
+        "SELECT CAST(MAX({k}) AS CHAR), CAST(COUNT(*) AS CHAR) FROM (SELECT {k} FROM {} {lower} ORDER BY {k} LIMIT {size}) AS r",
         q(&b.table)
     );
     let r = conn.engine().read_text(&sql).await.map_err(|e| {
         DbError::query(format!("reading the next range of `{}`", b.table), e.source)
     })?;
-    Ok(r.into_iter()
-        .next()
-        .and_then(|r| r.into_iter().next().flatten()))
+    let row = r.into_iter().next().unwrap_or_default();
+    let cell = |i: usize| row.get(i).cloned().flatten();
+    Ok(cell(0).map(|bound| {
+        let n = cell(1).and_then(|n| n.parse().ok()).unwrap_or(0);
+        (bound, n)
+    }))
 }
 
 #[cfg(test)]
