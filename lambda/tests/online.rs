@@ -803,3 +803,35 @@ async fn a_contract_run_again_after_a_kill_keeps_the_renamed_index() {
     );
     assert!(triggers(&db).await.is_empty());
 }
+
+/// An application transaction that holds the table (a metadata lock) for
+/// longer than the run's `lock_wait_timeout` when the expand starts: the
+/// expand waits and tries again between the application's queries, and
+/// succeeds once the transaction ends (before, it reverted and failed).
+#[tokio::test]
+async fn an_expand_waits_for_an_application_transaction_that_holds_the_table() {
+    use sqlx::Executor;
+    let (db, folder) = users("online_mdl", 50).await;
+    rename(&folder);
+    let mut app = db.my().await;
+    app.execute("START TRANSACTION; SELECT COUNT(*) FROM users")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        app.execute("COMMIT").await.unwrap();
+    });
+    let t = std::time::Instant::now();
+    let result = up(&db, &folder).await;
+    // The transaction ends whatever the run did (dropping the database
+    // after the test waits for it).
+    release.await.unwrap();
+    result.unwrap();
+    assert!(
+        t.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(state(&db, 2).await, ["expanded"]);
+    assert_eq!(triggers(&db).await, ["_sg_2_ins", "_sg_2_upd"]);
+}
