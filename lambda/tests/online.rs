@@ -127,6 +127,15 @@ async fn rename_column_expands_serves_both_releases_and_contracts_at_the_next_re
         ["id", "email", "email_address", "nick"]
     );
     assert_eq!(state(&db, 2).await, ["expanded"]);
+    assert_eq!(
+        text(
+            &db,
+            "SELECT CAST(`rows` AS CHAR) FROM _schemagate_online WHERE version = 2"
+        )
+        .await,
+        ["2500"],
+        "the backfill counts the rows it walked"
+    );
     assert_eq!(triggers(&db).await, ["_sg_2_ins", "_sg_2_upd"]);
     assert_eq!(db.history().await, [(1, true), (2, true)]);
     both_releases_write_and_read_each_other(&db).await;
@@ -675,4 +684,154 @@ async fn schemagate_contract_contracts_an_expanded_change_now() {
         out.trim(),
         "no online change is expanded; nothing to contract"
     );
+}
+
+/// `schemagate check --release-version <release>`: exit code and output.
+fn check(db: &TestDb, release: i64) -> (Option<i32>, String) {
+    let v = release.to_string();
+    let o = kit::schemagate(&[
+        "--database-url",
+        &db.url(),
+        "check",
+        "--release-version",
+        &v,
+    ]);
+    let (out, err) = testkit::text(&o);
+    (o.status.code(), format!("{out}{err}"))
+}
+
+/// While expanded, the release before the change runs on the schema
+/// (class `expand`); once contracted, its old shape is gone, so `check`
+/// stops it and passes the release that expanded (class `contract`).
+#[tokio::test]
+async fn check_sees_an_expanded_change_as_expand_and_a_contracted_one_as_contract() {
+    let (db, folder) = users("online_check", 20).await;
+    rename(&folder);
+    up(&db, &folder).await.unwrap();
+    let class = "SELECT CONCAT(class, ' since ', since) FROM _schemagate_history WHERE version = 2";
+    assert_eq!(text(&db, class).await, ["expand since 1"]);
+    let (code, said) = check(&db, 1);
+    assert_eq!(code, Some(0), "{said}");
+    assert_eq!(check(&db, 2).0, Some(0));
+
+    folder.write(
+        "0003_next.up.sql",
+        "CREATE TABLE next_release (id INT PRIMARY KEY);",
+    );
+    folder.write("0003_next.down.sql", "DROP TABLE next_release;");
+    up(&db, &folder).await.unwrap();
+    up(&db, &folder).await.unwrap();
+    assert_eq!(state(&db, 2).await, ["contracted"]);
+    assert_eq!(text(&db, class).await, ["contract since 2"]);
+    let (code, said) = check(&db, 1);
+    assert_eq!(code, Some(6), "{said}");
+    assert!(said.contains("`0002_rename_email`"), "{said}");
+    for release in [2, 3] {
+        let (code, said) = check(&db, release);
+        assert_eq!(code, Some(0), "release {release}: {said}");
+    }
+}
+
+/// The run killed after a statement committed and before its step was
+/// recorded: the row says `state` at `step`.
+async fn unrecorded(db: &TestDb, state: &str, step: i64) {
+    db.exec(&format!(
+        "UPDATE _schemagate_online SET state = '{state}', step = {step} WHERE version = 2"
+    ))
+    .await;
+}
+
+async fn kinds(db: &TestDb) -> Vec<String> {
+    text(db, "SELECT CONCAT(TABLE_NAME, ':', TABLE_TYPE) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME IN ('items', 'products', '_sg_2_view', '_sg_2_gone') ORDER BY 1").await
+}
+
+/// A table rename's swaps run again after a kill left them unrecorded:
+/// the expand finishes, the revert finishes, and a revert of an expand
+/// stopped before its swap drops the two views it had made.
+#[tokio::test]
+async fn a_table_rename_run_again_after_a_kill_finds_its_swaps_done() {
+    let (db, folder) = items("online_table_again", 10).await;
+    expand(
+        &db,
+        &folder,
+        "-- schemagate: online\nRENAME TABLE items TO products;",
+        "RENAME TABLE products TO items;",
+    )
+    .await;
+    // Killed after the swap (expand statement 3 of 4), before recording it.
+    unrecorded(&db, "expanding", 2).await;
+    db.exec("DELETE FROM _sqlx_migrations WHERE version = 2; DELETE FROM _schemagate_history WHERE version = 2").await;
+    up(&db, &folder).await.unwrap();
+    assert_eq!(state(&db, 2).await, ["expanded"]);
+    assert_eq!(kinds(&db).await, ["items:VIEW", "products:BASE TABLE"]);
+
+    // The revert killed after its swap back.
+    up_to(&db, &folder, Target::Version(1)).await.unwrap();
+    unrecorded(&db, "reverting", 0).await;
+    up_to(&db, &folder, Target::Version(1)).await.unwrap();
+    assert_eq!(state(&db, 2).await, ["reverted"]);
+    assert_eq!(kinds(&db).await, ["items:BASE TABLE"]);
+
+    // An expand stopped after its two views, before the swap, reverted.
+    db.exec("CREATE VIEW products AS SELECT * FROM items; CREATE VIEW _sg_2_view AS SELECT * FROM products").await;
+    unrecorded(&db, "reverting", 0).await;
+    up_to(&db, &folder, Target::Version(1)).await.unwrap();
+    assert_eq!(kinds(&db).await, ["items:BASE TABLE"]);
+    assert_eq!(db.count("SELECT COUNT(*) FROM items").await, 10);
+}
+
+/// A contract killed after its ALTER (the old column dropped, the new
+/// index renamed to the old name) runs again without touching the index.
+#[tokio::test]
+async fn a_contract_run_again_after_a_kill_keeps_the_renamed_index() {
+    let (db, folder) = users("online_contract_again", 30).await;
+    rename(&folder);
+    up(&db, &folder).await.unwrap();
+    folder.write(
+        "0003_next.up.sql",
+        "CREATE TABLE next_release (id INT PRIMARY KEY);",
+    );
+    folder.write("0003_next.down.sql", "DROP TABLE next_release;");
+    up(&db, &folder).await.unwrap();
+    unrecorded(&db, "contracting", 0).await;
+    up(&db, &folder).await.unwrap();
+    assert_eq!(state(&db, 2).await, ["contracted"]);
+    assert_eq!(db.columns("users").await, ["id", "email_address", "nick"]);
+    assert_eq!(
+        text(&db, "SELECT CONCAT(INDEX_NAME, ':', COLUMN_NAME, ':', NON_UNIQUE) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'users' AND INDEX_NAME <> 'PRIMARY'").await,
+        ["u_email:email_address:0"]
+    );
+    assert!(triggers(&db).await.is_empty());
+}
+
+/// An application transaction that holds the table (a metadata lock) for
+/// longer than the run's `lock_wait_timeout` when the expand starts: the
+/// expand waits and tries again between the application's queries, and
+/// succeeds once the transaction ends (before, it reverted and failed).
+#[tokio::test]
+async fn an_expand_waits_for_an_application_transaction_that_holds_the_table() {
+    use sqlx::Executor;
+    let (db, folder) = users("online_mdl", 50).await;
+    rename(&folder);
+    let mut app = db.my().await;
+    app.execute("START TRANSACTION; SELECT COUNT(*) FROM users")
+        .await
+        .unwrap();
+    let release = tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+        app.execute("COMMIT").await.unwrap();
+    });
+    let t = std::time::Instant::now();
+    let result = up(&db, &folder).await;
+    // The transaction ends whatever the run did (dropping the database
+    // after the test waits for it).
+    release.await.unwrap();
+    result.unwrap();
+    assert!(
+        t.elapsed() >= std::time::Duration::from_secs(2),
+        "{:?}",
+        t.elapsed()
+    );
+    assert_eq!(state(&db, 2).await, ["expanded"]);
+    assert_eq!(triggers(&db).await, ["_sg_2_ins", "_sg_2_upd"]);
 }

@@ -10,6 +10,8 @@
 
 pub mod alembic;
 pub mod cdk;
+pub mod online;
+pub mod proof;
 pub mod rehearsal;
 
 pub use rehearsal::{Options, Rehearsal};

@@ -191,6 +191,15 @@ impl Rehearsal {
         Ok(())
     }
 
+    /// Kill the running function processes as a crash does (the Lambda
+    /// service then retries the event on a new one: [`Self::run_package`]
+    /// and [`Self::send_again`]); their pids.
+    pub fn kill_functions(&mut self) -> Vec<u32> {
+        let pids = self.functions.iter_mut().map(|f| f.kill()).collect();
+        self.functions.clear();
+        pids
+    }
+
     /// A new request from CloudFormation, with its own RequestId and
     /// presigned ResponseURL.
     pub async fn request(

@@ -137,6 +137,16 @@ fn server_error(e: sqlx::Error) -> ServerError {
     ServerError::new(e, number, kind)
 }
 
+/// The kind of a MariaDB error, for a caller that holds the error itself
+/// (a [`super::DbError::Query`]'s source).
+pub fn error_kind(e: &sqlx::Error) -> ErrorKind {
+    let number = e
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<MySqlDatabaseError>())
+        .map(|my| my.number().to_string());
+    ErrorKind::of(e, number.as_deref(), kind)
+}
+
 fn kind(number: &str) -> ErrorKind {
     match number {
         "1969" => ErrorKind::StoppedForTime,

@@ -95,6 +95,38 @@ fn drop_triggers(version: i64) -> Vec<String> {
         .collect()
 }
 
+/// `statements` as one, with the table locked against the application's
+/// queries meanwhile: a column that is NOT NULL without a default (the
+/// new one while its triggers are not there yet, the old one once they
+/// are gone) is never seen without the triggers that fill it, so an
+/// INSERT that leaves it out never fails. The statements take
+/// milliseconds; the lock waits at most the run's `lock_wait_timeout`
+/// for the application's running statements, and those queue behind it
+/// for as long. The runner unlocks when one of them fails.
+pub fn locked(table: &str, statements: &[String]) -> String {
+    format!(
+        "LOCK TABLES {} WRITE; {}; UNLOCK TABLES",
+        q(table),
+        statements.join("; ")
+    )
+}
+
+/// A string literal.
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+}
+
+/// `statement` only while `table` still has `column`: a contract that
+/// committed but was not recorded (the run was killed) is not run again
+/// (it drops and renames indexes by name).
+fn if_column(table: &str, column: &str, statement: &str) -> String {
+    format!(
+        "BEGIN NOT ATOMIC IF EXISTS (SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {} AND COLUMN_NAME = {}) THEN {statement}; END IF; END",
+        lit(table),
+        lit(column)
+    )
+}
+
 /// `CREATE OR REPLACE TRIGGER` for insert and update with these bodies.
 fn triggers(version: i64, table: &str, ins: &str, upd: &str) -> Vec<String> {
     let [i, u] = trigger_names(version);
@@ -198,11 +230,12 @@ fn moved(
     );
     let upd = format!("IF NOT (NEW.{qt} <=> OLD.{qt}) THEN SET NEW.{qf} = {down_new}; ELSEIF NOT (NEW.{qf} <=> OLD.{qf}) THEN SET NEW.{qt} = {up_new}; END IF;");
     let null = if spec.not_null { " NOT NULL" } else { " NULL" };
-    let mut expand = vec![format!(
+    let mut parts = vec![format!(
         "ALTER TABLE {qtab} ADD COLUMN IF NOT EXISTS {qt} {}{null} AFTER {qf}, LOCK=NONE",
         spec.type_sql
     )];
-    expand.extend(triggers(version, t, &ins, &upd));
+    parts.extend(triggers(version, t, &ins, &upd));
+    let expand = vec![locked(t, &parts)];
     let (finish, contract, revert) = moved_ends(version, facts, from, to, spec.default.as_deref());
     let check = vec![check(t, &[up.clone(), substitute(&down, to, &up)?])];
     Ok(Plan {
@@ -244,15 +277,14 @@ fn moved_ends(
     if let Some(d) = default {
         parts.push(format!("ALTER COLUMN {qt} SET DEFAULT {d}"));
     }
-    contract.push(format!(
-        "ALTER TABLE {qtab} {}, LOCK=NONE",
-        parts.join(", ")
-    ));
+    let alter = format!("ALTER TABLE {qtab} {}, LOCK=NONE", parts.join(", "));
+    contract.push(if_column(&facts.table, from, &alter));
     let mut revert = drop_triggers(version);
     let mut undo = drops;
     undo.push(format!("DROP COLUMN IF EXISTS {qt}"));
     revert.push(format!("ALTER TABLE {qtab} {}, LOCK=NONE", undo.join(", ")));
-    (finish, contract, revert)
+    let t = &facts.table;
+    (finish, vec![locked(t, &contract)], vec![locked(t, &revert)])
 }
 
 /// The moved column's indexes, again on the new column under a name of
@@ -484,14 +516,18 @@ fn renamed(version: i64, facts: &Facts, t: &str, to: &str) -> Result<Plan, Unsup
                 q(&view),
                 q(to)
             ),
-            format!(
-                "RENAME TABLE {} TO {}, {} TO {}, {} TO {}",
-                q(to),
-                q(&gone),
-                q(t),
-                q(to),
-                q(&view),
-                q(t)
+            if_kind(
+                t,
+                "BASE TABLE",
+                &format!(
+                    "RENAME TABLE {} TO {}, {} TO {}, {} TO {}",
+                    q(to),
+                    q(&gone),
+                    q(t),
+                    q(to),
+                    q(&view),
+                    q(t)
+                ),
             ),
             format!("DROP VIEW IF EXISTS {}", q(&gone)),
         ],
@@ -499,16 +535,34 @@ fn renamed(version: i64, facts: &Facts, t: &str, to: &str) -> Result<Plan, Unsup
         finish: Vec::new(),
         contract: vec![format!("DROP VIEW IF EXISTS {}", q(t))],
         revert: vec![
-            format!(
-                "RENAME TABLE {} TO {}, {} TO {}",
-                q(t),
-                q(&gone),
-                q(to),
-                q(t)
+            if_kind(
+                to,
+                "BASE TABLE",
+                &format!(
+                    "RENAME TABLE {} TO {}, {} TO {}",
+                    q(t),
+                    q(&gone),
+                    q(to),
+                    q(t)
+                ),
             ),
             format!("DROP VIEW IF EXISTS {}", q(&gone)),
+            // An expand stopped before its swap left its two views.
+            if_kind(to, "VIEW", &format!("DROP VIEW {}", q(to))),
+            format!("DROP VIEW IF EXISTS {}", q(&view)),
         ],
     })
+}
+
+/// `statement` only while `name` is a `kind` (`BASE TABLE`, `VIEW`): the
+/// swaps of a table rename, run again after a kill that left them
+/// unrecorded, find the names swapped already and do nothing.
+fn if_kind(name: &str, kind: &str, statement: &str) -> String {
+    format!(
+        "BEGIN NOT ATOMIC IF (SELECT TABLE_TYPE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = {}) = {} THEN {statement}; END IF; END",
+        lit(name),
+        lit(kind)
+    )
 }
 
 #[cfg(test)]

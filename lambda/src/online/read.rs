@@ -159,3 +159,14 @@ pub async fn triggers_allowed(conn: &mut Conn) -> Result<bool, DbError> {
     let on = |i: usize| matches!(cell(&r, i).as_str(), "1" | "ON");
     Ok(!on(0) || on(1) || cell(&r, 2) != "0")
 }
+
+/// Whether the backfill may run its ranges READ COMMITTED: always, unless
+/// the server writes a statement-based binary log (InnoDB refuses READ
+/// COMMITTED writes there).
+pub async fn read_committed_allowed(conn: &mut Conn) -> Result<bool, DbError> {
+    let sql = "SELECT CAST(@@log_bin AS CHAR), @@binlog_format";
+    let r = rows(conn, "the binary log format", sql).await?;
+    let r = r.first().cloned().unwrap_or_default();
+    let log_bin = matches!(cell(&r, 0).as_str(), "1" | "ON");
+    Ok(!log_bin || !cell(&r, 1).eq_ignore_ascii_case("STATEMENT"))
+}

@@ -180,16 +180,42 @@ async fn statement(
     phase: &'static str,
     sql: &str,
 ) -> Result<(), OnlineError> {
-    conn.engine()
-        .execute(sql)
-        .await
-        .map_err(|source| OnlineError::Failed {
+    let mut tries = 0;
+    loop {
+        let Err(source) = conn.engine().execute(sql).await else {
+            return Ok(());
+        };
+        // A statement run under `LOCK TABLES` (plan::locked) stopped part
+        // way: the table stays locked until the session unlocks it.
+        if sql.starts_with("LOCK TABLES") {
+            let _ = conn.engine().execute("UNLOCK TABLES").await;
+        }
+        tries += 1;
+        if tries < LOCK_TRIES && lock_wait(&source) {
+            tracing::warn!(migration = %row.name, phase, attempt = tries, error = %source,
+                "an application transaction holds the table (a metadata lock); waiting and trying again");
+            tokio::time::sleep(LOCK_PAUSE * tries.min(4)).await;
+            continue;
+        }
+        return Err(OnlineError::Failed {
             name: row.name.clone(),
             phase,
             statement: sql.to_string(),
             reverted: false,
             source: Box::new(source),
-        })
+        });
+    }
+}
+
+/// Tries of a statement whose lock wait timed out: it did not run (every
+/// statement of a phase can run again), and the application's queries
+/// run between two tries.
+const LOCK_TRIES: u32 = 10;
+const LOCK_PAUSE: std::time::Duration = std::time::Duration::from_millis(250);
+
+fn lock_wait(e: &crate::db::DbError) -> bool {
+    matches!(e, crate::db::DbError::Query { source, .. }
+        if crate::db::mariadb::error_kind(source) == crate::db::ErrorKind::LockWaitTimeout)
 }
 
 /// Run `list` from where `row` stands in `state`, then record `done`.
@@ -213,12 +239,21 @@ async fn phase(
         statement(conn, &row, state, sql).await?;
         state::set(conn, home, row.version, state, i as i64 + 1).await?;
     }
-    state::set(conn, home, row.version, done, list.len() as i64).await?;
+    let mut sql = state::set_sql(home, row.version, done, list.len() as i64);
+    if done == "contracted" {
+        sql = format!(
+            "START TRANSACTION; {sql}; {}; COMMIT",
+            state::contracted_class_sql(home, row.version)
+        );
+    }
+    conn.engine().execute(&sql).await?;
     tracing::info!(migration = %row.name, change = %row.change, state = done, "online change");
     Ok(())
 }
 
-/// Drop the triggers and the old shape.
+/// Drop the triggers and the old shape; the history then classes the
+/// migration `contract` for the releases before it (the release before
+/// the change cannot run any more), recorded with the state.
 pub async fn contract(conn: &mut Conn, home: &Home, row: Row) -> Result<(), OnlineError> {
     phase(conn, home, row, "contracting", "contracted").await
 }

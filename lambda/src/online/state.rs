@@ -153,3 +153,15 @@ pub fn progress_sql(home: &Home, version: i64, after: &str, rows: i64) -> String
         text(after)
     )
 }
+
+/// After the contract, the migration's class in `_schemagate_history`:
+/// `contract` since its own version (it was `expand` while both shapes
+/// were live). `schemagate check` then passes the release that expanded
+/// and newer ones, and fails the release before the change, which the
+/// contract broke.
+pub fn contracted_class_sql(home: &Home, version: i64) -> String {
+    format!(
+        "UPDATE {} SET class = 'contract', since = {version} WHERE version = {version}",
+        home.kept()
+    )
+}

@@ -5,7 +5,8 @@
 //! `cargo lambda watch`; Secrets Manager and the S3 ResponseURL from moto;
 //! the MariaDB server. The demo reads the `Custom::SchemaMigrations`
 //! resource from the synthesized data stack and plays CloudFormation's side
-//! of six steps of a release's life, printing a timeline. It exits
+//! of the steps of a release's life, printing a timeline; the last one
+//! is an online rename with two app releases serving through it. It exits
 //! non-zero when anything differs from what is expected, so it doubles as
 //! an end-to-end test.
 
@@ -18,7 +19,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use schemagate_e2e::cdk::{self, SynthesizedMigrations};
-use schemagate_e2e::{Options, Rehearsal};
+use schemagate_e2e::{online, proof, Options, Rehearsal};
 use testkit::cfn::{Response, Status, RESOURCE_TYPE};
 use testkit::lambda;
 use testkit::moto::{ACCOUNT, REGION};
@@ -491,6 +492,9 @@ async fn run(work: &Path) -> Result<bool> {
         "database `{DATABASE}` untouched: tables, history and the app's data as before"
     ));
 
+    // 7. An online rename with both releases serving.
+    online(&mut demo, work).await?;
+
     // The log.
     match r.check_logs() {
         Ok(()) => println!("\n  the function's log holds neither the database password nor a ResponseURL signature"),
@@ -499,7 +503,7 @@ async fn run(work: &Path) -> Result<bool> {
 
     drop(r);
     if demo.differences.is_empty() {
-        println!("\nall 8 steps as expected: the deploy, its rollback, a failed release, a redeployed older build and the stack's deletion keep schema and software together");
+        println!("\nall 9 steps as expected: the deploy, its rollback, a failed release, a redeployed older build and the stack's deletion keep schema and software together, and an online rename ran with both releases serving");
         println!("(database `{DATABASE}` is left for a look: mysql -uroot -h127.0.0.1 {DATABASE})");
         Ok(true)
     } else {
@@ -512,6 +516,62 @@ async fn run(work: &Path) -> Result<bool> {
         }
         Ok(false)
     }
+}
+
+/// Step 7: `ALTER TABLE items RENAME COLUMN name TO title` marked online,
+/// on 100k rows, in a database of its own; the old release (SQL with
+/// `name`) serves through the expand, the new one (`title`) from then on,
+/// the old one stops ("the fleet is replaced") and the next release's
+/// Update contracts. The figures, and what must hold.
+async fn online(demo: &mut Demo, work: &Path) -> Result<()> {
+    let case = proof::RENAME;
+    let options = Options {
+        parent_dir: Some(work.to_path_buf()),
+        ..Options::test("demo_online")
+    };
+    let mut r = Rehearsal::start_with(options).await?;
+    demo.note(format!(
+        "7: `{}` (online) on {}k rows in `{}`, two app releases serving (at most {} statements/s each)",
+        case.up.lines().nth(1).unwrap_or_default(),
+        case.rows / 1000,
+        r.db.name,
+        online::RATE
+    ));
+    let t = Instant::now();
+    let p = proof::prove(&mut r, &case, proof::PACE).await?;
+    let at = format!("+{:.1}s", demo.started.elapsed().as_secs_f64());
+    for (step, res) in [
+        ("7 Update: expand (old release serving)", &p.expand),
+        ("7b Update: the next release contracts", &p.contract),
+    ] {
+        println!(
+            "{at:>8}  {step:<50} {:<8} {:<4} {:>7}  {}",
+            res.status.to_string(),
+            "-",
+            format!("{:.2} s", res.elapsed.as_secs_f64()),
+            res.data_line()
+        );
+    }
+    for line in p.report(&case).lines().skip(1) {
+        demo.note(line.trim());
+    }
+    demo.note(format!(
+        "longest single query of the old release during the expand: {:.3} s; the step took {:.1} s",
+        p.expand_stall().as_secs_f64(),
+        t.elapsed().as_secs_f64()
+    ));
+    if let Err(e) = p.check() {
+        demo.expect(false, format!("7: {e:#}"));
+    }
+    demo.expect(
+        p.expand_stall() < Duration::from_secs(1),
+        "7: a query of the old release waited a second or more during the expand",
+    );
+    demo.expect(
+        r.db.columns("items").await == ["id", "title", "total", "nick", "legacy"],
+        "7: after the contract `items` should have `title` and no `name`",
+    );
+    Ok(())
 }
 
 /// Release 2 deployed again, then Jenkins' usual "rollback": it redeploys

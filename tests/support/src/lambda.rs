@@ -303,6 +303,13 @@ impl Function {
     pub fn stop(&mut self) {
         self.proc.stop();
     }
+
+    /// Kill the function as a crash does (SIGKILL, its pid only); the pid.
+    pub fn kill(&mut self) -> u32 {
+        let pid = self.proc.pid();
+        self.proc.kill();
+        pid
+    }
 }
 
 #[cfg(test)]

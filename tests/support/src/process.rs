@@ -92,6 +92,18 @@ impl Proc {
         }
     }
 
+    /// SIGKILL to this process only (a crash: nothing of it runs on), and
+    /// wait for it.
+    pub fn kill(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.stopped = true;
+        // SAFETY: a plain syscall on the child this Proc started.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGKILL) };
+        let _ = self.child.wait();
+    }
+
     /// SIGTERM to the group, SIGKILL after 3 s; waits for the child.
     pub fn stop(&mut self) {
         if self.stopped {

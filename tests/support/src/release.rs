@@ -37,6 +37,13 @@ pub struct Migrations {
 }
 
 impl Migrations {
+    /// No migration yet (a scenario's own history, built with [`Migrations::with`]).
+    pub fn none() -> Migrations {
+        Migrations {
+            files: BTreeMap::new(),
+        }
+    }
+
     /// The example app's history, `migrations/` at the repository root.
     pub fn example() -> Result<Migrations> {
         Self::read(&workspace_root().join("migrations"))
