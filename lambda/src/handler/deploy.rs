@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use crate::cfn::Request;
 use crate::db::{Conn, ConnectOptions, Kind};
 use crate::deadline::Deadline;
-use crate::drain::{restore, AfterFailure, AfterRevert, Drained, LeftApplied};
+use crate::drain::{restore, AfterFailure, AfterRevert, Drained, LeftApplied, PageTakenDown};
 use crate::lint::{self, MigrationLint};
 use crate::migrate::{self, apply, Direction, MigrationSet, OnIrreversible, Target};
 use crate::props::{Drain, OnRollback, Props};
@@ -26,6 +26,7 @@ enum RunError {
         error: crate::Error,
         drained: Drained,
         groups: AfterFailure,
+        page_down: Option<PageTakenDown>,
     },
 }
 
@@ -78,11 +79,13 @@ impl Handler {
                 error,
                 drained,
                 groups,
+                page_down,
             }) => Err(DeployError::AfterDrain {
                 target,
                 error,
                 drained,
                 groups,
+                page_down,
             }),
         }
     }
@@ -142,10 +145,15 @@ impl Handler {
             (Err(error), Some(drained), Some(sel)) => {
                 let left = left_applied(&error, watch);
                 let groups = self.after_failure(sel, &drained, &state.lints, &left).await;
+                let page_down = match &groups {
+                    AfterFailure::Restored(_) => self.page_down(props).await,
+                    _ => None,
+                };
                 return Err(RunError::AfterDrain {
                     error,
                     drained,
                     groups,
+                    page_down,
                 });
             }
             (Err(error), _, _) => return Err(error.into()),
@@ -163,9 +171,14 @@ impl Handler {
             Some(sel) if reverted => Some(self.after_revert(sel, set, conn.kind(), &report).await),
             _ => None,
         };
+        let page_down = match &after_revert {
+            Some(AfterRevert::Restored(_)) => self.page_down(props).await,
+            _ => None,
+        };
         let done = Done::Migrated {
             drained,
             after_revert,
+            page_down,
             allowed: state.allowed,
         };
         Ok((report, done))
@@ -183,6 +196,13 @@ impl Handler {
             tracing::error!(groups = %drained.names(), applied = ?applied, "groups left at 0: breaking migrations were applied before the failure");
         }
         groups
+    }
+
+    /// The old capacity is back: the maintenance page, if one is up,
+    /// comes down.
+    async fn page_down(&self, props: &Props) -> Option<PageTakenDown> {
+        let m = props.maintenance.as_ref()?;
+        Some(self.drainer().await.take_page_down(&m.listener_arn).await)
     }
 
     /// After a revert with a drain target: the migrations still applied
