@@ -210,7 +210,9 @@ impl Props {
         let maintenance = match w.maintenance_listener_arn {
             Some(listener_arn) => Some(Maintenance {
                 listener_arn,
-                html: w.maintenance_html.unwrap_or_else(|| DEFAULT_PAGE.to_string()),
+                html: w
+                    .maintenance_html
+                    .unwrap_or_else(|| DEFAULT_PAGE.to_string()),
                 priority: w.maintenance_priority.unwrap_or(1),
             }),
             None if w.maintenance_html.is_some() || w.maintenance_priority.is_some() => {
@@ -534,7 +536,7 @@ mod tests {
     #[test]
     fn whole_messages_stay_as_they_were() {
         let cases = [
-            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking, AdoptAlembic"),
+            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking, AdoptAlembic, MaintenanceListenerArn, MaintenanceHtml, MaintenancePriority, Action, SchemaVersion, RollingUpdate"),
             (json!({"SecretArn": 7}), "property `SecretArn` must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`), got `7`"),
             (json!({"SecretArn": ARN, "DatabaseName": ["a"]}), "property `DatabaseName` must be a string, got `[\"a\"]`"),
             (json!({"SecretArn": ARN, "MigrationsHash": {}}), "property `MigrationsHash` must be a string, got `{}`"),
@@ -564,6 +566,58 @@ mod tests {
                 .unwrap()
                 .target_version,
             Some(9)
+        );
+    }
+
+    const LISTENER: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+    #[test]
+    fn the_maintenance_page_defaults_and_its_limits() {
+        let drain = json!({"SecretArn": ARN, "DrainTagKey": "k", "DrainTagValue": "v", "MaintenanceListenerArn": LISTENER});
+        let p = Props::parse(&drain).unwrap();
+        let m = p.maintenance.unwrap();
+        assert_eq!((m.listener_arn.as_str(), m.priority), (LISTENER, 1));
+        assert_eq!(m.html, DEFAULT_PAGE);
+        assert!(DEFAULT_PAGE.len() <= MAX_PAGE_BYTES);
+        assert_eq!(p.action, Action::Migrate);
+        assert!(!p.rolling_update);
+
+        let mut v = drain.clone();
+        v["MaintenanceHtml"] = json!("x".repeat(MAX_PAGE_BYTES));
+        v["MaintenancePriority"] = json!("7");
+        let m = Props::parse(&v).unwrap().maintenance.unwrap();
+        assert_eq!((m.html.len(), m.priority), (MAX_PAGE_BYTES, 7));
+
+        v["MaintenanceHtml"] = json!("x".repeat(MAX_PAGE_BYTES + 1));
+        let e = Props::parse(&v).unwrap_err().to_string();
+        assert_eq!(e, "property `MaintenanceHtml` is 1025 characters long; an ALB fixed response body holds at most 1024: shorten the page (link a stylesheet or image hosted elsewhere instead of inlining it)");
+    }
+
+    #[test]
+    fn maintenance_mistakes_name_the_property() {
+        for (v, msg) in [
+            (json!({"SecretArn": ARN, "MaintenanceListenerArn": LISTENER}), "`MaintenanceListenerArn` needs `DrainTagKey` and `DrainTagValue`"),
+            (json!({"SecretArn": ARN, "MaintenanceHtml": "<p>x</p>"}), "`MaintenanceHtml` and `MaintenancePriority` need `MaintenanceListenerArn`"),
+            (json!({"SecretArn": ARN, "MaintenanceListenerArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/1"}), "property `MaintenanceListenerArn` must be an ALB listener ARN"),
+            (json!({"SecretArn": ARN, "DrainTagKey": "k", "DrainTagValue": "v", "MaintenanceListenerArn": LISTENER, "MaintenancePriority": "0"}), "property `MaintenancePriority` must be a listener rule priority, a whole number from 1 to 50000, got `0`"),
+            (json!({"Action": "end-maintenance"}), "`Action=end-maintenance` needs `MaintenanceListenerArn`"),
+            (json!({"SecretArn": ARN, "Action": "drain"}), "property `Action` must be `migrate` or `end-maintenance`, got `drain`"),
+        ] {
+            let e = Props::parse(&v).unwrap_err().to_string();
+            assert!(e.contains(msg), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_app_stacks_resource_needs_no_secret() {
+        let p = Props::parse(&json!({"Action": "end-maintenance", "MaintenanceListenerArn": LISTENER, "SchemaVersion": "8"})).unwrap();
+        assert_eq!(p.action, Action::EndMaintenance);
+        assert_eq!(p.maintenance.unwrap().listener_arn, LISTENER);
+        assert!(
+            Props::parse(&json!({"RollingUpdate": "true", "SecretArn": ARN}))
+                .unwrap()
+                .rolling_update
         );
     }
 

@@ -66,7 +66,11 @@ impl fmt::Display for PageUp {
         )?;
         if !self.before.is_empty() {
             let p: Vec<String> = self.before.iter().map(i32::to_string).collect();
-            write!(f, " (the app's rules at priority {} come first and do not show it)", p.join(", "))?;
+            write!(
+                f,
+                " (the app's rules at priority {} come first and do not show it)",
+                p.join(", ")
+            )?;
         }
         Ok(())
     }
@@ -127,7 +131,10 @@ impl Pages {
     }
 
     /// Every rule of `listener`, with schemagate's (and when each went up).
-    async fn rules(&self, listener: &str) -> Result<(Vec<Rule>, Vec<(String, Option<u64>)>), PageError> {
+    async fn rules(
+        &self,
+        listener: &str,
+    ) -> Result<(Vec<Rule>, Vec<(String, Option<u64>)>), PageError> {
         let mut rules = Vec::new();
         let mut marker = None;
         loop {
@@ -209,7 +216,12 @@ impl Pages {
                     .build(),
             )
             .actions(page_action(&m.html))
-            .tags(Tag::builder().key(PAGE_TAG).value(now().to_string()).build())
+            .tags(
+                Tag::builder()
+                    .key(PAGE_TAG)
+                    .value(now().to_string())
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| api("put the maintenance page up", listener, e))?;
@@ -250,7 +262,11 @@ impl Pages {
             };
         }
         let up = since.map(|s| Duration::from_secs(now().saturating_sub(s)));
-        tracing::warn!(listener, up_s = up.map(|d| d.as_secs()), "maintenance page down");
+        tracing::warn!(
+            listener,
+            up_s = up.map(|d| d.as_secs()),
+            "maintenance page down"
+        );
         Ok(Some(PageDown {
             listener: listener.to_string(),
             up,
@@ -290,6 +306,9 @@ mod tests {
             listener: "arn:l".into(),
             up: Some(Duration::from_secs(75)),
         };
-        assert_eq!(down.to_string(), "the maintenance page on listener `arn:l` was up for 75 s and is down");
+        assert_eq!(
+            down.to_string(),
+            "the maintenance page on listener `arn:l` was up for 75 s and is down"
+        );
     }
 }

@@ -17,8 +17,8 @@ use serde_json::Value;
 
 use crate::cfn::{self, Envelope, Request, RequestError, RequestType, Response};
 use crate::db::ConnectOptions;
-use crate::props::Action;
 use crate::deadline::Deadline;
+use crate::props::Action;
 
 use super::outcome::{DeployError, Outcome};
 use super::reason;
