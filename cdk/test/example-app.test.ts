@@ -227,6 +227,19 @@ describe('the DataStack', () => {
     expect(cr.DependsOn).toContain(dbId);
     expect(cr.Properties.TargetVersion).toBe('10');
   });
+
+  test("the database's parameter group lets the migrations create triggers on RDS's binary log (online changes), TLS only", () => {
+    // RDS with automated backups has the binary log on: CREATE TRIGGER then needs
+    // log_bin_trust_function_creators=1 (or SUPER, which the RDS master user lacks).
+    const [, db] = ofType(data, 'AWS::RDS::DBInstance')[0];
+    expect(db.Properties.BackupRetentionPeriod).toBeGreaterThan(0);
+    const groups = ofType(data, 'AWS::RDS::DBParameterGroup');
+    expect(groups).toHaveLength(1);
+    const [groupId, group] = groups[0];
+    expect(db.Properties.DBParameterGroupName).toEqual({ Ref: groupId });
+    expect(group.Properties.Family).toBe('mariadb10.11');
+    expect(group.Properties.Parameters).toEqual({ require_secure_transport: 'ON', log_bin_trust_function_creators: '1' });
+  });
 });
 
 describe('layout=nested: the schema and the app roll back as one', () => {
