@@ -12,6 +12,8 @@ export interface DataTierProps {
   readonly migrationsDir: string;
   /** The tag carried by the app's Auto Scaling groups, emptied before a breaking migration. */
   readonly drain: DrainTarget;
+  /** The ALB listener of the app, where the maintenance page goes while the app is drained. */
+  readonly listenerArn: string;
   /**
    * Folder holding the Lambda's `bootstrap`.
    *
@@ -112,6 +114,7 @@ function addDataTier(stack: Stack, props: DataTierProps): DataTier {
     migrationsDir: props.migrationsDir,
     lambdaBinaryDir: props.lambdaBinaryDir,
     drain: props.drain,
+    maintenancePage: { listenerArn: props.listenerArn },
     lockTimeout: Duration.seconds(10),
   });
   return { database, migrations };

@@ -745,7 +745,12 @@ describe('maintenance page', () => {
     const [roleId] = only(template, 'AWS::IAM::Role');
     const statements = statementsOfRole(template, roleId);
     const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
-    const rules = 'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/*';
+    const rules = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':elasticloadbalancing:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':listener-rule/app/*'],
+      ],
+    };
     expect(bySid('ReadListenerRules')).toMatchObject({
       Action: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTags'],
       Resource: '*',
