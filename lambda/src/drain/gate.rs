@@ -170,7 +170,7 @@ impl Gate<'_> {
         };
         match drainer.drain(sel, self.until.share(2, 3)).await {
             Ok(mut d) => {
-                d.page = page;
+                d.page = page.map(Box::new);
                 self.edge.drained(&d);
                 lock(state).drained = Some(d);
                 Ok(())

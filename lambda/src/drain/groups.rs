@@ -56,7 +56,7 @@ pub struct Drained {
     pub groups: Vec<GroupDrain>,
     pub waited: Duration,
     /// The maintenance page put up before the groups were emptied.
-    pub page: Option<PageUp>,
+    pub page: Option<Box<PageUp>>,
 }
 
 /// Taking the maintenance page down: what it was, `None` when none was

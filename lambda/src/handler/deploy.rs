@@ -26,7 +26,7 @@ enum RunError {
         error: crate::Error,
         drained: Drained,
         groups: AfterFailure,
-        page_down: Option<PageTakenDown>,
+        page_down: Option<Box<PageTakenDown>>,
     },
 }
 
@@ -144,11 +144,9 @@ impl Handler {
             (Ok(report), drained, _) => (report, drained),
             (Err(error), Some(drained), Some(sel)) => {
                 let left = left_applied(&error, watch);
-                let groups = self.after_failure(sel, &drained, &state.lints, &left).await;
-                let page_down = match &groups {
-                    AfterFailure::Restored(_) => self.page_down(props).await,
-                    _ => None,
-                };
+                let (groups, page_down) = self
+                    .after_failure(sel, props, &drained, &state.lints, &left)
+                    .await;
                 return Err(RunError::AfterDrain {
                     error,
                     drained,
@@ -171,10 +169,8 @@ impl Handler {
             Some(sel) if reverted => Some(self.after_revert(sel, set, conn.kind(), &report).await),
             _ => None,
         };
-        let page_down = match &after_revert {
-            Some(AfterRevert::Restored(_)) => self.page_down(props).await,
-            _ => None,
-        };
+        let restored = matches!(after_revert, Some(AfterRevert::Restored(_)));
+        let page_down = self.page_down(props, restored).await;
         let done = Done::Migrated {
             drained,
             after_revert,
@@ -184,25 +180,32 @@ impl Handler {
         Ok((report, done))
     }
 
+    /// After a failed run that drained: the groups (and with them the
+    /// maintenance page) come back when nothing breaking was applied.
     async fn after_failure(
         &self,
         sel: &Drain,
+        props: &Props,
         drained: &Drained,
         lints: &[MigrationLint],
         left: &LeftApplied,
-    ) -> AfterFailure {
+    ) -> (AfterFailure, Option<Box<PageTakenDown>>) {
         let groups = restore::after_failure(&self.drainer().await, sel, lints, left).await;
         if let AfterFailure::Kept { applied } = &groups {
             tracing::error!(groups = %drained.names(), applied = ?applied, "groups left at 0: breaking migrations were applied before the failure");
         }
-        groups
+        let restored = matches!(groups, AfterFailure::Restored(_));
+        let page_down = self.page_down(props, restored).await;
+        (groups, page_down)
     }
 
-    /// The old capacity is back: the maintenance page, if one is up,
-    /// comes down.
-    async fn page_down(&self, props: &Props) -> Option<PageTakenDown> {
-        let m = props.maintenance.as_ref()?;
-        Some(self.drainer().await.take_page_down(&m.listener_arn).await)
+    /// When the old capacity is back (`restored`), the maintenance page, if
+    /// one is up, comes down.
+    async fn page_down(&self, props: &Props, restored: bool) -> Option<Box<PageTakenDown>> {
+        let m = props.maintenance.as_ref().filter(|_| restored)?;
+        Some(Box::new(
+            self.drainer().await.take_page_down(&m.listener_arn).await,
+        ))
     }
 
     /// After a revert with a drain target: the migrations still applied

@@ -34,7 +34,7 @@ pub enum Done {
         after_revert: Option<AfterRevert>,
         /// The capacity came back after a revert: the maintenance page
         /// was taken down.
-        page_down: Option<PageTakenDown>,
+        page_down: Option<Box<PageTakenDown>>,
         /// `AllowBreaking=true` let these through.
         allowed: Option<String>,
     },
@@ -81,7 +81,7 @@ pub enum DeployError {
         drained: Drained,
         groups: AfterFailure,
         /// The capacity came back: the maintenance page was taken down.
-        page_down: Option<PageTakenDown>,
+        page_down: Option<Box<PageTakenDown>>,
     },
 }
 
