@@ -2,19 +2,15 @@ import {
   Duration,
   NestedStack,
   NestedStackProps,
-  RemovalPolicy,
   Stack,
   StackProps,
   Tags,
-  Token,
-  Validations,
 } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DrainTarget, SchemaMigrations } from '../lib';
@@ -43,9 +39,13 @@ export interface AppTierProps {
   readonly migrations: SchemaMigrations;
   /** The tag both groups carry, so that the migrations can drain them before a breaking change. */
   readonly drain: DrainTarget;
+  /** The load balancer in front of the web group (the NetworkStack's). */
+  readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Its listener: the web group is its default target, the migrations' maintenance page goes on it. */
+  readonly listener: elbv2.ApplicationListener;
 }
 
-/** The app tier: the web and worker groups, the load balancer, the scaling notifications. */
+/** The app tier: the web and worker groups, the load balancer they are behind, the scaling notifications. */
 export interface AppTier {
   readonly web: autoscaling.AutoScalingGroup;
   readonly worker: autoscaling.AutoScalingGroup;
@@ -130,37 +130,7 @@ function addAppTier(stack: Stack, props: AppTierProps): AppTier {
   );
   const scalingEvents = new sns.Topic(stack, 'ScalingEvents', { masterKey: key, enforceSSL: true });
 
-  const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'Alb', {
-    vpc: props.vpc,
-    internetFacing: true,
-    dropInvalidHeaderFields: true,
-  });
-  if (!Token.isUnresolved(stack.region)) {
-    const logs = new s3.Bucket(stack, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      lifecycleRules: [{ expiration: Duration.days(90) }],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(logs).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason: 'This bucket receives the load balancer access logs; logging its own access would loop.',
-    });
-    loadBalancer.logAccessLogs(logs, 'alb');
-  } else {
-    Validations.of(loadBalancer.node.defaultChild!).acknowledge({
-      id: 'AwsSolutions-ELB2',
-      reason:
-        'Environment-agnostic synth (no region): the access-log bucket policy names the regional ELB ' +
-        'account, so access logs are turned on only when the stack has an env with a region.',
-    });
-  }
-  Validations.of(loadBalancer.connections.securityGroups[0].node.defaultChild!).acknowledge({
-    id: 'AwsSolutions-EC23',
-    reason: 'The public web front end: the load balancer must accept HTTP from the internet.',
-  });
-  const listener = loadBalancer.addListener('Http', { port: 80, open: true });
+  const { loadBalancer, listener } = props;
 
   const web = appGroup(stack, 'Web', props, scalingEvents, 2, 4, [
     "cat > /etc/systemd/system/app-web.service <<'UNIT'",

@@ -12,6 +12,8 @@ export interface DataTierProps {
   readonly migrationsDir: string;
   /** The tag carried by the app's Auto Scaling groups, emptied before a breaking migration. */
   readonly drain: DrainTarget;
+  /** The ALB listener of the app, where the maintenance page goes while the app is drained. */
+  readonly listenerArn: string;
   /**
    * Folder holding the Lambda's `bootstrap`.
    *
@@ -72,10 +74,13 @@ export class DataNestedStack extends NestedStack implements DataTier {
  */
 function addDataTier(stack: Stack, props: DataTierProps): DataTier {
   const engine = rds.DatabaseInstanceEngine.mariaDb({ version: rds.MariaDbEngineVersion.VER_10_11 });
+  // TLS only; and the triggers of online changes (docs/online-changes.md):
+  // with automated backups RDS turns the binary log on, and creating a
+  // trigger then needs this (the migrations user has no SUPER).
   const parameterGroup = new rds.ParameterGroup(stack, 'Parameters', {
     engine,
-    description: 'TLS only',
-    parameters: { require_secure_transport: 'ON' },
+    description: 'TLS only; triggers for online schema changes',
+    parameters: { require_secure_transport: 'ON', log_bin_trust_function_creators: '1' },
   });
 
   const database = new rds.DatabaseInstance(stack, 'Database', {
@@ -109,6 +114,7 @@ function addDataTier(stack: Stack, props: DataTierProps): DataTier {
     migrationsDir: props.migrationsDir,
     lambdaBinaryDir: props.lambdaBinaryDir,
     drain: props.drain,
+    maintenancePage: { listenerArn: props.listenerArn },
     lockTimeout: Duration.seconds(10),
   });
   return { database, migrations };

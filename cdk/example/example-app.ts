@@ -113,6 +113,7 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
       vpc: network.vpc,
       migrationsDir,
       drain,
+      listenerArn: network.listener.listenerArn,
       lambdaBinaryDir: options.lambdaBinaryDir,
     });
     data.addStackDependency(network, 'the database and the Lambda live in its VPC');
@@ -122,6 +123,8 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
       vpc: network.vpc,
       migrations: data.migrations,
       drain,
+      loadBalancer: network.loadBalancer,
+      listener: network.listener,
     });
     appStack.addStackDependency(data, 'the app instances change only after the schema migrations succeeded');
     stacks = { layout, network, data, app: appStack };
@@ -138,6 +141,7 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
       vpc: network.vpc,
       migrationsDir,
       drain,
+      listenerArn: network.listener.listenerArn,
       lambdaBinaryDir: options.lambdaBinaryDir,
     });
     // gate() makes the App nested stack depend on the Data one, and hands it
@@ -147,6 +151,8 @@ export function buildExampleApp(app: App, options: ExampleAppOptions = {}): Exam
       vpc: network.vpc,
       migrations: data.migrations,
       drain,
+      loadBalancer: network.loadBalancer,
+      listener: network.listener,
     });
     stacks = { layout, network, data, app: appStack, parent };
   }

@@ -9,6 +9,7 @@ export {
   DrainTarget,
   EndpointsMode,
   GateOptions,
+  MaintenancePage,
   OnRollback,
   SchemaMigrations,
   SchemaMigrationsProps,

@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { Annotations, ArnFormat, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, CfnResource, CustomResource, Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -54,6 +54,52 @@ export interface DrainTarget {
   readonly tagKey: string;
   /** Tag value carried by those Auto Scaling groups. */
   readonly tagValue: string;
+}
+
+/** ELBv2's limit on a fixed response's body: the maintenance page's HTML must fit. */
+export const MAX_MAINTENANCE_PAGE_CHARS = 1024;
+
+/** The resource type of the app stack's resource that takes the maintenance page down. */
+export const MAINTENANCE_END_RESOURCE_TYPE = 'Custom::SchemaMaintenanceEnd';
+
+/** The tag the Lambda puts on its maintenance rule (and only that rule). */
+export const MAINTENANCE_TAG = 'schemagate:maintenance';
+
+/**
+ * A maintenance page on the app's load balancer while the old release is
+ * drained: a listener rule answering every request with a 503 and this
+ * HTML, put up before the groups are scaled to 0 and taken down once the
+ * new groups are in service (by a resource that {@link SchemaMigrations.gate}
+ * adds to the groups' stack), or as soon as a failed migration gives the old
+ * release its capacity back.
+ */
+export interface MaintenancePage {
+  /**
+   * ARN of the ALB listener the app is served on (an
+   * `elbv2.ApplicationListener`'s `listenerArn`). It must exist before the
+   * migrations run: keep the load balancer in a stack deployed before the
+   * data stack (the example keeps it in its network stack).
+   */
+  readonly listenerArn: string;
+
+  /**
+   * The page's HTML, the body of the 503. At most 1024 characters (ELBv2's
+   * limit on a fixed response): link a stylesheet or an image hosted
+   * elsewhere rather than inlining them.
+   *
+   * @default - a short page saying the site is being upgraded, reloading every 30 s
+   */
+  readonly html?: string;
+
+  /**
+   * The rule's priority: lower numbers are evaluated first, so it must be
+   * lower than every rule of the app (whose requests would otherwise reach
+   * the drained groups) and held by none. The Lambda refuses the deploy,
+   * before draining anything, when a rule of the app holds it.
+   *
+   * @default 1
+   */
+  readonly priority?: number;
 }
 
 /**
@@ -234,6 +280,16 @@ export interface SchemaMigrationsProps {
   readonly drain?: DrainTarget;
 
   /**
+   * A maintenance page (503) on the app's ALB listener while the groups are
+   * drained, instead of the 502s of an empty target group. Needs `drain`.
+   * Grants the Lambda `elasticloadbalancing:CreateRule` on that listener and
+   * `DeleteRule` on its rules tagged `schemagate:maintenance`.
+   *
+   * @default - no page: while drained, the load balancer answers 502/503 of its own
+   */
+  readonly maintenancePage?: MaintenancePage;
+
+  /**
    * Let breaking migrations run with the old software still serving. Only
    * for deploys where nothing runs the old code.
    *
@@ -349,6 +405,8 @@ export class SchemaMigrations extends Construct {
   private readonly parameterNameOverride?: string;
   private readonly gated = new Set<string>();
   private readonly drains: boolean;
+  private readonly maintenancePage?: MaintenancePage;
+  private readonly maintenanceEnds = new Map<string, CustomResource>();
   private schemaVersionParameter?: ssm.StringParameter;
   private schemaVersionParameterName?: string;
 
@@ -390,7 +448,11 @@ export class SchemaMigrations extends Construct {
       description: 'schemagate migrations Lambda',
     });
     this.drains = props.drain !== undefined;
+    this.maintenancePage = props.maintenancePage;
     this.grantLeastPrivilege(role, secret, logGroup, props.drain);
+    if (props.maintenancePage) {
+      this.grantMaintenancePage(role, props.maintenancePage.listenerArn);
+    }
 
     this.function = new lambda.Function(this, 'Function', {
       description: functionDescription(binary, this.targetVersion),
@@ -429,7 +491,9 @@ export class SchemaMigrations extends Construct {
       this.resource.node.addDependency(props.database);
     }
     if ((props.endpoints ?? EndpointsMode.CREATE) === EndpointsMode.CREATE) {
-      this.resource.node.addDependency(ensureEndpoints(this, vpc, vpcSubnets, !!props.drain));
+      this.resource.node.addDependency(
+        ensureEndpoints(this, vpc, vpcSubnets, !!props.drain, !!props.maintenancePage),
+      );
     }
 
     this.schemaVersion = this.resource.getAttString('SchemaVersion');
@@ -479,12 +543,16 @@ export class SchemaMigrations extends Construct {
     const cfnAsg = asg.node.defaultChild as autoscaling.CfnAutoScalingGroup;
     const updatePolicy = cfnAsg.cfnOptions.updatePolicy ?? {};
     if (this.drains && updatePolicy.autoScalingRollingUpdate) {
-      throw new Error(
-        `schemagate: gate(${asg.node.path}): the group has a rolling update policy, but with \`drain\` the migration ` +
-          'Lambda leaves drained groups at 0 instances and a rolling update keeps them there; remove the rolling ' +
-          'policy so gate() sets a replacing update (new group, new capacity).',
+      // A rolling update keeps drained groups at 0: the decision follows
+      // the pending migrations at deploy time, where they are known.
+      (this.resource.node.defaultChild as CfnResource).addPropertyOverride('RollingUpdate', 'true');
+      Annotations.of(asg).addInfo(
+        'schemagate: this group rolls its instances in place, which cannot bring a drained group back: a deploy ' +
+          'whose pending migrations need a drain (breaking, not online) is refused with nothing applied; expand, ' +
+          'online and contract migrations roll as usual.',
       );
     }
+    this.endMaintenanceAfter(asg, version);
     if (!updatePolicy.autoScalingReplacingUpdate && !updatePolicy.autoScalingRollingUpdate) {
       cfnAsg.cfnOptions.updatePolicy = { ...updatePolicy, autoScalingReplacingUpdate: { willReplace: true } };
     }
@@ -505,6 +573,35 @@ export class SchemaMigrations extends Construct {
         );
       }
     }
+  }
+
+  /**
+   * The resource of the group's stack that takes the maintenance page down
+   * once the gated groups are in service: it depends on every gated group of
+   * that stack and carries the schema version, so CloudFormation updates it
+   * after the groups' replacing update, in every deploy that changed the
+   * schema (when a drain may have put the page up).
+   */
+  private endMaintenanceAfter(asg: autoscaling.AutoScalingGroup, version: string): void {
+    if (!this.maintenancePage) {
+      return;
+    }
+    const stack = Stack.of(asg);
+    let end = this.maintenanceEnds.get(stack.node.path);
+    if (!end) {
+      const id = `SchemaGateMaintenanceEnd${this.node.addr.slice(0, 8)}`;
+      end = new CustomResource(stack, id, {
+        resourceType: MAINTENANCE_END_RESOURCE_TYPE,
+        serviceToken: this.function.functionArn,
+        properties: {
+          Action: 'end-maintenance',
+          MaintenanceListenerArn: this.maintenancePage.listenerArn,
+          SchemaVersion: version,
+        },
+      });
+      this.maintenanceEnds.set(stack.node.path, end);
+    }
+    end.node.addDependency(asg);
   }
 
   /**
@@ -546,6 +643,61 @@ export class SchemaMigrations extends Construct {
       this.schemaVersionParameterName = parameterName;
     }
     return this.schemaVersionParameterName as string;
+  }
+
+  /**
+   * The maintenance page: create a rule (tagged) on that listener only,
+   * delete only rules of that listener that carry the tag; Describe* has
+   * no resource-level permissions.
+   */
+  private grantMaintenancePage(role: iam.Role, listenerArn: string): void {
+    // The rule's ARN exists only once the Lambda created it; the conditions
+    // narrow what the rules wildcard allows: AddTags only while creating a
+    // rule (which only this listener allows), DeleteRule only on rules
+    // carrying the tag.
+    const rules = Stack.of(this).formatArn({
+      service: 'elasticloadbalancing',
+      resource: 'listener-rule',
+      resourceName: 'app/*',
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadListenerRules',
+        actions: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTags'],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PutMaintenancePage',
+        actions: ['elasticloadbalancing:CreateRule'],
+        resources: [listenerArn],
+        conditions: { Null: { [`aws:RequestTag/${MAINTENANCE_TAG}`]: 'false' } },
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'TagMaintenancePage',
+        actions: ['elasticloadbalancing:AddTags'],
+        resources: [rules],
+        conditions: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
+      }),
+    );
+    Validations.of(role.node.findChild('DefaultPolicy')).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticloadbalancing:<AWS::Region>:<AWS::AccountId>:listener-rule/app/*]',
+      reason:
+        'The maintenance rule is created at deploy time, so its ARN is not known here: AddTags is allowed only while ' +
+        'creating a rule (elasticloadbalancing:CreateAction), which CreateRule allows on the one listener only, and ' +
+        `DeleteRule only on rules tagged ${MAINTENANCE_TAG} (aws:ResourceTag).`,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RemoveMaintenancePage',
+        actions: ['elasticloadbalancing:DeleteRule'],
+        resources: [rules],
+        conditions: { Null: { [`aws:ResourceTag/${MAINTENANCE_TAG}`]: 'false' } },
+      }),
+    );
   }
 
   private grantLeastPrivilege(
@@ -768,11 +920,50 @@ function validateOptions(props: SchemaMigrationsProps, target: string): void {
       throw new Error(`schemagate: drain tag key \`${props.drain.tagKey}\` is reserved by AWS; use your own key.`);
     }
   }
+  if (props.maintenancePage !== undefined) {
+    validateMaintenancePage(props.maintenancePage, props.drain !== undefined);
+  }
   if (props.tls !== undefined) {
     validateTlsMode(props.tls);
   }
   if (props.databaseName !== undefined && props.databaseName.trim() === '') {
     throw new Error("schemagate: databaseName is empty; leave it unset to use the secret's `dbname`.");
+  }
+}
+
+function validateMaintenancePage(page: MaintenancePage, drains: boolean): void {
+  if (!drains) {
+    throw new Error(
+      'schemagate: maintenancePage needs `drain`: the page is shown while the Auto Scaling groups of the old ' +
+        'release are drained, and without a drain target nothing is drained.',
+    );
+  }
+  const arn = page.listenerArn;
+  if (typeof arn !== 'string' || (!Token.isUnresolved(arn) && !/^arn:[^:]+:elasticloadbalancing:.*:listener\/app\//.test(arn))) {
+    throw new Error(
+      `schemagate: maintenancePage.listenerArn \`${String(arn)}\` is not an ALB listener ARN ` +
+        '(`arn:aws:elasticloadbalancing:<region>:<account>:listener/app/…`); pass the `listenerArn` of the ' +
+        "app's elbv2.ApplicationListener.",
+    );
+  }
+  if (page.html !== undefined && !Token.isUnresolved(page.html)) {
+    const chars = [...page.html].length;
+    if (page.html.trim() === '') {
+      throw new Error('schemagate: maintenancePage.html is empty; leave it unset for the default page.');
+    }
+    if (chars > MAX_MAINTENANCE_PAGE_CHARS) {
+      throw new Error(
+        `schemagate: maintenancePage.html is ${chars} characters long; an ALB fixed response body holds at most ` +
+          `${MAX_MAINTENANCE_PAGE_CHARS}. Shorten the page (link a stylesheet or an image hosted elsewhere instead ` +
+          'of inlining it).',
+      );
+    }
+  }
+  if (page.priority !== undefined && (!Number.isInteger(page.priority) || page.priority < 1 || page.priority > 50000)) {
+    throw new Error(
+      `schemagate: maintenancePage.priority \`${page.priority}\` must be a whole number from 1 to 50000 (a listener ` +
+        "rule priority), lower than every rule of the app's listener.",
+    );
   }
 }
 
@@ -820,6 +1011,11 @@ function customResourceProperties(
     p.DrainTagKey = props.drain.tagKey;
     p.DrainTagValue = props.drain.tagValue;
   }
+  if (props.maintenancePage !== undefined) {
+    p.MaintenanceListenerArn = props.maintenancePage.listenerArn;
+    if (props.maintenancePage.html !== undefined) p.MaintenanceHtml = props.maintenancePage.html;
+    if (props.maintenancePage.priority !== undefined) p.MaintenancePriority = String(props.maintenancePage.priority);
+  }
   if (props.allowBreaking !== undefined) p.AllowBreaking = String(props.allowBreaking);
   if (props.adoptAlembic !== undefined) p.AdoptAlembic = String(props.adoptAlembic);
   return p;
@@ -837,6 +1033,7 @@ function ensureEndpoints(
   vpc: ec2.IVpc,
   subnets: ec2.SubnetSelection,
   autoscalingEndpoint: boolean,
+  loadBalancingEndpoint: boolean,
 ): Construct {
   const stack = Stack.of(scope);
   const id = `SchemaGateEndpoints${vpc.node.addr.slice(0, 8)}`;
@@ -864,7 +1061,16 @@ function ensureEndpoints(
       open: true,
     });
   }
-  for (const name of ['SecretsManager', 'AutoScaling']) {
+  if (loadBalancingEndpoint && !holder.node.tryFindChild('LoadBalancing')) {
+    new ec2.InterfaceVpcEndpoint(holder, 'LoadBalancing', {
+      vpc,
+      service: ec2.InterfaceVpcEndpointAwsService.ELASTIC_LOAD_BALANCING,
+      subnets,
+      privateDnsEnabled: true,
+      open: true,
+    });
+  }
+  for (const name of ['SecretsManager', 'AutoScaling', 'LoadBalancing']) {
     const endpoint = holder.node.tryFindChild(name) as ec2.InterfaceVpcEndpoint | undefined;
     for (const sg of endpoint?.connections.securityGroups ?? []) {
       Validations.of(sg.node.defaultChild!).acknowledge({

@@ -1,14 +1,21 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { App, Duration, NestedStack, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { EndpointsMode, OnRollback, PROPERTY_NAMES, SchemaMigrations, SchemaMigrationsProps } from '../lib/schema-migrations';
+import {
+  EndpointsMode,
+  MAINTENANCE_END_RESOURCE_TYPE,
+  OnRollback,
+  PROPERTY_NAMES,
+  SchemaMigrations,
+  SchemaMigrationsProps,
+} from '../lib/schema-migrations';
 import {
   cleanup,
   copyOfFixtureMigrations,
@@ -22,6 +29,25 @@ import {
 afterAll(cleanup);
 
 const LAMBDA_DIR = fixtureLambdaDir();
+
+const LISTENER_ARN =
+  'arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2';
+
+/** An Auto Scaling group with a rolling update policy, in `stack`. */
+function rollingGroup(stack: Stack, vpc: ec2.IVpc, id = 'RollingAsg'): autoscaling.AutoScalingGroup {
+  return new autoscaling.AutoScalingGroup(stack, id, {
+    vpc,
+    launchTemplate: new ec2.LaunchTemplate(stack, `${id}Lt`, {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      instanceType: new ec2.InstanceType('t4g.small'),
+      userData: ec2.UserData.forLinux(),
+      role: new iam.Role(stack, `${id}Role`, { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') }),
+    }),
+    minCapacity: 2,
+    maxCapacity: 4,
+    updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
+  });
+}
 
 type Resources = Record<string, { Type: string; Properties?: any; DependsOn?: string[]; [k: string]: any }>;
 
@@ -108,8 +134,8 @@ describe('the custom resource', () => {
   });
 
   test('sends exactly the names of properties.json (the Lambda accepts these), each documented with its prop', () => {
-    // GIVEN / WHEN every option that sets a property
-    const { template } = migrationsOnDatabase({
+    // GIVEN / WHEN every option that sets a property, and a gated group with a rolling update
+    const { stack, vpc, migrations } = buildMigrations({
       targetVersion: 2,
       databaseName: 'shop',
       initSql: ['SET FOREIGN_KEY_CHECKS=0'],
@@ -117,14 +143,22 @@ describe('the custom resource', () => {
       onRollback: OnRollback.REVERT,
       lockTimeout: Duration.seconds(20),
       drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' },
+      maintenancePage: { listenerArn: LISTENER_ARN, html: '<h1>Back soon</h1>', priority: 5 },
       allowBreaking: true,
       adoptAlembic: true,
     });
+    migrations.gate(rollingGroup(stack, vpc));
+    const template = Template.fromStack(stack);
 
-    // THEN the construct sends every listed name and no other (besides the CDK's own)
-    const [, resource] = only(template, 'Custom::SchemaMigrations');
-    const sent = Object.keys(resource.Properties).filter((k) => k !== 'ServiceToken' && k !== 'ServiceTimeout');
-    expect(sent.sort()).toEqual(Object.keys(PROPERTY_NAMES).sort());
+    // THEN the construct sends every listed name and no other (besides the CDK's own), on its two resources
+    const sent = new Set<string>();
+    for (const type of ['Custom::SchemaMigrations', MAINTENANCE_END_RESOURCE_TYPE]) {
+      const [, resource] = only(template, type);
+      Object.keys(resource.Properties)
+        .filter((k) => k !== 'ServiceToken' && k !== 'ServiceTimeout')
+        .forEach((k) => sent.add(k));
+    }
+    expect([...sent].sort()).toEqual(Object.keys(PROPERTY_NAMES).sort());
     // AND the README names each property, and has a row for the prop that sets it
     const readme = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
     for (const [name, prop] of Object.entries(PROPERTY_NAMES)) {
@@ -605,18 +639,51 @@ describe('gate', () => {
     expect(group.CreationPolicy.ResourceSignal).toEqual({ Count: 1, Timeout: 'PT7M' });
   });
 
-  test('with drain, refuses a group whose rolling update would keep it at zero', () => {
+  test('with drain, a group that rolls keeps its rolling update, and the Lambda is told to refuse a drain (RollingUpdate)', () => {
     // GIVEN migrations that drain, and a group with a rolling update policy
     const { stack, vpc, migrations } = buildMigrations({ drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' } });
-    const asg = new autoscaling.AutoScalingGroup(stack, 'Asg', {
-      vpc,
-      launchTemplate: launchTemplateIn(stack),
-      minCapacity: 2,
-      updatePolicy: autoscaling.UpdatePolicy.rollingUpdate(),
-    });
+    const asg = rollingGroup(stack, vpc);
 
-    // WHEN / THEN
-    expect(() => migrations.gate(asg)).toThrow(/rolling update policy.*leaves drained groups at 0 instances/);
+    // WHEN
+    migrations.gate(asg);
+
+    // THEN the group rolls: the pending migrations decide at deploy time (online, expand or contract pass; a
+    // migration that needs a drain is refused with nothing applied, as a drain would keep a rolling group at 0)
+    const template = Template.fromStack(stack);
+    const [, group] = only(template, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate).toBeDefined();
+    expect(group.UpdatePolicy.AutoScalingReplacingUpdate).toBeUndefined();
+    const [, resource] = only(template, 'Custom::SchemaMigrations');
+    expect(resource.Properties.RollingUpdate).toBe('true');
+    Annotations.fromStack(stack).hasInfo(`/${asg.node.path}`, Match.stringLikeRegexp('refused with nothing applied'));
+  });
+
+  test('with drain, a group without an update policy gets the replacing update, and the Lambda drains (no RollingUpdate)', () => {
+    // GIVEN
+    const { stack, vpc, migrations } = buildMigrations({ drain: { tagKey: 'schemagate:drain', tagValue: 'prod-app' } });
+
+    // WHEN
+    migrations.gate(asgIn(stack, vpc));
+
+    // THEN
+    const template = Template.fromStack(stack);
+    const [, group] = only(template, 'AWS::AutoScaling::AutoScalingGroup');
+    expect(group.UpdatePolicy.AutoScalingReplacingUpdate).toEqual({ WillReplace: true });
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate).toBeUndefined();
+    const [, resource] = only(template, 'Custom::SchemaMigrations');
+    expect(resource.Properties.RollingUpdate).toBeUndefined();
+  });
+
+  test('without drain, a rolling group needs no refusal: nothing is ever drained (no RollingUpdate)', () => {
+    // GIVEN
+    const { stack, vpc, migrations } = buildMigrations();
+
+    // WHEN
+    migrations.gate(rollingGroup(stack, vpc));
+
+    // THEN
+    const [, resource] = only(Template.fromStack(stack), 'Custom::SchemaMigrations');
+    expect(resource.Properties.RollingUpdate).toBeUndefined();
   });
 
   test('in nested stacks of one parent: no SSM parameter and no export, CDK passes the attribute as a parameter', () => {
@@ -655,5 +722,145 @@ describe('gate', () => {
       'Fn::GetAtt': [dataId, `Outputs.${outputs[0][0]}`],
     });
     expect(parentResources[appId].DependsOn).toContain(dataId);
+  });
+});
+
+describe('maintenance page', () => {
+  const DRAIN = { tagKey: 'schemagate:drain', tagValue: 'prod-app' };
+
+  test('sends the listener, the HTML and the priority; IAM only on that listener and its tagged rules; an ELB endpoint', () => {
+    // GIVEN / WHEN
+    const { stack, template } = migrationsOnDatabase({
+      drain: DRAIN,
+      maintenancePage: { listenerArn: LISTENER_ARN, html: '<h1>Back soon</h1>', priority: 5 },
+    });
+
+    // THEN
+    const [, resource] = only(template, 'Custom::SchemaMigrations');
+    expect(resource.Properties).toMatchObject({
+      MaintenanceListenerArn: LISTENER_ARN,
+      MaintenanceHtml: '<h1>Back soon</h1>',
+      MaintenancePriority: '5',
+    });
+    const [roleId] = only(template, 'AWS::IAM::Role');
+    const statements = statementsOfRole(template, roleId);
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    const rules = {
+      'Fn::Join': [
+        '',
+        ['arn:', { Ref: 'AWS::Partition' }, ':elasticloadbalancing:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':listener-rule/app/*'],
+      ],
+    };
+    expect(bySid('ReadListenerRules')).toMatchObject({
+      Action: ['elasticloadbalancing:DescribeRules', 'elasticloadbalancing:DescribeTags'],
+      Resource: '*',
+    });
+    expect(bySid('PutMaintenancePage')).toEqual({
+      Sid: 'PutMaintenancePage',
+      Effect: 'Allow',
+      Action: 'elasticloadbalancing:CreateRule',
+      Resource: LISTENER_ARN,
+      Condition: { Null: { 'aws:RequestTag/schemagate:maintenance': 'false' } },
+    });
+    expect(stack.resolve(bySid('TagMaintenancePage'))).toMatchObject({
+      Action: 'elasticloadbalancing:AddTags',
+      Resource: rules,
+      Condition: { StringEquals: { 'elasticloadbalancing:CreateAction': 'CreateRule' } },
+    });
+    expect(stack.resolve(bySid('RemoveMaintenancePage'))).toMatchObject({
+      Action: 'elasticloadbalancing:DeleteRule',
+      Resource: rules,
+      Condition: { Null: { 'aws:ResourceTag/schemagate:maintenance': 'false' } },
+    });
+    // no other ELB action anywhere
+    const elbActions = statements.flatMap((s) => asList(s.Action)).filter((a: string) => a.startsWith('elasticloadbalancing:'));
+    expect(elbActions.sort()).toEqual([
+      'elasticloadbalancing:AddTags',
+      'elasticloadbalancing:CreateRule',
+      'elasticloadbalancing:DeleteRule',
+      'elasticloadbalancing:DescribeRules',
+      'elasticloadbalancing:DescribeTags',
+    ]);
+    const endpoints = Object.values(template.findResources('AWS::EC2::VPCEndpoint')).map((e) =>
+      JSON.stringify(e.Properties.ServiceName),
+    );
+    expect(endpoints.filter((n) => n.includes('.elasticloadbalancing'))).toHaveLength(1);
+  });
+
+  test('without a page: no ELB permission, no ELB endpoint, no end-maintenance resource', () => {
+    // GIVEN / WHEN
+    const { stack, vpc, migrations } = buildMigrations({ drain: DRAIN });
+    migrations.gate(rollingGroup(stack, vpc));
+    const template = Template.fromStack(stack);
+
+    // THEN
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role')).find((k) => k.startsWith('MigrationsServiceRole'))!;
+    const actions = statementsOfRole(template, roleId).flatMap((s) => asList(s.Action));
+    expect(actions.filter((a: string) => a.startsWith('elasticloadbalancing:'))).toEqual([]);
+    expect(JSON.stringify(template.findResources('AWS::EC2::VPCEndpoint'))).not.toContain('.elasticloadbalancing');
+    template.resourceCountIs(MAINTENANCE_END_RESOURCE_TYPE, 0);
+  });
+
+  test("gate() puts one end-maintenance resource in the groups' stack, after every gated group, with the schema version", () => {
+    // GIVEN the migrations in a data stack and two groups in an app stack of their own
+    const app = newApp();
+    const { stack: data, db } = databaseStack(app, 'Data');
+    const migrations = new SchemaMigrations(data, 'Migrations', {
+      database: db,
+      migrationsDir: FIXTURE_MIGRATIONS,
+      lambdaBinaryDir: LAMBDA_DIR,
+      drain: DRAIN,
+      maintenancePage: { listenerArn: LISTENER_ARN },
+    });
+    const appStack = new Stack(app, 'App');
+    const vpc = ec2.Vpc.fromVpcAttributes(appStack, 'Vpc', {
+      vpcId: 'vpc-1',
+      availabilityZones: ['eu-west-1a'],
+      privateSubnetIds: ['subnet-1'],
+    });
+    const web = new autoscaling.AutoScalingGroup(appStack, 'Web', {
+      vpc,
+      instanceType: new ec2.InstanceType('t4g.small'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      minCapacity: 2,
+    });
+    const worker = new autoscaling.AutoScalingGroup(appStack, 'Worker', {
+      vpc,
+      instanceType: new ec2.InstanceType('t4g.small'),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: ec2.AmazonLinuxCpuType.ARM_64 }),
+      minCapacity: 1,
+    });
+
+    // WHEN
+    migrations.gate(web);
+    migrations.gate(worker);
+    migrations.gate(web);
+
+    // THEN one resource, in the app stack, depending on both groups
+    const template = Template.fromStack(appStack);
+    const [, end] = only(template, MAINTENANCE_END_RESOURCE_TYPE);
+    expect(end.DependsOn).toEqual(expect.arrayContaining([logicalId(appStack, web), logicalId(appStack, worker)]));
+    expect(end.Properties.Action).toBe('end-maintenance');
+    expect(end.Properties.MaintenanceListenerArn).toBe(LISTENER_ARN);
+    // the version the groups' user data carries, so every schema change updates it after the groups
+    const [versionParam] = Object.keys(template.toJSON().Parameters).filter((p) => p.includes('schemaversion'));
+    expect(end.Properties.SchemaVersion).toEqual({ Ref: versionParam });
+    expect(end.Properties.ServiceToken).toEqual({ 'Fn::ImportValue': expect.stringContaining('Data') });
+    Template.fromStack(data).resourceCountIs(MAINTENANCE_END_RESOURCE_TYPE, 0);
+  });
+
+  test('refuses an HTML over 1024 characters, a page without drain, a priority out of range, a bad ARN', () => {
+    const page = { listenerArn: LISTENER_ARN };
+    expect(() => buildMigrations({ drain: DRAIN, maintenancePage: { ...page, html: 'x'.repeat(1024) } })).not.toThrow();
+    expect(() => buildMigrations({ drain: DRAIN, maintenancePage: { ...page, html: 'é'.repeat(1025) } })).toThrow(
+      /maintenancePage.html is 1025 characters long; an ALB fixed response body holds at most 1024/,
+    );
+    expect(() => buildMigrations({ maintenancePage: page })).toThrow(/maintenancePage needs `drain`/);
+    expect(() => buildMigrations({ drain: DRAIN, maintenancePage: { ...page, priority: 0 } })).toThrow(
+      /maintenancePage.priority `0` must be a whole number from 1 to 50000/,
+    );
+    expect(() =>
+      buildMigrations({ drain: DRAIN, maintenancePage: { listenerArn: 'arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/1' } }),
+    ).toThrow(/is not an ALB listener ARN/);
   });
 });

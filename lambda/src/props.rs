@@ -34,8 +34,41 @@ pub struct Drain {
     pub tag_value: String,
 }
 
+/// The maintenance page put in front of the app on an ALB listener while
+/// the old release is drained ([`crate::drain::page`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maintenance {
+    /// `MaintenanceListenerArn`: the listener the rule goes on.
+    pub listener_arn: String,
+    /// `MaintenanceHtml`: the 503 response's body (at most
+    /// [`MAX_PAGE_BYTES`]).
+    pub html: String,
+    /// `MaintenancePriority`: the rule's priority (1 to 50000), which no
+    /// rule of the app may hold.
+    pub priority: i32,
+}
+
+/// ELBv2's limit on a fixed response's body.
+pub const MAX_PAGE_BYTES: usize = 1024;
+
+/// The page shown when the construct gives no HTML.
+pub const DEFAULT_PAGE: &str = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Down for maintenance</title><meta http-equiv=\"refresh\" content=\"30\"></head><body style=\"font-family:sans-serif;text-align:center;padding:4em\"><h1>Down for maintenance</h1><p>We are upgrading the site and will be back in a few minutes.</p><p>This page reloads by itself.</p></body></html>";
+
+/// What a request asks for (`Action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Action {
+    /// The migrations resource: bring the schema to the target.
+    #[default]
+    Migrate,
+    /// The app stack's resource after the new groups: take the maintenance
+    /// page down (no database, no secret).
+    EndMaintenance,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Props {
+    /// `Action`: what the request asks for.
+    pub action: Action,
     pub secret_arn: String,
     pub database_name: Option<String>,
     pub target_version: Option<i64>,
@@ -48,6 +81,12 @@ pub struct Props {
     /// `AdoptAlembic` (default `true`): adopt a database Alembic made from
     /// its `alembic_version` ([`crate::migrate::adopt`]).
     pub adopt_alembic: bool,
+    /// The maintenance page while draining (`MaintenanceListenerArn` …).
+    pub maintenance: Option<Maintenance>,
+    /// `RollingUpdate=true`: the gated groups are updated in place, which
+    /// cannot bring drained groups back, so a migration that needs a drain
+    /// is refused instead.
+    pub rolling_update: bool,
 }
 
 /// How long a run waits for another run's migration lock by default.
@@ -78,6 +117,12 @@ pub enum PropsError {
     Unknown { name: String },
     #[error("properties `DrainTagKey` and `DrainTagValue` go together; set both or neither")]
     HalfDrain,
+    #[error("properties `MaintenanceHtml` and `MaintenancePriority` need `MaintenanceListenerArn`: the ALB listener the maintenance page goes on")]
+    PageWithoutListener,
+    #[error("property `MaintenanceListenerArn` needs `DrainTagKey` and `DrainTagValue`: the page is shown while the tagged groups are drained")]
+    PageWithoutDrain,
+    #[error("`Action=end-maintenance` needs `MaintenanceListenerArn`: the listener whose maintenance page to take down")]
+    EndWithoutListener,
 }
 
 /// The properties as sent, each read by a function that says what it must
@@ -118,6 +163,21 @@ struct Wire {
     allow_breaking: bool,
     #[serde(default, deserialize_with = "switch")]
     adopt_alembic: Option<bool>,
+    #[serde(default, deserialize_with = "listener_arn")]
+    maintenance_listener_arn: Option<String>,
+    #[serde(default, deserialize_with = "page")]
+    maintenance_html: Option<String>,
+    #[serde(default, deserialize_with = "priority")]
+    maintenance_priority: Option<i32>,
+    #[serde(default, deserialize_with = "action")]
+    action: Action,
+    /// The app stack's resource: changes with every schema change, so
+    /// that CloudFormation sends it an Update after the new groups.
+    #[serde(default, deserialize_with = "unread_text")]
+    #[allow(dead_code)]
+    schema_version: (),
+    #[serde(default, deserialize_with = "flag")]
+    rolling_update: bool,
 }
 
 impl Props {
@@ -147,8 +207,32 @@ impl Props {
             }),
             _ => return Err(PropsError::HalfDrain),
         };
+        let maintenance = match w.maintenance_listener_arn {
+            Some(listener_arn) => Some(Maintenance {
+                listener_arn,
+                html: w
+                    .maintenance_html
+                    .unwrap_or_else(|| DEFAULT_PAGE.to_string()),
+                priority: w.maintenance_priority.unwrap_or(1),
+            }),
+            None if w.maintenance_html.is_some() || w.maintenance_priority.is_some() => {
+                return Err(PropsError::PageWithoutListener)
+            }
+            None => None,
+        };
+        let secret_arn = match w.action {
+            Action::EndMaintenance if maintenance.is_none() => {
+                return Err(PropsError::EndWithoutListener)
+            }
+            Action::EndMaintenance => w.secret_arn.unwrap_or_default(),
+            Action::Migrate if maintenance.is_some() && drain.is_none() => {
+                return Err(PropsError::PageWithoutDrain)
+            }
+            Action::Migrate => w.secret_arn.ok_or(PropsError::MissingSecretArn)?,
+        };
         Ok(Props {
-            secret_arn: w.secret_arn.ok_or(PropsError::MissingSecretArn)?,
+            action: w.action,
+            secret_arn,
             database_name: w.database_name.filter(|s| !s.is_empty()),
             target_version: w.target_version,
             init_sql: w.init_sql,
@@ -158,6 +242,8 @@ impl Props {
             drain,
             allow_breaking: w.allow_breaking,
             adopt_alembic: w.adopt_alembic.unwrap_or(true),
+            maintenance,
+            rolling_update: w.rolling_update,
         })
     }
 }
@@ -312,6 +398,56 @@ fn switch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     }
 }
 
+fn listener_arn<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match text(d)? {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(arn) if arn.starts_with("arn:") && arn.contains(":listener/") => Ok(Some(arn)),
+        Some(arn) => Err(invalid(
+            "must be an ALB listener ARN (`arn:aws:elasticloadbalancing:…:listener/app/…`)",
+            arn,
+        )),
+    }
+}
+
+/// The maintenance page's HTML: ELBv2 refuses a fixed response body over
+/// [`MAX_PAGE_BYTES`], so it is refused here, before anything is drained.
+fn page<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match text(d)? {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) if s.chars().count() > MAX_PAGE_BYTES => Err(de::Error::custom(format!(
+            "is {} characters long; an ALB fixed response body holds at most {MAX_PAGE_BYTES}: shorten the page (link a stylesheet or image hosted elsewhere instead of inlining it)",
+            s.chars().count()
+        ))),
+        s => Ok(s),
+    }
+}
+
+fn priority<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    const EXPECTED: &str = "must be a listener rule priority, a whole number from 1 to 50000";
+    let Some(v) = Option::<Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    match whole(&v) {
+        Ok(None) => Ok(None),
+        Ok(Some(n)) if (1..=50_000).contains(&n) => Ok(Some(n as i32)),
+        Ok(Some(n)) => Err(invalid(EXPECTED, n.to_string())),
+        Err(_) => Err(invalid(EXPECTED, short(&v))),
+    }
+}
+
+fn action<'de, D: Deserializer<'de>>(d: D) -> Result<Action, D::Error> {
+    match text(d)?.map(|s| s.to_ascii_lowercase()).as_deref() {
+        None | Some("") | Some("migrate") => Ok(Action::Migrate),
+        Some("end-maintenance") => Ok(Action::EndMaintenance),
+        Some(other) => Err(invalid(
+            "must be `migrate` or `end-maintenance`",
+            other.to_string(),
+        )),
+    }
+}
+
 /// A switch that is off unless set.
 fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     switch(d).map(|b| b.unwrap_or(false))
@@ -400,7 +536,7 @@ mod tests {
     #[test]
     fn whole_messages_stay_as_they_were() {
         let cases = [
-            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking, AdoptAlembic"),
+            (json!({"SecretArn": ARN, "TargetVerison": "3"}), "unknown property `TargetVerison`; known properties: SecretArn, DatabaseName, TargetVersion, MigrationsHash, InitSql, BaselineVersion, OnRollback, LockTimeoutSeconds, DrainTagKey, DrainTagValue, AllowBreaking, AdoptAlembic, MaintenanceListenerArn, MaintenanceHtml, MaintenancePriority, Action, SchemaVersion, RollingUpdate"),
             (json!({"SecretArn": 7}), "property `SecretArn` must be a Secrets Manager ARN (`arn:aws:secretsmanager:…`), got `7`"),
             (json!({"SecretArn": ARN, "DatabaseName": ["a"]}), "property `DatabaseName` must be a string, got `[\"a\"]`"),
             (json!({"SecretArn": ARN, "MigrationsHash": {}}), "property `MigrationsHash` must be a string, got `{}`"),
@@ -430,6 +566,58 @@ mod tests {
                 .unwrap()
                 .target_version,
             Some(9)
+        );
+    }
+
+    const LISTENER: &str =
+        "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+    #[test]
+    fn the_maintenance_page_defaults_and_its_limits() {
+        let drain = json!({"SecretArn": ARN, "DrainTagKey": "k", "DrainTagValue": "v", "MaintenanceListenerArn": LISTENER});
+        let p = Props::parse(&drain).unwrap();
+        let m = p.maintenance.unwrap();
+        assert_eq!((m.listener_arn.as_str(), m.priority), (LISTENER, 1));
+        assert_eq!(m.html, DEFAULT_PAGE);
+        assert!(DEFAULT_PAGE.len() <= MAX_PAGE_BYTES);
+        assert_eq!(p.action, Action::Migrate);
+        assert!(!p.rolling_update);
+
+        let mut v = drain.clone();
+        v["MaintenanceHtml"] = json!("x".repeat(MAX_PAGE_BYTES));
+        v["MaintenancePriority"] = json!("7");
+        let m = Props::parse(&v).unwrap().maintenance.unwrap();
+        assert_eq!((m.html.len(), m.priority), (MAX_PAGE_BYTES, 7));
+
+        v["MaintenanceHtml"] = json!("x".repeat(MAX_PAGE_BYTES + 1));
+        let e = Props::parse(&v).unwrap_err().to_string();
+        assert_eq!(e, "property `MaintenanceHtml` is 1025 characters long; an ALB fixed response body holds at most 1024: shorten the page (link a stylesheet or image hosted elsewhere instead of inlining it)");
+    }
+
+    #[test]
+    fn maintenance_mistakes_name_the_property() {
+        for (v, msg) in [
+            (json!({"SecretArn": ARN, "MaintenanceListenerArn": LISTENER}), "`MaintenanceListenerArn` needs `DrainTagKey` and `DrainTagValue`"),
+            (json!({"SecretArn": ARN, "MaintenanceHtml": "<p>x</p>"}), "`MaintenanceHtml` and `MaintenancePriority` need `MaintenanceListenerArn`"),
+            (json!({"SecretArn": ARN, "MaintenanceListenerArn": "arn:aws:elasticloadbalancing:eu-west-1:1:loadbalancer/app/x/1"}), "property `MaintenanceListenerArn` must be an ALB listener ARN"),
+            (json!({"SecretArn": ARN, "DrainTagKey": "k", "DrainTagValue": "v", "MaintenanceListenerArn": LISTENER, "MaintenancePriority": "0"}), "property `MaintenancePriority` must be a listener rule priority, a whole number from 1 to 50000, got `0`"),
+            (json!({"Action": "end-maintenance"}), "`Action=end-maintenance` needs `MaintenanceListenerArn`"),
+            (json!({"SecretArn": ARN, "Action": "drain"}), "property `Action` must be `migrate` or `end-maintenance`, got `drain`"),
+        ] {
+            let e = Props::parse(&v).unwrap_err().to_string();
+            assert!(e.contains(msg), "{v}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_app_stacks_resource_needs_no_secret() {
+        let p = Props::parse(&json!({"Action": "end-maintenance", "MaintenanceListenerArn": LISTENER, "SchemaVersion": "8"})).unwrap();
+        assert_eq!(p.action, Action::EndMaintenance);
+        assert_eq!(p.maintenance.unwrap().listener_arn, LISTENER);
+        assert!(
+            Props::parse(&json!({"RollingUpdate": "true", "SecretArn": ARN}))
+                .unwrap()
+                .rolling_update
         );
     }
 

@@ -13,6 +13,7 @@ use kit::{capacity, event, group, handler, last, reason, server, Moto};
 use schemagate::drain::{Capacity, Drainer};
 use schemagate::props::Drain;
 use serde_json::json;
+use testkit::moto::rules;
 use testkit::{Folder, TestDb};
 
 const DRAIN: (&str, &str) = ("schemagate:drain", "shop-prod");
@@ -295,4 +296,296 @@ async fn instances_that_do_not_stop_time_out_and_the_capacity_comes_back() {
         2..=2
     );
     assert_eq!(capacity(&asg, "shop-web").await, (1, 4, 2, 2, None));
+}
+
+// The maintenance page: a listener rule answering 503 with the page's HTML
+// while the groups are at 0, gone once the old capacity is back or the app
+// stack's resource says the new groups are in service. Rules, capacities
+// and history are read back from moto and MariaDB.
+
+const PAGE: &str = "<!doctype html><title>Back soon</title><h1>Upgrading the shop</h1>";
+
+fn page_props(target: &str, listener: &str) -> serde_json::Value {
+    let mut p = props(target);
+    p["MaintenanceListenerArn"] = json!(listener);
+    p["MaintenanceHtml"] = json!(PAGE);
+    p
+}
+
+/// The app stack's resource, after the new groups.
+fn end_props(listener: &str, version: &str) -> serde_json::Value {
+    json!({"Action": "end-maintenance", "MaintenanceListenerArn": listener, "SchemaVersion": version})
+}
+
+/// 0007 adds `legacy_email` (expand) and is applied; `0008` as given drops
+/// it (breaking).
+fn drop_folder(drop_sql: &str) -> Folder {
+    let folder = Folder::with_example();
+    folder.write(
+        "0007_add_legacy_email.up.sql",
+        "ALTER TABLE users ADD COLUMN legacy_email VARCHAR(255) NULL;\n",
+    );
+    folder.write(
+        "0007_add_legacy_email.down.sql",
+        "ALTER TABLE users DROP COLUMN legacy_email;\n",
+    );
+    folder.write("0008_drop_legacy_email.up.sql", drop_sql);
+    folder.write(
+        "0008_drop_legacy_email.down.sql",
+        "ALTER TABLE users ADD COLUMN legacy_email VARCHAR(255) NULL;\n",
+    );
+    folder
+}
+
+/// The 503 rule with the page, tagged by schemagate, at priority 1.
+fn is_page(r: &testkit::moto::RuleSeen) -> bool {
+    r.0 == 1
+        && r.1 == "503"
+        && r.2 == "text/html"
+        && r.3 == PAGE
+        && r.4
+            .iter()
+            .any(|(k, v)| k == schemagate::drain::PAGE_TAG && v.parse::<u64>().is_ok())
+}
+
+#[tokio::test]
+async fn the_maintenance_page_is_up_while_the_groups_are_at_zero_and_goes_when_the_new_groups_serve(
+) {
+    let moto = Moto::start();
+    let asg = moto.autoscaling().await;
+    let elb = moto.elbv2().await;
+    groups(&asg).await;
+    let listener = moto.listener("shop").await.unwrap();
+    let db = TestDb::mariadb("drainpage").await;
+    let folder = drop_folder("ALTER TABLE users DROP COLUMN legacy_email;\n");
+    let s = server().await;
+    let h = handler(&db, folder.path())
+        .with_autoscaling(asg.clone())
+        .with_elbv2(elb.clone());
+    h.handle(event("create", &s, page_props("7", &listener)), None)
+        .await
+        .unwrap();
+    assert_eq!(last(&s).await["Status"], "SUCCESS");
+    assert!(
+        rules(&elb, &listener).await.is_empty(),
+        "expand only: no drain, no page"
+    );
+
+    for delivery in 1..=2 {
+        h.handle(event("update", &s, page_props("8", &listener)), None)
+            .await
+            .unwrap();
+        let body = last(&s).await;
+        assert_eq!(body["Status"], "SUCCESS", "{body}");
+        let seen = rules(&elb, &listener).await;
+        assert_eq!(
+            seen.len(),
+            1,
+            "delivery {delivery}: one rule, never two: {seen:?}"
+        );
+        assert!(is_page(&seen[0]), "{seen:?}");
+        assert_eq!(
+            capacity(&asg, "shop-web").await,
+            (0, 0, 0, 0, Some("min=1 max=4 desired=2".into()))
+        );
+        if delivery == 1 {
+            let r = reason(&body);
+            assert!(r.contains(&format!("the maintenance page (503) is up on listener `{listener}` at priority 1, until the app stack's maintenance resource takes it down once the new groups are in service")), "{r}");
+        }
+    }
+    assert_eq!(db.history().await.len(), 8);
+
+    // The app stack's resource, once the new groups are in service.
+    h.handle(event("update", &s, end_props(&listener, "8")), None)
+        .await
+        .unwrap();
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    let r = reason(&body);
+    assert!(
+        r.starts_with(&format!(
+            "the maintenance page on listener `{listener}` was up for "
+        )) && r.ends_with(" s and is down"),
+        "{r}"
+    );
+    assert!(rules(&elb, &listener).await.is_empty());
+    // Delivered again, or the app stack deleted: nothing left to take down.
+    h.handle(event("delete", &s, end_props(&listener, "8")), None)
+        .await
+        .unwrap();
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "SUCCESS", "{body}");
+    assert_eq!(reason(&body), "deleted: no maintenance page was up");
+    assert_eq!(db.history().await.len(), 8, "the database is not touched");
+}
+
+#[tokio::test]
+async fn on_failure_the_page_goes_when_the_old_capacity_comes_back() {
+    let moto = Moto::start();
+    let asg = moto.autoscaling().await;
+    let elb = moto.elbv2().await;
+    groups(&asg).await;
+    let listener = moto.listener("shop").await.unwrap();
+    let db = TestDb::mariadb("drainpagefail").await;
+    // The breaking migration waits a moment, then fails on its first DDL.
+    let folder = drop_folder(
+        "SELECT SLEEP(1.5);\nALTER TABLE users DROP COLUMN legacy_email, DROP COLUMN no_such_column;\n",
+    );
+    let s = server().await;
+    let h = handler(&db, folder.path())
+        .with_autoscaling(asg.clone())
+        .with_elbv2(elb.clone());
+    h.handle(event("create", &s, page_props("7", &listener)), None)
+        .await
+        .unwrap();
+    assert_eq!(last(&s).await["Status"], "SUCCESS");
+
+    // Watch moto while the run goes on: the page and groups at 0 together.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let (asg, elb, listener, done) = (asg.clone(), elb.clone(), listener.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut seen_together = false;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let page = rules(&elb, &listener).await.iter().any(is_page);
+                let at_zero = capacity(&asg, "shop-web").await.2 == 0;
+                seen_together |= page && at_zero;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            seen_together
+        })
+    };
+    h.handle(event("update", &s, page_props("8", &listener)), None)
+        .await
+        .unwrap();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        watcher.await.unwrap(),
+        "the page was up while the groups were at 0"
+    );
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let r = reason(&body);
+    assert!(
+        r.contains("Gave the capacity back to `shop-web` (min 1, max 4, desired 2)"),
+        "{r}"
+    );
+    assert!(
+        r.contains(&format!(
+            "; the maintenance page on listener `{listener}` was up for "
+        )),
+        "{r}"
+    );
+    assert!(rules(&elb, &listener).await.is_empty(), "the page is gone");
+    assert_eq!(capacity(&asg, "shop-web").await, (1, 4, 2, 2, None));
+    // Its SELECT ran before the failing DDL: recorded as failed, part way.
+    assert_eq!(db.history().await.last(), Some(&(8, false)));
+}
+
+#[tokio::test]
+async fn an_app_rule_at_the_pages_priority_stops_the_deploy_before_anything_is_drained() {
+    let moto = Moto::start();
+    let asg = moto.autoscaling().await;
+    let elb = moto.elbv2().await;
+    groups(&asg).await;
+    let listener = moto.listener("shop").await.unwrap();
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig,
+        RuleCondition,
+    };
+    elb.create_rule()
+        .listener_arn(&listener)
+        .priority(1)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    PathPatternConditionConfig::builder()
+                        .values("/api/*")
+                        .build(),
+                )
+                .build(),
+        )
+        .actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    FixedResponseActionConfig::builder()
+                        .status_code("200")
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let db = TestDb::mariadb("drainpageprio").await;
+    let folder = drop_folder("ALTER TABLE users DROP COLUMN legacy_email;\n");
+    let s = server().await;
+    let h = handler(&db, folder.path())
+        .with_autoscaling(asg.clone())
+        .with_elbv2(elb.clone());
+    h.handle(event("create", &s, page_props("7", &listener)), None)
+        .await
+        .unwrap();
+    h.handle(event("update", &s, page_props("8", &listener)), None)
+        .await
+        .unwrap();
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let r = reason(&body);
+    assert!(
+        r.contains("the maintenance page could not be put up first: priority 1 on listener"),
+        "{r}"
+    );
+    assert!(r.ends_with("Nothing was drained or applied"), "{r}");
+    assert_eq!(
+        capacity(&asg, "shop-web").await,
+        (1, 4, 2, 2, None),
+        "not drained"
+    );
+    let seen = rules(&elb, &listener).await;
+    assert_eq!(seen.len(), 1, "only the app's rule: {seen:?}");
+    assert_eq!(db.history().await.len(), 7);
+}
+
+#[tokio::test]
+async fn groups_gated_with_a_rolling_update_refuse_a_drain_and_take_an_expand() {
+    let moto = Moto::start();
+    let asg = moto.autoscaling().await;
+    groups(&asg).await;
+    let db = TestDb::mariadb("drainrolling").await;
+    let folder = drop_folder("ALTER TABLE users DROP COLUMN legacy_email;\n");
+    let s = server().await;
+    let h = handler(&db, folder.path()).with_autoscaling(asg.clone());
+    let rolling = |target: &str| {
+        let mut p = props(target);
+        p["RollingUpdate"] = json!("true");
+        p
+    };
+    h.handle(event("create", &s, rolling("6")), None)
+        .await
+        .unwrap();
+    h.handle(event("update", &s, rolling("7")), None)
+        .await
+        .unwrap();
+    let body = last(&s).await;
+    assert_eq!(
+        body["Status"], "SUCCESS",
+        "an expand needs no drain: {body}"
+    );
+    h.handle(event("update", &s, rolling("8")), None)
+        .await
+        .unwrap();
+    let body = last(&s).await;
+    assert_eq!(body["Status"], "FAILED", "{body}");
+    let r = reason(&body);
+    assert!(r.contains("0008_drop_legacy_email must run after the old release is stopped, but the app's groups are gated with a rolling update"), "{r}");
+    assert!(r.contains("-- schemagate: online"), "{r}");
+    assert_eq!(
+        capacity(&asg, "shop-web").await,
+        (1, 4, 2, 2, None),
+        "not drained"
+    );
+    assert_eq!(db.history().await.len(), 7);
 }

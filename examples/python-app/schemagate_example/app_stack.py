@@ -1,13 +1,12 @@
 """The application: a web Auto Scaling group behind an internet-facing ALB,
 and a worker Auto Scaling group, both gated on the schema version
 (`migrations.gate(group)`) and tagged as drain targets."""
-from aws_cdk import Acknowledgment, Duration, NestedStack, RemovalPolicy, Stack, Tags, Token, Validations
+from aws_cdk import Duration, NestedStack, Stack, Tags
 from aws_cdk import aws_autoscaling as autoscaling
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 from schemagate_cdk import DrainTarget, SchemaMigrations
@@ -80,9 +79,11 @@ WORKER_COMMANDS = [
 class AppStack(Stack):
     """The app tier in a stack of its own: its rollback does not roll back the data stack."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, **kwargs):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, load_balancer, listener, **kwargs
+    ):
         super().__init__(scope, construct_id, **kwargs)
-        tier = AppTier(self, vpc, migrations, drain)
+        tier = AppTier(self, vpc, migrations, drain, load_balancer, listener)
         self.web, self.worker, self.load_balancer = tier.web, tier.worker, tier.load_balancer
 
 
@@ -90,9 +91,11 @@ class AppNestedStack(NestedStack):
     """The same app tier as a nested stack: with the data tier's nested stack in the same parent, its
     failure rolls the schema back."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, **kwargs):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, vpc, migrations: SchemaMigrations, drain, load_balancer, listener, **kwargs
+    ):
         super().__init__(scope, construct_id, **kwargs)
-        tier = AppTier(self, vpc, migrations, drain)
+        tier = AppTier(self, vpc, migrations, drain, load_balancer, listener)
         self.web, self.worker, self.load_balancer = tier.web, tier.worker, tier.load_balancer
 
 
@@ -100,14 +103,21 @@ class AppTier:
     """Adds the app tier's resources to `stack` itself (no construct in between, so their logical ids are
     the same in either kind of stack)."""
 
-    def __init__(self, stack: Stack, vpc: ec2.IVpc, migrations: SchemaMigrations, drain: DrainTarget) -> None:
+    def __init__(
+        self,
+        stack: Stack,
+        vpc: ec2.IVpc,
+        migrations: SchemaMigrations,
+        drain: DrainTarget,
+        load_balancer: elbv2.ApplicationLoadBalancer,
+        listener: elbv2.ApplicationListener,
+    ) -> None:
         self.stack = stack
         self.vpc = vpc
         self.migrations = migrations
         self.drain = drain
         self.scaling_events = self._scaling_events()
-        self.load_balancer = self._load_balancer()
-        listener = self.load_balancer.add_listener("Http", port=80, open=True)
+        self.load_balancer = load_balancer
 
         self.web = self._group("Web", 2, 4, WEB_COMMANDS)
         self.web.connections.allow_from(self.load_balancer, ec2.Port.tcp(80), "HTTP from the load balancer")
@@ -139,43 +149,6 @@ class AppTier:
             )
         )
         return sns.Topic(self.stack, "ScalingEvents", master_key=key, enforce_ssl=True)
-
-    def _load_balancer(self) -> elbv2.ApplicationLoadBalancer:
-        alb = elbv2.ApplicationLoadBalancer(
-            self.stack, "Alb", vpc=self.vpc, internet_facing=True, drop_invalid_header_fields=True
-        )
-        if not Token.is_unresolved(self.stack.region):
-            logs = s3.Bucket(
-                self.stack,
-                "AccessLogs",
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                enforce_ssl=True,
-                lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(90))],
-                removal_policy=RemovalPolicy.RETAIN,
-            )
-            Validations.of(logs).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-S1",
-                    reason="This bucket receives the load balancer access logs; logging its own access would loop.",
-                )
-            )
-            alb.log_access_logs(logs, "alb")
-        else:
-            Validations.of(alb.node.default_child).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions-ELB2",
-                    reason="Environment-agnostic synth (no region): the access-log bucket policy names the regional "
-                    "ELB account, so access logs are turned on only when the stack has an env with a region.",
-                )
-            )
-        Validations.of(alb.connections.security_groups[0].node.default_child).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-EC23",
-                reason="The public web front end: the load balancer must accept HTTP from the internet.",
-            )
-        )
-        return alb
 
     def _group(self, construct_id: str, min_capacity: int, max_capacity: int, start_commands: list) -> autoscaling.AutoScalingGroup:
         """One Auto Scaling group: launch template (AL2023 arm64, IMDSv2, encrypted root volume), gated on the

@@ -38,11 +38,13 @@ def build_example_app(app: cdk.App) -> dict:
     app_description = f"schemagate example ({env_name}): web and worker Auto Scaling groups"
     if layout == "separate":
         data = DataStack(
-            app, f"{env_name}-data", description=data_description, vpc=network.vpc, migrations_dir=migrations_dir, drain=drain
+            app, f"{env_name}-data", description=data_description, vpc=network.vpc, migrations_dir=migrations_dir, drain=drain,
+            listener_arn=network.listener.listener_arn,
         )
         data.add_stack_dependency(network, "the database and the Lambda live in its VPC")
         app_stack = AppStack(
-            app, f"{env_name}-app", description=app_description, vpc=network.vpc, migrations=data.migrations, drain=drain
+            app, f"{env_name}-app", description=app_description, vpc=network.vpc, migrations=data.migrations, drain=drain,
+            load_balancer=network.load_balancer, listener=network.listener,
         )
         app_stack.add_stack_dependency(data, "the app instances change only after the schema migrations succeeded")
         stacks = {"network": network, "data": data, "app": app_stack}
@@ -56,10 +58,12 @@ def build_example_app(app: cdk.App) -> dict:
         )
         parent.add_stack_dependency(network, "the database, the Lambda and the app live in its VPC")
         data = DataNestedStack(
-            parent, "Data", description=data_description, vpc=network.vpc, migrations_dir=migrations_dir, drain=drain
+            parent, "Data", description=data_description, vpc=network.vpc, migrations_dir=migrations_dir, drain=drain,
+            listener_arn=network.listener.listener_arn,
         )
         app_stack = AppNestedStack(
-            parent, "App", description=app_description, vpc=network.vpc, migrations=data.migrations, drain=drain
+            parent, "App", description=app_description, vpc=network.vpc, migrations=data.migrations, drain=drain,
+            load_balancer=network.load_balancer, listener=network.listener,
         )
         stacks = {"network": network, "data": data, "app": app_stack, "parent": parent}
 

@@ -43,6 +43,8 @@ impl CliGate<'_> {
                 drain: self.args.drain_tag.as_ref(),
                 allow_breaking: self.args.allow_breaking,
                 fixes: &Fixes::CLI,
+                page: None,
+                rolling: false,
             },
             until: self.until,
             edge: self,
@@ -100,6 +102,7 @@ impl Edge for CliGate<'_> {
             sel: f.sel,
             error: f.error.clone(),
             restored: f.restored.clone(),
+            page_down: f.page_down.clone(),
         })
     }
 }

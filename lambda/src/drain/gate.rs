@@ -10,11 +10,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use futures_util::future::BoxFuture;
 
-use super::groups::{DrainError, Drained, Drainer, Restored};
+use super::groups::{DrainError, Drained, Drainer, PageTakenDown, Restored};
 use crate::deadline::Deadline;
 use crate::lint::{self, Decision, Fixes, MigrationLint};
 use crate::migrate::{Direction, Plan};
-use crate::props::Drain;
+use crate::props::{Drain, Maintenance};
 
 /// What the run allows: a drain target, `AllowBreaking`, and the words
 /// its refusal uses for them.
@@ -23,6 +23,11 @@ pub struct Policy<'a> {
     pub drain: Option<&'a Drain>,
     pub allow_breaking: bool,
     pub fixes: &'static Fixes,
+    /// The maintenance page to put up before draining.
+    pub page: Option<&'a Maintenance>,
+    /// The groups are updated in place (a rolling update): a drain would
+    /// leave them at 0, so a migration that needs one is refused.
+    pub rolling: bool,
 }
 
 /// A drain before breaking migrations failed: nothing ran.
@@ -32,6 +37,8 @@ pub struct DrainFailed<'a> {
     pub error: DrainError,
     /// Giving back what the failed drain took.
     pub restored: Result<Vec<Restored>, DrainError>,
+    /// Taking the maintenance page down again, when it was put up.
+    pub page_down: Option<PageTakenDown>,
 }
 
 /// Why the gate stopped the run (the CLI's exit code is decided on it).
@@ -129,6 +136,10 @@ impl Gate<'_> {
                 lock(state).stopped = Some(Stopped::Breaking);
                 Err(reason)
             }
+            Decision::Drain { migrations } if self.policy.rolling => {
+                lock(state).stopped = Some(Stopped::Breaking);
+                Err(rolling_refusal(&migrations))
+            }
             Decision::Drain { migrations } => self.drain(migrations, state).await,
         }
     }
@@ -144,8 +155,22 @@ impl Gate<'_> {
             migrations.join(", ")
         ));
         let drainer = self.edge.drainer().await;
+        let page = match self.policy.page {
+            Some(m) => match drainer.put_page(m).await {
+                Ok(up) => Some(up),
+                Err(e) => {
+                    lock(state).stopped = Some(Stopped::Drain);
+                    return Err(format!(
+                        "refused before running anything: {} must run after the old release is stopped, but the maintenance page could not be put up first: {e}. Nothing was drained or applied",
+                        migrations.join(", ")
+                    ));
+                }
+            },
+            None => None,
+        };
         match drainer.drain(sel, self.until.share(2, 3)).await {
-            Ok(d) => {
+            Ok(mut d) => {
+                d.page = page.map(Box::new);
                 self.edge.drained(&d);
                 lock(state).drained = Some(d);
                 Ok(())
@@ -153,14 +178,28 @@ impl Gate<'_> {
             Err(error) => {
                 tracing::error!(error = %error, "drain failed; giving the capacity back");
                 let restored = drainer.restore(sel).await;
+                // The old release serves again: the page comes down.
+                let page_down = match (&page, &restored) {
+                    (Some(up), Ok(_)) => Some(drainer.take_page_down(&up.listener).await),
+                    _ => None,
+                };
                 lock(state).stopped = Some(Stopped::Drain);
                 Err(self.edge.drain_failed(&DrainFailed {
                     migrations,
                     sel,
                     error,
                     restored,
+                    page_down,
                 }))
             }
         }
     }
+}
+
+/// The refusal of a drain for groups gated with a rolling update.
+fn rolling_refusal(migrations: &[String]) -> String {
+    format!(
+        "refused before running anything: {} must run after the old release is stopped, but the app's groups are gated with a rolling update (RollingUpdate=true), which updates them in place and cannot bring drained groups back. Nothing was drained or applied. Mark the migration \"-- schemagate: online\" if it is a change schemagate runs online (docs/online-changes.md), or gate the groups with a replacing update (remove their rolling update policy) for this deploy",
+        migrations.join(", ")
+    )
 }

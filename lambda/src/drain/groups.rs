@@ -11,7 +11,8 @@ use aws_sdk_autoscaling::types::{AutoScalingGroup, Filter, Tag};
 use aws_sdk_autoscaling::Client;
 
 use super::capacity::{Capacity, SAVED_TAG};
-use crate::props::Drain;
+use super::page::{PageDown, PageError, PageUp, Pages};
+use crate::props::{Drain, Maintenance};
 
 /// The function's role needs these on the groups.
 pub const PERMISSIONS: &str =
@@ -54,7 +55,13 @@ pub struct GroupDrain {
 pub struct Drained {
     pub groups: Vec<GroupDrain>,
     pub waited: Duration,
+    /// The maintenance page put up before the groups were emptied.
+    pub page: Option<Box<PageUp>>,
 }
+
+/// Taking the maintenance page down: what it was, `None` when none was
+/// up, or why it could not be done.
+pub type PageTakenDown = Result<Option<PageDown>, PageError>;
 
 impl Drained {
     /// `web-asg (min 2, max 4, desired 2), worker-asg (…)`
@@ -99,6 +106,7 @@ pub struct Drainer {
     client: Client,
     poll_first: Duration,
     poll_max: Duration,
+    pages: Option<Pages>,
 }
 
 /// Lifecycle states in which no software of the release runs any more.
@@ -125,7 +133,37 @@ impl Drainer {
             client,
             poll_first: Duration::from_secs(2),
             poll_max: Duration::from_secs(15),
+            pages: None,
         }
+    }
+
+    /// Put maintenance pages up and down with this load balancer client.
+    pub fn with_pages(mut self, pages: Pages) -> Drainer {
+        self.pages = Some(pages);
+        self
+    }
+
+    fn pages(&self, listener: &str) -> Result<&Pages, PageError> {
+        self.pages.as_ref().ok_or_else(|| PageError::Api {
+            action: "reach the load balancer",
+            listener: listener.to_string(),
+            message: "no Elastic Load Balancing client was configured".into(),
+        })
+    }
+
+    /// Put the maintenance page up (before [`Drainer::drain`]).
+    pub async fn put_page(&self, m: &Maintenance) -> Result<PageUp, PageError> {
+        self.pages(&m.listener_arn)?.put(m).await
+    }
+
+    /// Take the maintenance page down (the old capacity is back, or the
+    /// new groups are in service).
+    pub async fn take_page_down(&self, listener: &str) -> PageTakenDown {
+        let r = self.pages(listener)?.remove(listener).await;
+        if let Err(e) = &r {
+            tracing::error!(error = %e, "could not take the maintenance page down");
+        }
+        r
     }
 
     /// How often the groups are looked at while they drain (first wait,
@@ -216,6 +254,7 @@ impl Drainer {
         Ok(Drained {
             groups: drained,
             waited: started.elapsed(),
+            page: None,
         })
     }
 
@@ -437,6 +476,7 @@ mod tests {
                 },
             ],
             waited: Duration::from_secs(42),
+            page: None,
         };
         assert_eq!(d.to_string(), "drained `web` (min 2, max 4, desired 2), `worker` (min 1, max 1, desired 1) to 0 in 42 s");
     }

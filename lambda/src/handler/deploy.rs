@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use crate::cfn::Request;
 use crate::db::{Conn, ConnectOptions, Kind};
 use crate::deadline::Deadline;
-use crate::drain::{restore, AfterFailure, AfterRevert, Drained, LeftApplied};
+use crate::drain::{restore, AfterFailure, AfterRevert, Drained, LeftApplied, PageTakenDown};
 use crate::lint::{self, MigrationLint};
 use crate::migrate::{self, apply, Direction, MigrationSet, OnIrreversible, Target};
 use crate::props::{Drain, OnRollback, Props};
@@ -26,6 +26,7 @@ enum RunError {
         error: crate::Error,
         drained: Drained,
         groups: AfterFailure,
+        page_down: Option<Box<PageTakenDown>>,
     },
 }
 
@@ -78,11 +79,13 @@ impl Handler {
                 error,
                 drained,
                 groups,
+                page_down,
             }) => Err(DeployError::AfterDrain {
                 target,
                 error,
                 drained,
                 groups,
+                page_down,
             }),
         }
     }
@@ -141,11 +144,14 @@ impl Handler {
             (Ok(report), drained, _) => (report, drained),
             (Err(error), Some(drained), Some(sel)) => {
                 let left = left_applied(&error, watch);
-                let groups = self.after_failure(sel, &drained, &state.lints, &left).await;
+                let (groups, page_down) = self
+                    .after_failure(sel, props, &drained, &state.lints, &left)
+                    .await;
                 return Err(RunError::AfterDrain {
                     error,
                     drained,
                     groups,
+                    page_down,
                 });
             }
             (Err(error), _, _) => return Err(error.into()),
@@ -163,26 +169,43 @@ impl Handler {
             Some(sel) if reverted => Some(self.after_revert(sel, set, conn.kind(), &report).await),
             _ => None,
         };
+        let restored = matches!(after_revert, Some(AfterRevert::Restored(_)));
+        let page_down = self.page_down(props, restored).await;
         let done = Done::Migrated {
             drained,
             after_revert,
+            page_down,
             allowed: state.allowed,
         };
         Ok((report, done))
     }
 
+    /// After a failed run that drained: the groups (and with them the
+    /// maintenance page) come back when nothing breaking was applied.
     async fn after_failure(
         &self,
         sel: &Drain,
+        props: &Props,
         drained: &Drained,
         lints: &[MigrationLint],
         left: &LeftApplied,
-    ) -> AfterFailure {
+    ) -> (AfterFailure, Option<Box<PageTakenDown>>) {
         let groups = restore::after_failure(&self.drainer().await, sel, lints, left).await;
         if let AfterFailure::Kept { applied } = &groups {
             tracing::error!(groups = %drained.names(), applied = ?applied, "groups left at 0: breaking migrations were applied before the failure");
         }
-        groups
+        let restored = matches!(groups, AfterFailure::Restored(_));
+        let page_down = self.page_down(props, restored).await;
+        (groups, page_down)
+    }
+
+    /// When the old capacity is back (`restored`), the maintenance page, if
+    /// one is up, comes down.
+    async fn page_down(&self, props: &Props, restored: bool) -> Option<Box<PageTakenDown>> {
+        let m = props.maintenance.as_ref().filter(|_| restored)?;
+        Some(Box::new(
+            self.drainer().await.take_page_down(&m.listener_arn).await,
+        ))
     }
 
     /// After a revert with a drain target: the migrations still applied

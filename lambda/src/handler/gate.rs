@@ -50,6 +50,8 @@ impl DeployGate<'_> {
                 drain: self.props.drain.as_ref(),
                 allow_breaking: self.props.allow_breaking,
                 fixes: &Fixes::DEPLOY,
+                page: self.props.maintenance.as_ref(),
+                rolling: self.props.rolling_update,
             },
             until: self.until,
             edge: &edge,
@@ -106,6 +108,7 @@ impl Edge for Lambda<'_> {
             sel: f.sel,
             error: f.error.clone(),
             restored: f.restored.clone(),
+            page_down: f.page_down.clone(),
         })
     }
 }

@@ -12,6 +12,7 @@
 pub mod config;
 pub mod deploy;
 pub mod gate;
+pub mod maintenance;
 pub mod outcome;
 pub mod reason;
 pub mod service;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::db::ConnectOptions;
-use crate::drain::{AfterFailure, AfterRevert, Drained, StillDrained};
+use crate::drain::{AfterFailure, AfterRevert, Drained, PageTakenDown, StillDrained};
 use crate::migrate::{self, Direction};
 use crate::props::PropsError;
 
@@ -32,6 +32,9 @@ pub enum Done {
         drained: Option<Drained>,
         /// A revert with a drain target: what became of the groups.
         after_revert: Option<AfterRevert>,
+        /// The capacity came back after a revert: the maintenance page
+        /// was taken down.
+        page_down: Option<Box<PageTakenDown>>,
         /// `AllowBreaking=true` let these through.
         allowed: Option<String>,
     },
@@ -77,6 +80,8 @@ pub enum DeployError {
         error: crate::Error,
         drained: Drained,
         groups: AfterFailure,
+        /// The capacity came back: the maintenance page was taken down.
+        page_down: Option<Box<PageTakenDown>>,
     },
 }
 

@@ -6,8 +6,8 @@
 use std::fmt;
 
 use crate::drain::{
-    restored_names, AfterFailure, AfterRevert, DrainError, Drained, Restored, StillDrained,
-    SAVED_TAG,
+    restored_names, AfterFailure, AfterRevert, DrainError, Drained, PageTakenDown, Restored,
+    StillDrained, PAGE_TAG, SAVED_TAG,
 };
 use crate::props::Drain;
 
@@ -49,6 +49,7 @@ pub fn success(o: &Outcome) -> String {
         Done::Migrated {
             drained,
             after_revert: revert,
+            page_down,
             allowed,
         } => {
             let mut s = o.report.summary();
@@ -56,9 +57,17 @@ pub fn success(o: &Outcome) -> String {
                 s.push_str(&format!(
                     "; before it, {d}. They stay at 0 until the app stack's update replaces them with the new release (the old capacity is kept in their tag `{SAVED_TAG}`)"
                 ));
+                if let Some(p) = &d.page {
+                    s.push_str(&format!(
+                        "; {p}, until the app stack's maintenance resource takes it down once the new groups are in service"
+                    ));
+                }
             }
             if let Some(r) = revert {
                 s.push_str(&after_revert(r));
+            }
+            if let Some(p) = page_down {
+                s.push_str(&format!("; {}", page_taken_down(p)));
             }
             if let Some(allowed) = allowed {
                 s.push_str(&format!(
@@ -81,8 +90,15 @@ pub fn failure(e: &DeployError) -> String {
             error,
             drained,
             groups,
+            page_down,
             ..
-        } => format!("{error}{}", after_failure(drained, groups)),
+        } => {
+            let page = match page_down {
+                Some(p) => format!("; {}", page_taken_down(p)),
+                None => String::new(),
+            };
+            format!("{error}{}{page}", after_failure(drained, groups))
+        }
     }
 }
 
@@ -124,6 +140,8 @@ pub struct DrainRefused<'a> {
     pub error: DrainError,
     /// Giving back what the failed drain took.
     pub restored: Result<Vec<Restored>, DrainError>,
+    /// Taking the maintenance page down again.
+    pub page_down: Option<PageTakenDown>,
 }
 
 pub fn drain_refused(r: &DrainRefused) -> String {
@@ -132,13 +150,36 @@ pub fn drain_refused(r: &DrainRefused) -> String {
         Ok(g) => format!(" Gave the capacity back to {}.", restored_names(g)),
         Err(e) => format!(" {e}."),
     };
+    let page = match &r.page_down {
+        Some(p) => format!(" {}.", capitalized(&page_taken_down(p))),
+        None => String::new(),
+    };
     format!(
-        "refused before running anything: {} must run after the old release is stopped, but draining the groups tagged `{}={}` failed: {}.{restored} Nothing was applied",
+        "refused before running anything: {} must run after the old release is stopped, but draining the groups tagged `{}={}` failed: {}.{restored}{page} Nothing was applied",
         r.migrations.join(", "),
         r.sel.tag_key,
         r.sel.tag_value,
         r.error
     )
+}
+
+/// What became of the maintenance page (`… was up for 42 s and is down`).
+pub fn page_taken_down(p: &PageTakenDown) -> String {
+    match p {
+        Ok(Some(down)) => down.to_string(),
+        Ok(None) => "no maintenance page was up".to_string(),
+        Err(e) => format!(
+            "the maintenance page is still up: {e}. Delete the listener rule tagged `{PAGE_TAG}` by hand once the site can serve"
+        ),
+    }
+}
+
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
 }
 
 fn still_drained(still: &StillDrained) -> String {

@@ -54,6 +54,7 @@ fn drained() -> Drained {
             },
         ],
         waited: Duration::from_secs(3),
+        page: None,
     }
 }
 
@@ -87,6 +88,7 @@ fn a_run_says_what_it_did_and_what_became_of_the_groups() {
     let plain = Done::Migrated {
         drained: None,
         after_revert: None,
+        page_down: None,
         allowed: None,
     };
     assert_eq!(
@@ -97,6 +99,7 @@ fn a_run_says_what_it_did_and_what_became_of_the_groups() {
     let with_drain = Done::Migrated {
         drained: Some(drained()),
         after_revert: None,
+        page_down: None,
         allowed: Some("0007_drop".into()),
     };
     assert_eq!(migrated(applied(), with_drain), format!("{APPLIED}; before it, drained `web` (min 1, max 4, desired 2), `worker` (min 2, max 2, desired 2) to 0 in 3 s. They stay at 0 until the app stack's update replaces them with the new release (the old capacity is kept in their tag `schemagate:saved-capacity`); AllowBreaking=true: applied 0007_drop with the old release still running"));
@@ -105,6 +108,7 @@ fn a_run_says_what_it_did_and_what_became_of_the_groups() {
     let revert = |r: AfterRevert| Done::Migrated {
         drained: None,
         after_revert: Some(r),
+        page_down: None,
         allowed: None,
     };
     let back = "reverted 0007_drop in 12 ms; schema at version 6";
@@ -136,6 +140,7 @@ fn a_revert_that_stops_keeps_the_groups_it_must() {
             blocking: vec!["0006_drop".into(), "0007_audit".into()],
             still,
         }),
+        page_down: None,
         allowed: None,
     };
     let summary = r.summary();
@@ -197,6 +202,7 @@ fn failures_before_and_after_a_drain() {
         error: e(),
         drained: drained(),
         groups,
+        page_down: None,
     };
     assert_eq!(
         failure(&after(AfterFailure::Restored(restored()))),
@@ -224,6 +230,7 @@ fn a_failed_drain_refuses_saying_what_came_back() {
             sel: &sel,
             error: api_error(),
             restored,
+            page_down: None,
         })
     };
     let head = format!("refused before running anything: 0008_drop, 0009_narrow must run after the old release is stopped, but draining the groups tagged `schemagate:drain=shop` failed: {}.", api_error());

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::deadline::Deadline;
-use crate::drain::Drainer;
+use crate::drain::{Drainer, Pages};
 use crate::secrets::SecretSource;
 
 use super::config::Config;
@@ -17,6 +17,8 @@ pub struct Handler {
     /// Auto Scaling, for draining; made from the environment on first use
     /// when not given.
     autoscaling: tokio::sync::OnceCell<aws_sdk_autoscaling::Client>,
+    /// Elastic Load Balancing, for the maintenance page; the same.
+    elbv2: tokio::sync::OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
 }
 
 impl Handler {
@@ -26,6 +28,17 @@ impl Handler {
             secrets,
             http: reqwest::Client::new(),
             autoscaling: tokio::sync::OnceCell::new(),
+            elbv2: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// Put maintenance pages up and down with this client (tests: moto).
+    pub fn with_elbv2(self, client: aws_sdk_elasticloadbalancingv2::Client) -> Self {
+        let cell = tokio::sync::OnceCell::new();
+        let _ = cell.set(client);
+        Handler {
+            elbv2: cell,
+            ..self
         }
     }
 
@@ -47,7 +60,13 @@ impl Handler {
                 aws_sdk_autoscaling::Client::new(&aws_config::load_from_env().await)
             })
             .await;
-        Drainer::new(client.clone())
+        let elbv2 = self
+            .elbv2
+            .get_or_init(|| async {
+                aws_sdk_elasticloadbalancingv2::Client::new(&aws_config::load_from_env().await)
+            })
+            .await;
+        Drainer::new(client.clone()).with_pages(Pages::new(elbv2.clone()))
     }
 
     /// The time the Lambda's invocation has: its context's deadline (epoch

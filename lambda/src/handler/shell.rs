@@ -18,6 +18,7 @@ use serde_json::Value;
 use crate::cfn::{self, Envelope, Request, RequestError, RequestType, Response};
 use crate::db::ConnectOptions;
 use crate::deadline::Deadline;
+use crate::props::Action;
 
 use super::outcome::{DeployError, Outcome};
 use super::reason;
@@ -78,13 +79,20 @@ impl Handler {
             response_url = %cfn::redact_url(&env.response_url),
             "request"
         );
-        let response = match request.request_type {
-            RequestType::Delete => Response::success(
+        let end_maintenance = match &request.properties {
+            Ok(p) if p.action == Action::EndMaintenance => p.maintenance.as_ref(),
+            _ => None,
+        };
+        let response = match (end_maintenance, request.request_type) {
+            (Some(m), _) => self.end_maintenance(&request, m).await,
+            (None, RequestType::Delete) => Response::success(
                 physical_id(&request, None),
                 reason::DELETED.into(),
                 Default::default(),
             ),
-            RequestType::Create | RequestType::Update => self.watched(&request, deadline).await,
+            (None, RequestType::Create | RequestType::Update) => {
+                self.watched(&request, deadline).await
+            }
         };
         match response.status {
             cfn::Status::Success => {

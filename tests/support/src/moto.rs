@@ -1,6 +1,7 @@
 //! AWS played by moto's server, one per test: Secrets Manager holds the
 //! RDS secret, S3 the bucket whose presigned PUT URL is the `ResponseURL`,
-//! Auto Scaling the groups a drain empties.
+//! Auto Scaling the groups a drain empties, Elastic Load Balancing the
+//! listener the maintenance page goes on.
 
 use std::path::Path;
 use std::process::Command;
@@ -110,6 +111,77 @@ impl Moto {
 
     pub async fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
         aws_sdk_autoscaling::Client::new(self.config().await)
+    }
+
+    pub async fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::new(self.config().await)
+    }
+
+    /// An application load balancer in moto's default VPC with an HTTP
+    /// listener whose default action answers 200 (the app); returns the
+    /// listener's ARN.
+    pub async fn listener(&self, name: &str) -> Result<String> {
+        use aws_sdk_elasticloadbalancingv2::types::{
+            Action, ActionTypeEnum, FixedResponseActionConfig, ProtocolEnum,
+        };
+        // moto's default subnets, through EC2's query API (no EC2 SDK crate
+        // for two ids).
+        let xml = reqwest::Client::new()
+            .post(&self.url)
+            .header(
+                "Authorization",
+                format!("AWS4-HMAC-SHA256 Credential={KEY_ID}/20250101/{REGION}/ec2/aws4_request, SignedHeaders=host, Signature=0"),
+            )
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("Action=DescribeSubnets&Version=2016-11-15")
+            .send()
+            .await?
+            .text()
+            .await?;
+        let mut subnets: Vec<String> = xml
+            .split("<subnetId>")
+            .skip(1)
+            .filter_map(|s| s.split('<').next().map(str::to_string))
+            .collect();
+        subnets.dedup();
+        subnets.truncate(2);
+        anyhow::ensure!(subnets.len() == 2, "moto has no default subnets: {xml}");
+        let elb = self.elbv2().await;
+        let lb = elb
+            .create_load_balancer()
+            .name(name)
+            .set_subnets(Some(subnets))
+            .send()
+            .await
+            .context("create the load balancer")?;
+        let lb_arn = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap_or_default()
+            .to_string();
+        let listener = elb
+            .create_listener()
+            .load_balancer_arn(lb_arn)
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::FixedResponse)
+                    .fixed_response_config(
+                        FixedResponseActionConfig::builder()
+                            .status_code("200")
+                            .content_type("text/plain")
+                            .message_body("the app")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .context("create the listener")?;
+        Ok(listener.listeners()[0]
+            .listener_arn()
+            .unwrap_or_default()
+            .to_string())
     }
 
     pub async fn secrets(&self) -> aws_sdk_secretsmanager::Client {
@@ -308,4 +380,55 @@ pub async fn capacity(
         running,
         value,
     )
+}
+
+/// A rule of a listener as a test reads it: `(priority, status code,
+/// content type, body, tags)` of every rule but the default one.
+pub type RuleSeen = (i32, String, String, String, Vec<(String, String)>);
+
+/// The listener's rules (the default one left out), from moto.
+pub async fn rules(elb: &aws_sdk_elasticloadbalancingv2::Client, listener: &str) -> Vec<RuleSeen> {
+    let out = elb
+        .describe_rules()
+        .listener_arn(listener)
+        .send()
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    for r in out.rules() {
+        if r.is_default() == Some(true) {
+            continue;
+        }
+        let arn = r.rule_arn().unwrap_or_default();
+        let tags = elb.describe_tags().resource_arns(arn).send().await.unwrap();
+        let tags = tags
+            .tag_descriptions()
+            .iter()
+            .flat_map(|d| d.tags())
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        let fixed = r.actions().first().and_then(|a| a.fixed_response_config());
+        seen.push((
+            r.priority().and_then(|p| p.parse().ok()).unwrap_or(0),
+            fixed
+                .and_then(|f| f.status_code())
+                .unwrap_or_default()
+                .to_string(),
+            fixed
+                .and_then(|f| f.content_type())
+                .unwrap_or_default()
+                .to_string(),
+            fixed
+                .and_then(|f| f.message_body())
+                .unwrap_or_default()
+                .to_string(),
+            tags,
+        ));
+    }
+    seen
 }
