@@ -11,7 +11,9 @@ use serde_json::Value;
 // until its timeout. `cargo lambda build --release` adds panic = "abort"
 // to a profile that does not say (bench/lambda.md, #11).
 #[cfg(not(panic = "unwind"))]
-compile_error!("schemagate-lambda must be built with panic = \"unwind\" (see [profile.release] in Cargo.toml)");
+compile_error!(
+    "schemagate-lambda must be built with panic = \"unwind\" (see [profile.release] in Cargo.toml)"
+);
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
