@@ -87,9 +87,11 @@ lint:
 # --- the Lambda package ------------------------------------------------------
 # target/lambda/schemagate-lambda/bootstrap is what the CDK construct bundles
 # (with the migrations folder) in a checkout, VERSION beside it the crate's
-# version; the zip holds both, for deploys without CDK.
+# version; the zip holds both, for deploys without CDK. The `lambda`
+# profile (Cargo.toml) is built for size; --no-default-features leaves out
+# the CLI's SSO and credential_process providers (bench/lambda.md, #11).
 build: python-tools
-	cargo lambda build --release --arm64 --bin schemagate-lambda
+	cargo lambda build --profile lambda --arm64 -p schemagate --bin schemagate-lambda --no-default-features
 	sed -n 's/^version = "\(.*\)"$$/\1/p' lambda/Cargo.toml | head -1 > target/lambda/schemagate-lambda/VERSION
 	cd target/lambda && rm -f schemagate-lambda.zip && \
 	  python3 -c 'import sys, zipfile, pathlib; z = zipfile.ZipFile("schemagate-lambda.zip", "w", zipfile.ZIP_DEFLATED); i = zipfile.ZipInfo("bootstrap"); i.external_attr = 0o755 << 16; z.writestr(i, pathlib.Path("schemagate-lambda/bootstrap").read_bytes(), zipfile.ZIP_DEFLATED); [z.write(p, "migrations/" + p.name) for p in sorted(pathlib.Path("../../migrations").glob("*.sql"))]'

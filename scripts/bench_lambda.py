@@ -10,9 +10,9 @@ A figure that cannot be taken is null, with the reason on stderr.
 - zip_bytes, bootstrap_bytes: what `make build` made for arm64
   (target/lambda/schemagate-lambda.zip and .../bootstrap); `--build` runs
   `make build` first.
-- The other figures run the x86_64 release build of the Lambda on this
-  machine (`cargo build --release --bin schemagate-lambda`, run here; or
-  `--bin`), as the Lambda service runs `bootstrap`: a Lambda-like
+- The other figures run the x86_64 build of the Lambda on this machine,
+  built as `make build` builds it for arm64 (profile `lambda`, without
+  default features; run here, or `--bin`), as the Lambda service runs `bootstrap`: a Lambda-like
   environment and `AWS_LAMBDA_RUNTIME_API` pointing at a small runtime API
   served by this script (in place of `cargo lambda watch`: it records when
   each request arrives).
@@ -54,7 +54,13 @@ from queue import Empty, Queue
 
 ROOT = Path(__file__).resolve().parent.parent
 ARM_DIR = ROOT / "target" / "lambda"
-X86_BIN = ROOT / "target" / "release" / "schemagate-lambda"
+# The Lambda's profile for this machine: --target keeps it out of
+# target/lambda, which is cargo lambda's output folder.
+X86_BUILD = [
+    "cargo", "build", "--profile", "lambda", "--target", "x86_64-unknown-linux-gnu",
+    "-p", "schemagate", "--bin", "schemagate-lambda", "--no-default-features",
+]
+X86_BIN = ROOT / "target" / "x86_64-unknown-linux-gnu" / "lambda" / "schemagate-lambda"
 REGION = "us-east-1"
 BUCKET = "cloudformation-custom-resource-response-useast1"
 NEXT = "/2018-06-01/runtime/invocation/next"
@@ -470,7 +476,7 @@ def x86_binary(args):
     if args.bin:
         return Path(args.bin).resolve()
     subprocess.run(
-        ["cargo", "build", "--release", "--bin", "schemagate-lambda"],
+        X86_BUILD,
         cwd=ROOT,
         check=True,
         stdout=sys.stderr,
@@ -495,7 +501,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--build", action="store_true", help="run `make build` (arm64) first")
-    p.add_argument("--bin", help="the x86_64 Lambda binary (default: cargo build --release)")
+    p.add_argument("--bin", help="the x86_64 Lambda binary (default: cargo build --profile lambda ...)")
     p.add_argument("--runs", type=int, default=5, help="runs for the medians (default 5)")
     p.add_argument("--migrations", type=int, default=1600, help="history size (default 1600)")
     args = p.parse_args()

@@ -27,7 +27,7 @@ export const LAMBDA_VERSION_FILE = 'VERSION';
 /** Root of the schemagate repository when the package is its `cdk/` folder. */
 const REPO_ROOT = path.resolve(PACKAGE_DIR, '..');
 
-/** Where `make build` (`cargo lambda build --release --arm64 --bin schemagate-lambda`) puts the binary. */
+/** Where `make build` (`cargo lambda build --profile lambda --arm64 -p schemagate --bin schemagate-lambda --no-default-features`) puts the binary. */
 export const CHECKOUT_LAMBDA_DIR = path.join(REPO_ROOT, 'target', 'lambda', 'schemagate-lambda');
 
 /** The Lambda binary the construct bundles, and the schemagate version that built it (if recorded). */
@@ -55,7 +55,7 @@ export function resolveLambdaBinary(explicit: string | undefined): LambdaBinary 
     if (!hasBootstrap(dir)) {
       throw new Error(
         `schemagate: no Lambda binary at \`${path.join(dir, 'bootstrap')}\`. Run \`make build\` at the repository root ` +
-          '(`cargo lambda build --release --arm64 --bin schemagate-lambda`), or point `lambdaBinaryDir`, ' +
+          '(`cargo lambda build --profile lambda --arm64 -p schemagate --bin schemagate-lambda --no-default-features`), or point `lambdaBinaryDir`, ' +
           `the context key \`${LAMBDA_DIR_CONTEXT_KEY}\` (-c ${LAMBDA_DIR_CONTEXT_KEY}=DIR) or the environment ` +
           `variable ${LAMBDA_DIR_ENV_VAR} at the folder that holds \`bootstrap\`.`,
       );
@@ -73,7 +73,7 @@ export function resolveLambdaBinary(explicit: string | undefined): LambdaBinary 
       'is missing. Install a released package (`npm install schemagate-cdk`, `pip install schemagate-cdk`), build ' +
       'it with `make package` in the schemagate repository, or point `lambdaBinaryDir`, the context key ' +
       `\`${LAMBDA_DIR_CONTEXT_KEY}\` or the environment variable ${LAMBDA_DIR_ENV_VAR} at a folder holding a ` +
-      '`bootstrap` built by `cargo lambda build --release --arm64 --bin schemagate-lambda`.',
+      '`bootstrap` built by `cargo lambda build --profile lambda --arm64 -p schemagate --bin schemagate-lambda --no-default-features`.',
   );
 }
 

@@ -325,7 +325,7 @@ export interface SchemaMigrationsProps {
 
   /**
    * Folder holding a `bootstrap` binary of your own build
-   * (`cargo lambda build --release --arm64 --bin schemagate-lambda`), instead
+   * (`cargo lambda build --profile lambda --arm64 -p schemagate --bin schemagate-lambda --no-default-features`), instead
    * of the one inside this package. A `VERSION` file beside it (as
    * `make build` writes) goes into the function's description.
    *

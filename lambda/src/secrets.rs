@@ -19,14 +19,31 @@ pub trait SecretSource: Send + Sync {
 
 /// Secrets Manager through the AWS SDK (honours `AWS_ENDPOINT_URL`).
 pub struct SecretsManager {
-    client: aws_sdk_secretsmanager::Client,
+    client: tokio::sync::OnceCell<aws_sdk_secretsmanager::Client>,
 }
 
 impl SecretsManager {
     pub fn new(config: &aws_config::SdkConfig) -> Self {
         SecretsManager {
-            client: aws_sdk_secretsmanager::Client::new(config),
+            client: tokio::sync::OnceCell::from(aws_sdk_secretsmanager::Client::new(config)),
         }
+    }
+
+    /// The client made from the environment's AWS config on the first
+    /// request: the Lambda loads nothing (AWS config, CA certificates)
+    /// before it asks the runtime API for its first event (#11).
+    pub fn from_env() -> Self {
+        SecretsManager {
+            client: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn client(&self) -> &aws_sdk_secretsmanager::Client {
+        self.client
+            .get_or_init(|| async {
+                aws_sdk_secretsmanager::Client::new(&aws_config::load_from_env().await)
+            })
+            .await
     }
 }
 
@@ -38,7 +55,8 @@ impl SecretSource for SecretsManager {
     {
         Box::pin(async move {
             let out = self
-                .client
+                .client()
+                .await
                 .get_secret_value()
                 .secret_id(arn)
                 .send()

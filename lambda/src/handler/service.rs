@@ -13,7 +13,9 @@ use super::config::Config;
 pub struct Handler {
     pub(super) config: Config,
     pub(super) secrets: Arc<dyn SecretSource>,
-    pub(super) http: reqwest::Client,
+    /// The client of the response PUT, made on first use: its CA
+    /// certificates are read then, not before the first event (#11).
+    http: std::sync::OnceLock<reqwest::Client>,
     /// Auto Scaling, for draining; made from the environment on first use
     /// when not given.
     autoscaling: tokio::sync::OnceCell<aws_sdk_autoscaling::Client>,
@@ -26,7 +28,7 @@ impl Handler {
         Handler {
             config,
             secrets,
-            http: reqwest::Client::new(),
+            http: std::sync::OnceLock::new(),
             autoscaling: tokio::sync::OnceCell::new(),
             elbv2: tokio::sync::OnceCell::new(),
         }
@@ -67,6 +69,10 @@ impl Handler {
             })
             .await;
         Drainer::new(client.clone()).with_pages(Pages::new(elbv2.clone()))
+    }
+
+    pub(super) fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(reqwest::Client::new)
     }
 
     /// The time the Lambda's invocation has: its context's deadline (epoch

@@ -132,7 +132,7 @@ impl Handler {
 
     async fn deliver(&self, env: &Envelope, response: &Response) -> Result<(), cfn::SendError> {
         let body = response.body(env);
-        cfn::send(&self.http, &env.response_url, body, self.config.response_attempts).await.inspect_err(|e| {
+        cfn::send(self.http(), &env.response_url, body, self.config.response_attempts).await.inspect_err(|e| {
             tracing::error!(error = %e, "the response could not be delivered; CloudFormation will wait for it")
         })
     }
