@@ -228,9 +228,7 @@ const READ_IN_PARALLEL: usize = 256;
 
 /// The files read and hashed, in the order given; the first that cannot
 /// be read is the error.
-fn read_all(
-    found: Vec<(ParsedName, PathBuf)>,
-) -> Result<Vec<(ParsedName, Script)>, SourceError> {
+fn read_all(found: Vec<(ParsedName, PathBuf)>) -> Result<Vec<(ParsedName, Script)>, SourceError> {
     let cores = match found.len() >= READ_IN_PARALLEL {
         true => std::thread::available_parallelism().map_or(1, |n| n.get()),
         false => 1,

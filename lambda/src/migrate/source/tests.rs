@@ -329,7 +329,11 @@ fn a_large_folder_is_read_in_order_with_every_up_hashed() {
     let n = READ_IN_PARALLEL as i64 + 7;
     let dir = tempfile::tempdir().unwrap();
     for v in 1..=n {
-        fs::write(dir.path().join(format!("{v:04}_m.up.sql")), format!("SELECT {v};")).unwrap();
+        fs::write(
+            dir.path().join(format!("{v:04}_m.up.sql")),
+            format!("SELECT {v};"),
+        )
+        .unwrap();
         fs::write(dir.path().join(format!("{v:04}_m.down.sql")), "SELECT 0;").unwrap();
     }
     let set = MigrationSet::load(dir.path()).unwrap();
