@@ -1,13 +1,16 @@
 //! What every engine asks of its sqlx connection, written once for any
 //! sqlx database: run statements, run a batch and count what each of its
 //! statements changed, read one value or one row, read the history table.
+//! Every query goes as text (`raw_sql`: MariaDB `COM_QUERY`, PostgreSQL's
+//! simple query): each is sent once per run, so a prepared statement
+//! would cost a round trip more and save nothing.
 //! The engines (`mariadb.rs`, `postgres.rs`) and the bookkeeping both share
 //! ([`super::step`]) reach their connection through [`Wire`].
 
 use std::future::Future;
 
 use futures_util::TryStreamExt;
-use sqlx::{AssertSqlSafe, Database, Either, Executor, FromRow, IntoArguments, Row as _};
+use sqlx::{AssertSqlSafe, Database, Either, Executor, FromRow, Row as _};
 
 use super::error::{DbError, ErrorKind, ServerError};
 use super::history::{Applied, History, Home, Kept, ALEMBIC_TABLE};
@@ -124,13 +127,13 @@ where
 async fn scalar<C, DB>(c: &mut C, sql: &str) -> Result<Option<i64>, DbError>
 where
     DB: Database,
-    DB::Arguments: IntoArguments<DB>,
     (Option<i64>,): for<'r> FromRow<'r, DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    sqlx::query_scalar::<DB, Option<i64>>(AssertSqlSafe(sql.to_string()))
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
         .fetch_one(c)
         .await
+        .and_then(|row| <(Option<i64>,)>::from_row(&row).map(|(v,)| v))
         .map_err(|e| DbError::query(format!("`{sql}`"), e))
 }
 
@@ -138,12 +141,11 @@ where
 async fn row_text<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Option<String>>, DbError>
 where
     DB: Database,
-    DB::Arguments: IntoArguments<DB>,
     Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let row = sqlx::query::<DB>(AssertSqlSafe(sql.to_string()))
+    let row = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
         .fetch_one(c)
         .await;
     row.and_then(|row| {
@@ -158,12 +160,11 @@ where
 async fn rows_text<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Vec<Option<String>>>, sqlx::Error>
 where
     DB: Database,
-    DB::Arguments: IntoArguments<DB>,
     Option<String>: for<'r> sqlx::Decode<'r, DB> + sqlx::Type<DB>,
     usize: sqlx::ColumnIndex<DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let rows = sqlx::query::<DB>(AssertSqlSafe(sql.to_string()))
+    let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
         .fetch_all(c)
         .await?;
     rows.iter()
@@ -180,27 +181,28 @@ where
 async fn history<C, DB>(c: &mut C, sql: &str) -> Result<Vec<Applied>, sqlx::Error>
 where
     DB: Database,
-    DB::Arguments: IntoArguments<DB>,
     HistoryRow: for<'r> FromRow<'r, DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    let rows: Vec<HistoryRow> = sqlx::query_as::<DB, HistoryRow>(AssertSqlSafe(sql.to_string()))
+    let rows = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
         .fetch_all(c)
         .await?;
-    Ok(rows.into_iter().map(applied).collect())
+    rows.iter()
+        .map(|row| HistoryRow::from_row(row).map(applied))
+        .collect()
 }
 
 /// `(version, text)` pairs a query returns (the stored down scripts).
 async fn texts<C, DB>(c: &mut C, sql: &str) -> Result<Vec<(i64, Option<String>)>, DbError>
 where
     DB: Database,
-    DB::Arguments: IntoArguments<DB>,
     (i64, Option<String>): for<'r> FromRow<'r, DB::Row>,
     for<'c> &'c mut C: Executor<'c, Database = DB>,
 {
-    sqlx::query_as::<DB, (i64, Option<String>)>(AssertSqlSafe(sql.to_string()))
+    sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
         .fetch_all(c)
         .await
+        .and_then(|rows| rows.iter().map(<(i64, Option<String>)>::from_row).collect())
         .map_err(|e| DbError::query(format!("`{}`", first_line(sql)), e))
 }
 

@@ -42,7 +42,8 @@ mod name;
 pub struct Script {
     pub path: PathBuf,
     pub sql: String,
-    /// sqlx's checksum: SHA-384 of the file's text.
+    /// sqlx's checksum, SHA-384 of the file's text, for an up (or simple)
+    /// script, the one the history compares; empty for a down script.
     pub checksum: Vec<u8>,
     /// The file starts with `-- no-transaction` (sqlx's opt-out).
     pub no_tx: bool,
@@ -128,15 +129,19 @@ fn named(dir: &Path) -> Result<Vec<(ParsedName, PathBuf)>, SourceError> {
         message: e.to_string(),
     };
     let ignore = IgnoreList::read(dir)?;
-    let mut names = Vec::new();
+    // The listing says what each entry is (no `stat` per file); only a
+    // link, or an entry it cannot tell, is looked up.
+    let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(read_err)? {
-        names.push(entry.map_err(read_err)?.file_name());
+        let entry = entry.map_err(read_err)?;
+        let kind = entry.file_type().ok();
+        entries.push((entry.file_name(), kind));
     }
-    names.sort();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut found = Vec::new();
     let mut misnamed = Vec::new();
-    for os_name in names {
+    for (os_name, kind) in entries {
         let path = dir.join(&os_name);
         let Some(name) = os_name.to_str() else {
             misnamed.push(Misnamed {
@@ -150,13 +155,18 @@ fn named(dir: &Path) -> Result<Vec<(ParsedName, PathBuf)>, SourceError> {
         }
         let parsed = parse_name(name);
         let ignored = parsed.is_err() && (builtin_ignored(name) || ignore.matches(name));
+        if ignored {
+            continue;
+        }
         // Followed like sqlx follows it: a link to a file is a file.
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(_) if ignored => continue,
-            Err(source) => return Err(SourceError::Unreadable { path, source }),
+        let is_file = match kind {
+            Some(k) if !k.is_symlink() => k.is_file(),
+            _ => match std::fs::metadata(&path) {
+                Ok(m) => m.is_file(),
+                Err(source) => return Err(SourceError::Unreadable { path, source }),
+            },
         };
-        if !meta.is_file() || ignored {
+        if !is_file {
             continue;
         }
         match parsed {
@@ -185,49 +195,102 @@ struct Scripts {
 /// Read each file with sqlx's checksum; a version used twice is refused.
 fn read_scripts(found: Vec<(ParsedName, PathBuf)>) -> Result<Scripts, SourceError> {
     let mut s = Scripts::default();
-    for (p, path) in found {
-        let sql = std::fs::read_to_string(&path).map_err(|source| SourceError::Unreadable {
-            path: path.clone(),
-            source,
-        })?;
-        let no_tx = sql.starts_with("-- no-transaction");
-        let checksum = Migration::new(
+    for (p, script) in read_all(found)? {
+        let version = p.version;
+        let (first, second) = match p.kind {
+            MigrationType::ReversibleDown => match s.downs.insert(version, script) {
+                Some(first) => (first.path, &s.downs[&version].path),
+                None => continue,
+            },
+            kind => {
+                if kind == MigrationType::Simple {
+                    s.simple.insert(version);
+                }
+                match s.ups.insert(version, (p.description, script)) {
+                    Some((_, first)) => (first.path, &s.ups[&version].1.path),
+                    None => continue,
+                }
+            }
+        };
+        return Err(SourceError::Duplicate {
+            version,
+            first,
+            second: second.clone(),
+        });
+    }
+    Ok(s)
+}
+
+/// Folders at least this large are read on every core (each thread reads
+/// and hashes a share of the files); below it, threads cost more than
+/// they save.
+const READ_IN_PARALLEL: usize = 256;
+
+/// The files read and hashed, in the order given; the first that cannot
+/// be read is the error.
+fn read_all(found: Vec<(ParsedName, PathBuf)>) -> Result<Vec<(ParsedName, Script)>, SourceError> {
+    let cores = match found.len() >= READ_IN_PARALLEL {
+        true => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        false => 1,
+    };
+    if cores == 1 {
+        return found.into_iter().map(read_one).collect();
+    }
+    let share = found.len().div_ceil(cores);
+    let mut shares = Vec::new();
+    let mut rest = found;
+    while rest.len() > share {
+        let tail = rest.split_off(share);
+        shares.push(std::mem::replace(&mut rest, tail));
+    }
+    shares.push(rest);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = shares
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(read_one)
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for t in threads {
+            all.extend(t.join().expect("reading a file does not panic")?);
+        }
+        Ok(all)
+    })
+}
+
+/// One file: its text, and sqlx's checksum when it is an up (or simple)
+/// script — the history keeps no checksum of a down script, so none is
+/// computed.
+fn read_one((p, path): (ParsedName, PathBuf)) -> Result<(ParsedName, Script), SourceError> {
+    let sql = match std::fs::read_to_string(&path) {
+        Ok(sql) => sql,
+        Err(source) => return Err(SourceError::Unreadable { path, source }),
+    };
+    let no_tx = sql.starts_with("-- no-transaction");
+    let checksum = match p.kind {
+        MigrationType::ReversibleDown => Vec::new(),
+        kind => Migration::new(
             p.version,
             p.description.clone().into(),
-            p.kind,
+            kind,
             sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(sql.as_str())),
             no_tx,
         )
         .checksum
-        .to_vec();
-        let script = Script {
-            path,
-            sql,
-            checksum,
-            no_tx,
-        };
-        let duplicate = match p.kind {
-            MigrationType::ReversibleDown => {
-                s.downs.insert(p.version, script.clone()).map(|s| s.path)
-            }
-            up_type => {
-                if up_type == MigrationType::Simple {
-                    s.simple.insert(p.version);
-                }
-                s.ups
-                    .insert(p.version, (p.description, script.clone()))
-                    .map(|(_, s)| s.path)
-            }
-        };
-        if let Some(first) = duplicate {
-            return Err(SourceError::Duplicate {
-                version: p.version,
-                first,
-                second: script.path,
-            });
-        }
-    }
-    Ok(s)
+        .to_vec(),
+    };
+    let script = Script {
+        path,
+        sql,
+        checksum,
+        no_tx,
+    };
+    Ok((p, script))
 }
 
 impl Scripts {
