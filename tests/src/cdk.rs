@@ -227,6 +227,16 @@ pub fn resolve(v: &Value, lookup: &dyn Fn(&str, Option<&str>) -> Option<String>)
                 .map(Value::String)
                 .ok_or_else(|| anyhow!("the demo has no value for {v}"))
         }
+        // An export of another stack (the example's ALB listener, from the
+        // network stack): asked of `lookup` as (export name, "Fn::ImportValue").
+        Value::Object(m) if m.len() == 1 && m.contains_key("Fn::ImportValue") => {
+            match m.get("Fn::ImportValue") {
+                Some(Value::String(name)) => lookup(name, Some("Fn::ImportValue"))
+                    .map(Value::String)
+                    .ok_or_else(|| anyhow!("the demo has no value for {v}")),
+                _ => bail!("the demo cannot resolve {v}"),
+            }
+        }
         Value::Object(m) if m.keys().any(|k| k.starts_with("Fn::")) => {
             bail!("the demo cannot resolve {v}")
         }
@@ -317,5 +327,16 @@ mod tests {
             .to_string()
             .contains("Other"));
         assert!(resolve(&json!({"Fn::Join": ["", []]}), &lookup).is_err());
+        let imports = |id: &str, attr: Option<&str>| {
+            (attr == Some("Fn::ImportValue") && id == "net:Listener").then(|| "arn:l".to_string())
+        };
+        assert_eq!(
+            resolve(&json!({"L": {"Fn::ImportValue": "net:Listener"}}), &imports).unwrap(),
+            json!({"L": "arn:l"})
+        );
+        assert!(resolve(&json!({"Fn::ImportValue": "net:Other"}), &imports)
+            .unwrap_err()
+            .to_string()
+            .contains("net:Other"));
     }
 }

@@ -329,6 +329,14 @@ async fn run(work: &Path) -> Result<bool> {
     }
     demo.setup("function env", overrides.join("\n"));
 
+    // The maintenance page's listener: the example's network stack exports
+    // its ALB listener (construct id `Http` of `Alb`); here an ALB in
+    // moto's ELBv2 stands in for it.
+    let listener_arn = r.moto.listener("schemagate-demo").await?;
+    demo.setup(
+        "ALB listener",
+        format!("{listener_arn} (moto's ELBv2; the network stack's export `…AlbHttp…` the DataStack imports for the maintenance page)"),
+    );
     let secret_id = s1.secret_logical_id.clone();
     let (secret_arn, fn_id) = (r.secret_arn.clone(), s1.function_logical_id.clone());
     let lookup = move |id: &str, attr: Option<&str>| -> Option<String> {
@@ -336,6 +344,8 @@ async fn run(work: &Path) -> Result<bool> {
             Some(secret_arn.clone())
         } else if id == fn_id && attr == Some("Arn") {
             Some(function_arn.clone())
+        } else if attr == Some("Fn::ImportValue") && id.contains("AlbHttp") {
+            Some(listener_arn.clone())
         } else {
             None
         }
