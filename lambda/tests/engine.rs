@@ -649,3 +649,81 @@ async fn postgres_two_engines_apply_once() {
     );
     assert_eq!(db.count("SELECT COUNT(*) FROM counter").await, 20);
 }
+
+/// This process's TCP sockets connected to `port`, each with whether
+/// `TCP_NODELAY` is on.
+fn sockets_to(port: u16) -> Vec<(i32, bool)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let entry = entry.unwrap();
+        let link = std::fs::read_link(entry.path()).unwrap_or_default();
+        if !link.to_string_lossy().starts_with("socket:") {
+            continue;
+        }
+        let fd: i32 = entry.file_name().to_str().unwrap().parse().unwrap();
+        // SAFETY: plain getsockopt/getpeername on an fd this process holds,
+        // into buffers of the sizes passed.
+        unsafe {
+            let mut kind: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            let k = std::ptr::addr_of_mut!(kind).cast();
+            if libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, k, &mut len) != 0
+                || kind != libc::SOCK_STREAM
+            {
+                continue;
+            }
+            let mut addr: libc::sockaddr_storage = std::mem::zeroed();
+            let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            let a = std::ptr::addr_of_mut!(addr).cast();
+            if libc::getpeername(fd, a, &mut len) != 0
+                || libc::c_int::from(addr.ss_family) != libc::AF_INET
+            {
+                continue;
+            }
+            let peer = &*std::ptr::addr_of!(addr).cast::<libc::sockaddr_in>();
+            if u16::from_be(peer.sin_port) != port {
+                continue;
+            }
+            let mut on: libc::c_int = 0;
+            let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            let o = std::ptr::addr_of_mut!(on).cast();
+            assert_eq!(
+                libc::getsockopt(fd, libc::IPPROTO_TCP, libc::TCP_NODELAY, o, &mut len),
+                0
+            );
+            found.push((fd, on != 0));
+        }
+    }
+    found
+}
+
+/// The engine's connection sends each write at once (`TCP_NODELAY`):
+/// with Nagle on, a TLS handshake waited twice for the server's delayed
+/// ACK, ~40 ms each; sqlx 0.9.0 had stopped setting it
+/// (vendor/sqlx-core/SCHEMAGATE.md, #11).
+#[tokio::test]
+async fn the_engine_s_connection_turns_nagle_off() {
+    for db in [
+        TestDb::mariadb("nodelay").await,
+        TestDb::postgres("nodelay").await,
+    ] {
+        let before: Vec<i32> = sockets_to(db.kind.port()).iter().map(|s| s.0).collect();
+        let conn = db.conn().await;
+        let new: Vec<(i32, bool)> = sockets_to(db.kind.port())
+            .into_iter()
+            .filter(|(fd, _)| !before.contains(fd))
+            .collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "{:?}: the engine's connection among {new:?}",
+            db.kind
+        );
+        assert!(
+            new[0].1,
+            "{:?}: TCP_NODELAY is off on the engine's connection",
+            db.kind
+        );
+        conn.close().await;
+    }
+}
