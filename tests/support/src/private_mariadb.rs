@@ -43,6 +43,11 @@ impl PrivateMariaDb {
     }
 
     fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> PrivateMariaDb {
+        Self::start_on(dir, extra, free_port())
+    }
+
+    /// [`PrivateMariaDb::start_in`], trying `port` first.
+    fn start_on(dir: tempfile::TempDir, extra: &[&str], port: u16) -> PrivateMariaDb {
         let data = dir.path().join("data");
         // A temporary folder of its own too: installs running side by side
         // in the shared /tmp collide on their temporary tables.
@@ -65,24 +70,37 @@ impl PrivateMariaDb {
             "mariadb-install-db failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let port = free_port();
         let mut db = PrivateMariaDb {
             child: None,
             dir,
             extra: extra.iter().map(|s| s.to_string()).collect(),
             port,
         };
-        db.launch();
-        db.exec_root("CREATE DATABASE app");
-        db
+        // Tests start their servers side by side, and a port `free_port`
+        // found free can be taken by another test's server before this one
+        // binds it: then this one exits, and the port answers for the other
+        // server. On that, try again on another port.
+        for _ in 0..5 {
+            match db.launch() {
+                Launch::Ready => {
+                    db.exec_root("CREATE DATABASE app");
+                    return db;
+                }
+                Launch::PortTaken => db.port = free_port(),
+            }
+        }
+        panic!("the private mariadbd found its port taken by another server 5 times");
     }
 
-    fn launch(&mut self) {
+    /// Start `mariadbd` on `self.port` and wait until that port answers as
+    /// this server (its data directory), at most 30 s.
+    fn launch(&mut self) -> Launch {
         let d = self.dir.path();
+        let data = d.join("data");
         let mut cmd = Command::new("/usr/sbin/mariadbd");
         cmd.args([
             "--no-defaults".to_string(),
-            format!("--datadir={}", d.join("data").display()),
+            format!("--datadir={}", data.display()),
             format!("--port={}", self.port),
             "--bind-address=127.0.0.1".to_string(),
             format!("--socket={}", d.join("sock").display()),
@@ -101,15 +119,66 @@ impl PrivateMariaDb {
             .expect("start mariadbd");
         self.child = Some(child);
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        let log = || std::fs::read_to_string(d.join("error.log")).unwrap_or_default();
+        loop {
+            let exited = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten());
+            if let Some(status) = exited {
+                self.child = None;
+                let log = log();
+                if log.contains("Bind on TCP/IP port") {
+                    return Launch::PortTaken;
+                }
+                panic!(
+                    "the private mariadbd exited ({status}) before it listened on {}: {log}",
+                    self.port
+                );
+            }
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                match self.datadir() {
+                    Some(at) if Path::new(at.trim_end_matches('/')) == data => {
+                        return Launch::Ready
+                    }
+                    // Another test's server: this one cannot bind the port.
+                    Some(_) => {
+                        self.kill9();
+                        return Launch::PortTaken;
+                    }
+                    // Listening, not answering queries yet.
+                    None => {}
+                }
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "the private mariadbd did not listen on {} within 30 s: {}",
                 self.port,
-                std::fs::read_to_string(d.join("error.log")).unwrap_or_default()
+                log()
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// The data directory of the server answering on `self.port`, if one
+    /// answers a query.
+    fn datadir(&self) -> Option<String> {
+        let out = Command::new("mariadb")
+            .args([
+                "-h127.0.0.1",
+                &format!("-P{}", self.port),
+                "-uroot",
+                "--batch",
+                "--skip-column-names",
+                "--connect-timeout=2",
+                "-e",
+                "SELECT @@datadir",
+            ])
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
     /// The server's own folder (data directory, socket, log, certificates).
@@ -147,7 +216,12 @@ impl PrivateMariaDb {
     /// Start it again on the same data directory and port (after [`kill9`]).
     pub fn restart(&mut self) {
         self.kill9();
-        self.launch();
+        if let Launch::PortTaken = self.launch() {
+            panic!(
+                "the private mariadbd's port {} was taken by another server while it was down",
+                self.port
+            );
+        }
     }
 
     /// Run statements as root with the `mariadb` client.
@@ -179,6 +253,13 @@ impl PrivateMariaDb {
     }
 }
 
+/// How a [`PrivateMariaDb::launch`] ended.
+enum Launch {
+    Ready,
+    /// Another server holds the port: this one exited or was ended.
+    PortTaken,
+}
+
 impl Drop for PrivateMariaDb {
     fn drop(&mut self) {
         if let Some(c) = &self.child {
@@ -187,5 +268,27 @@ impl Drop for PrivateMariaDb {
             unsafe { libc::kill(c.id() as i32, libc::SIGCONT) };
         }
         self.kill9();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A port another test's server took first: the new server starts on
+    /// another one and answers there as itself.
+    #[test]
+    fn a_server_whose_port_is_taken_starts_on_another() {
+        let first = PrivateMariaDb::start(&[]);
+        let second = PrivateMariaDb::start_on(tempfile::tempdir().unwrap(), &[], first.port);
+        assert_ne!(second.port, first.port);
+        let at = second.query_root("SELECT @@datadir");
+        let own = second.dir().join("data");
+        assert_eq!(Path::new(at.trim().trim_end_matches('/')), own);
+        let at = first.query_root("SELECT @@datadir");
+        assert_eq!(
+            Path::new(at.trim().trim_end_matches('/')),
+            first.dir().join("data")
+        );
     }
 }
