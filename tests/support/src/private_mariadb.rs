@@ -163,17 +163,9 @@ impl PrivateMariaDb {
     /// The data directory of the server answering on `self.port`, if one
     /// answers a query.
     fn datadir(&self) -> Option<String> {
-        let out = Command::new("mariadb")
-            .args([
-                "-h127.0.0.1",
-                &format!("-P{}", self.port),
-                "-uroot",
-                "--batch",
-                "--skip-column-names",
-                "--connect-timeout=2",
-                "-e",
-                "SELECT @@datadir",
-            ])
+        let out = self
+            .client("SELECT @@datadir")
+            .arg("--connect-timeout=2")
             .output()
             .ok()?;
         out.status
@@ -229,21 +221,18 @@ impl PrivateMariaDb {
         self.query_root(sql);
     }
 
+    /// The `mariadb` client running `sql` as root on this server's port.
+    fn client(&self, sql: &str) -> Command {
+        let mut c = Command::new("mariadb");
+        c.args(["-h127.0.0.1", &format!("-P{}", self.port), "-uroot"])
+            .args(["--batch", "--skip-column-names", "-e", sql]);
+        c
+    }
+
     /// Run a query as root with the `mariadb` client: its rows, one a line,
     /// tab-separated, without the header.
     pub fn query_root(&self, sql: &str) -> String {
-        let out = Command::new("mariadb")
-            .args([
-                "-h127.0.0.1",
-                &format!("-P{}", self.port),
-                "-uroot",
-                "--batch",
-                "--skip-column-names",
-                "-e",
-                sql,
-            ])
-            .output()
-            .expect("the mariadb client");
+        let out = self.client(sql).output().expect("the mariadb client");
         assert!(
             out.status.success(),
             "`{sql}` on the private server: {}",
