@@ -43,6 +43,6 @@ pub enum MigrateError {
     #[error("database driver does not support creation of schemas at migrate time: {0}")]
     CreateSchemasNotSupported(String),
 
-    #[error("database driver does not support skipping migrations")]
+    #[error("database driver does not support marking migrations applied without running them")]
     SkipNotSupported(),
 }

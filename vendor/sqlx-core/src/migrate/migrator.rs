@@ -195,7 +195,7 @@ impl Migrator {
     /// Additionally validate previously applied migrations against the current migration
     /// source to detect accidental changes in previously-applied migrations.
     ///
-    /// Skipping entails not executing the SQL of the migrations, but marking them as
+    /// The SQL of those migrations is not executed; they are only marked as
     /// applied in the [_migrations] table.
     ///
     /// # Examples
