@@ -1,7 +1,7 @@
 //! A MariaDB server of the test's own, for tests that kill, stop or freeze
 //! a server: never the shared one on 3306.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -138,9 +138,7 @@ impl PrivateMariaDb {
             }
             if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 match self.datadir() {
-                    Some(at) if Path::new(at.trim_end_matches('/')) == data => {
-                        return Launch::Ready
-                    }
+                    Some(at) if at == data => return Launch::Ready,
                     // Another test's server: this one cannot bind the port.
                     Some(_) => {
                         self.kill9();
@@ -162,15 +160,16 @@ impl PrivateMariaDb {
 
     /// The data directory of the server answering on `self.port`, if one
     /// answers a query.
-    fn datadir(&self) -> Option<String> {
+    fn datadir(&self) -> Option<PathBuf> {
         let out = self
             .client("SELECT @@datadir")
             .arg("--connect-timeout=2")
             .output()
             .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        out.status.success().then(|| {
+            let at = String::from_utf8_lossy(&out.stdout);
+            PathBuf::from(at.trim().trim_end_matches('/'))
+        })
     }
 
     /// The server's own folder (data directory, socket, log, certificates).
@@ -271,13 +270,7 @@ mod tests {
         let first = PrivateMariaDb::start(&[]);
         let second = PrivateMariaDb::start_on(tempfile::tempdir().unwrap(), &[], first.port);
         assert_ne!(second.port, first.port);
-        let at = second.query_root("SELECT @@datadir");
-        let own = second.dir().join("data");
-        assert_eq!(Path::new(at.trim().trim_end_matches('/')), own);
-        let at = first.query_root("SELECT @@datadir");
-        assert_eq!(
-            Path::new(at.trim().trim_end_matches('/')),
-            first.dir().join("data")
-        );
+        assert_eq!(second.datadir(), Some(second.dir().join("data")));
+        assert_eq!(first.datadir(), Some(first.dir().join("data")));
     }
 }
